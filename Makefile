@@ -1,0 +1,54 @@
+# The verbs people type. Every target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 3000
+
+.PHONY: run test unit integration e2e lint format typecheck validate bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+## run: start the whole local stack (API on http://127.0.0.1:$(PORT))
+run: $(STAMP)
+	PORT=$(PORT) $(BIN)/python -m local
+
+## test: lint, validate the template (raw and SAM-transformed) and run every test
+test: $(STAMP) lint validate
+	$(BIN)/python -m pytest
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration
+
+e2e: $(STAMP)
+	$(BIN)/python -m pytest tests/e2e
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## validate: cfn-lint on template.yaml and on the offline SAM transform of it
+validate: $(STAMP)
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/python scripts/validate_template.py template.yaml
+
+## bench: print cold-import ratios, AWS calls per operation and local latency
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache

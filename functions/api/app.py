@@ -1,0 +1,271 @@
+"""API function: HTTP API (payload v2) routes. Thin: authenticate, parse, call one logic function, shape.
+
+Every error leaves through the exception handlers below as the error envelope
+`{"error": {"code", "message", "param"?, "details"?, "request_id"}}`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ValidationError
+
+from avatarsmith import __version__, catalog
+from avatarsmith.config import get_api_settings
+from avatarsmith.errors import (
+    AvatarsmithError,
+    InvalidRequestError,
+    RequestValidationError,
+    UnsupportedMediaTypeError,
+)
+from avatarsmith.logic import avatars as avatar_logic
+from avatarsmith.logic import jobs as job_logic
+from avatarsmith.logic.auth import authenticate
+from avatarsmith.logic.presenters import present_avatar, present_job, present_list
+from avatarsmith.logic.services import Services
+from avatarsmith.models.api import GenerateAvatarRequest, SaveAvatarRequest
+from avatarsmith.models.domain import JobStatus
+from avatarsmith.observability import logger
+
+app = APIGatewayHttpResolver()
+M = TypeVar("M", bound=BaseModel)
+
+_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
+_RESPONSE_MARGIN_SECONDS = 1.5
+
+
+@lru_cache(maxsize=1)
+def get_services() -> Services:
+    settings = get_api_settings()
+    return Services.build(
+        table_name=settings.TABLE_NAME,
+        bucket_name=settings.IMAGES_BUCKET_NAME,
+        queue_url=settings.GENERATION_QUEUE_URL,
+        include_test_models=settings.AVATARSMITH_ENABLE_TEST_BACKENDS,
+        allow_loopback_urls=settings.AVATARSMITH_ALLOW_LOOPBACK_URLS,
+        presigned_url_ttl=settings.PRESIGNED_URL_TTL_SECONDS,
+    )
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[dict]:
+    return Response(status_code=status, content_type="application/json",
+                    body=json.dumps(body, separators=(",", ":")), headers=headers or {})
+
+
+def _request_id() -> str:
+    try:
+        return str(app.current_event.request_context.request_id)
+    except (AttributeError, KeyError, TypeError):
+        return "unknown"
+
+
+def _tenant() -> str:
+    return authenticate(get_services(), dict(app.current_event.headers or {}),
+                        cache_seconds=get_api_settings().API_KEY_CACHE_SECONDS)
+
+
+def _json_body() -> Any:
+    content_type = (app.current_event.headers or {}).get("content-type", "")
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaTypeError("send the request body as JSON with Content-Type: application/json")
+    raw = app.current_event.decoded_body
+    if not raw:
+        raise InvalidRequestError("the request body is empty; send a JSON object")
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidRequestError("the request body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise InvalidRequestError("the request body must be a JSON object")
+    return body
+
+
+def _parse(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_error(exc) from exc
+
+
+def _validation_error(exc: ValidationError) -> RequestValidationError:
+    details = [
+        {"loc": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+    first = details[0]
+    return RequestValidationError(f"{first['loc']}: {first['message']}", param=first["loc"], details=details)
+
+
+def _int_query(name: str, default: int, *, low: int, high: int) -> int:
+    raw = app.current_event.get_query_string_value(name)
+    if raw is None or raw == "":
+        return default
+    if not re.fullmatch(r"\d{1,9}", raw.strip()) or not low <= int(raw) <= high:
+        raise InvalidRequestError(f"{name} must be an integer from {low} to {high}", param=name)
+    return int(raw)
+
+
+def _requested_wait() -> tuple[float | None, str | None]:
+    """Seconds to long-poll from `wait_for_completion`/`timeout_seconds` or `Prefer: wait=N`."""
+    query = app.current_event.get_query_string_value
+    if (query("wait_for_completion") or "").lower() in ("true", "1", "yes"):
+        return float(_int_query("timeout_seconds", 30, low=0, high=job_logic.MAX_WAIT_SECONDS)), None
+    if query("timeout_seconds") is not None:
+        _int_query("timeout_seconds", 30, low=0, high=job_logic.MAX_WAIT_SECONDS)
+    prefer = (app.current_event.headers or {}).get("prefer", "")
+    match = _PREFER_WAIT.search(prefer)
+    if match:
+        seconds = min(int(match.group(1)), job_logic.MAX_WAIT_SECONDS)
+        return float(seconds), f"wait={seconds}"
+    return None, None
+
+
+def _time_left() -> float:
+    try:
+        return app.lambda_context.get_remaining_time_in_millis() / 1000.0 - _RESPONSE_MARGIN_SECONDS
+    except AttributeError:
+        return float(job_logic.MAX_WAIT_SECONDS)
+
+
+# --- routes -------------------------------------------------------------------------------------------
+@app.get("/v1/health")
+def health() -> Response[dict]:
+    return _json(200, {"status": "ok", "version": __version__})
+
+
+@app.post("/v1/avatars/generate")
+def generate_avatar() -> Response[dict]:
+    tenant_id = _tenant()
+    request = _parse(GenerateAvatarRequest, _json_body())
+    job = job_logic.create_generation_job(get_services(), tenant_id, request)
+    return _json(202, present_job(job, get_services()), {"Location": f"/v1/jobs/{job.id}"})
+
+
+@app.get("/v1/jobs/<job_id>")
+def get_job(job_id: str) -> Response[dict]:
+    tenant_id = _tenant()
+    wait, applied = _requested_wait()
+    services = get_services()
+    if wait:
+        job = job_logic.wait_for_job(services, tenant_id, job_id, timeout_seconds=min(wait, _time_left()))
+    else:
+        job = job_logic.get_job(services, tenant_id, job_id)
+    return _json(200, present_job(job, services), {"Preference-Applied": applied} if applied else None)
+
+
+@app.get("/v1/jobs")
+def list_jobs() -> Response[dict]:
+    tenant_id = _tenant()
+    query = app.current_event.get_query_string_value
+    status_value = query("status")
+    try:
+        status = JobStatus(status_value) if status_value else None
+    except ValueError as exc:
+        raise InvalidRequestError(
+            f"status must be one of {', '.join(s.value for s in JobStatus)}", param="status"
+        ) from exc
+    client_reference_id = query("client_reference_id") or None
+    if client_reference_id and len(client_reference_id) > 200:
+        raise InvalidRequestError("client_reference_id is at most 200 characters", param="client_reference_id")
+    services = get_services()
+    jobs, next_cursor = job_logic.list_jobs(
+        services, tenant_id, limit=_int_query("limit", 20, low=1, high=100), cursor=query("cursor") or None,
+        status=status, client_reference_id=client_reference_id,
+    )
+    return _json(200, present_list([present_job(j, services) for j in jobs], next_cursor=next_cursor))
+
+
+@app.post("/v1/avatars/save")
+def save_avatar() -> Response[dict]:
+    tenant_id = _tenant()
+    request = _parse(SaveAvatarRequest, _json_body())
+    services = get_services()
+    avatar = avatar_logic.save_avatar(services, tenant_id, request)
+    return _json(201, present_avatar(avatar, services), {"Location": f"/v1/avatars/{avatar.id}"})
+
+
+@app.get("/v1/avatars")
+def list_avatars() -> Response[dict]:
+    tenant_id = _tenant()
+    services = get_services()
+    limit = _int_query("limit", 20, low=1, high=100)
+    cursor = app.current_event.get_query_string_value("cursor") or None
+    if cursor:
+        if app.current_event.get_query_string_value("offset"):
+            raise InvalidRequestError("send either cursor or offset, not both", param="offset")
+        page, next_cursor = avatar_logic.list_avatars_by_cursor(services, tenant_id, limit=limit, cursor=cursor)
+        return _json(200, present_list([present_avatar(a, services) for a in page], next_cursor=next_cursor,
+                                        limit=limit))
+    offset = _int_query("offset", 0, low=0, high=100_000)
+    page, has_more, total, next_cursor = avatar_logic.list_avatars_by_offset(
+        services, tenant_id, limit=limit, offset=offset
+    )
+    return _json(200, present_list([present_avatar(a, services) for a in page], next_cursor=next_cursor,
+                                    has_more=has_more, total=total, limit=limit, offset=offset))
+
+
+@app.get("/v1/avatars/<avatar_id>")
+def get_avatar(avatar_id: str) -> Response[dict]:
+    tenant_id = _tenant()
+    services = get_services()
+    return _json(200, present_avatar(avatar_logic.get_avatar(services, tenant_id, avatar_id), services))
+
+
+@app.get("/v1/styles")
+def list_styles() -> Response[dict]:
+    _tenant()
+    data = [{"id": s.id, "object": "style", "name": s.name, "title": s.title, "description": s.description}
+            for s in catalog.STYLES]
+    return _json(200, present_list(data, next_cursor=None))
+
+
+@app.get("/v1/models")
+def list_models() -> Response[dict]:
+    _tenant()
+    models = catalog.available_models(include_test=get_api_settings().AVATARSMITH_ENABLE_TEST_BACKENDS)
+    data = [{"id": m.id, "object": "model", "description": m.description, "backend": m.backend,
+             "credits_per_variation": m.credits_per_variation, "capabilities": sorted(m.capabilities),
+             "default": m.id == catalog.DEFAULT_MODEL} for m in models]
+    return _json(200, present_list(data, next_cursor=None))
+
+
+# --- the error envelope ------------------------------------------------------------------------------
+def _envelope(status: int, code: str, message: str, *, param: str | None = None,
+              details: list[dict[str, Any]] | None = None) -> Response[dict]:
+    error: dict[str, Any] = {"code": code, "message": message, "request_id": _request_id()}
+    if param:
+        error["param"] = param
+    if details:
+        error["details"] = details
+    return _json(status, {"error": error})
+
+
+@app.exception_handler(AvatarsmithError)
+def handle_avatarsmith_error(exc: AvatarsmithError) -> Response[dict]:
+    if exc.status_code >= 500:
+        logger.exception("request failed", extra={"code": exc.code})
+    return _envelope(exc.status_code, exc.code, exc.message, param=exc.param, details=exc.details)
+
+
+@app.not_found
+def handle_not_found(exc: RouteNotFoundError) -> Response[dict]:
+    return _envelope(404, "not_found", f"no route for {app.current_event.http_method} {app.current_event.path}")
+
+
+@app.exception_handler(Exception)
+def handle_unexpected(exc: Exception) -> Response[dict]:
+    logger.exception("unhandled error")
+    return _envelope(500, "internal_error", "an internal error occurred; it has been logged")
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,33 @@
+"""Dispatcher: SQS batch -> one Step Functions execution per job (named after the job id).
+
+Reports partial batch failures: only the messages that failed come back; poison messages reach the DLQ.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from avatarsmith.config import get_dispatcher_settings
+from avatarsmith.dal.executions import ExecutionStarter
+from avatarsmith.models.tasks import GenerationMessage
+from avatarsmith.observability import logger
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def start_job(record: SQSRecord) -> None:
+    message = GenerationMessage.model_validate(json.loads(record.body))
+    starter = ExecutionStarter(get_dispatcher_settings().STATE_MACHINE_ARN)
+    started = starter.start(job_id=message.job_id, tenant_id=message.tenant_id)
+    logger.info("execution started" if started else "execution already existed", extra={"job_id": message.job_id})
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(event=event, record_handler=start_job, processor=processor, context=context)

@@ -1,0 +1,57 @@
+"""Processor: the state machine's tasks (submit, poll, store, mark_completed, mark_failed).
+
+A raised exception becomes a Lambda error whose type the ASL Retry/Catch match by class name.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from avatarsmith.config import get_processor_settings
+from avatarsmith.logic import workflow
+from avatarsmith.logic.services import Services
+from avatarsmith.models.tasks import (
+    MarkCompletedTask,
+    MarkFailedTask,
+    PollTask,
+    ProcessorTask,
+    StoreTask,
+    SubmitTask,
+)
+from avatarsmith.observability import logger
+
+
+@lru_cache(maxsize=1)
+def get_services() -> Services:
+    settings = get_processor_settings()
+    return Services.build(
+        table_name=settings.TABLE_NAME,
+        bucket_name=settings.IMAGES_BUCKET_NAME,
+        allow_loopback_urls=settings.AVATARSMITH_ALLOW_LOOPBACK_URLS,
+    )
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = ProcessorTask.model_validate({"task": event}).task
+    logger.append_keys(job_id=task.job_id, action=task.action)
+    services = get_services()
+    common = {"tenant_id": task.tenant_id, "job_id": task.job_id}
+    match task:
+        case SubmitTask():
+            deadline = get_processor_settings().GENERATION_DEADLINE_SECONDS
+            return workflow.submit_generation(services, deadline_seconds=deadline, **common)
+        case PollTask():
+            return workflow.poll_generation(services, generation=task.generation, **common)
+        case StoreTask():
+            return workflow.store_images(services, generation=task.generation, **common)
+        case MarkCompletedTask():
+            return workflow.mark_completed(
+                services, generation=task.generation, variations=task.variations, **common
+            )
+        case MarkFailedTask():
+            return workflow.mark_failed(services, error=task.error, **common)
+    raise AssertionError("unreachable: the task model is a closed union")

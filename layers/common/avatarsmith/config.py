@@ -1,0 +1,68 @@
+"""Typed settings, one model per function, read from the environment inside handlers (never at import).
+
+Resource names have no defaults: a missing one fails loudly on the first invocation.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T", bound="_EnvSettings")
+
+
+class _EnvSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @classmethod
+    def from_env(cls: type[T], environ: dict[str, str] | None = None) -> T:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {name: env[name] for name in cls.model_fields if name in env}
+        return cls.model_validate(values)
+
+
+class _FeatureFlags(_EnvSettings):
+    AVATARSMITH_ENABLE_TEST_BACKENDS: bool = False
+    AVATARSMITH_ALLOW_LOOPBACK_URLS: bool = False
+
+
+class ApiSettings(_FeatureFlags):
+    TABLE_NAME: str
+    GENERATION_QUEUE_URL: str
+    IMAGES_BUCKET_NAME: str
+    PRESIGNED_URL_TTL_SECONDS: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    API_KEY_CACHE_SECONDS: int = Field(default=60, ge=0, le=3600)
+
+
+class DispatcherSettings(_EnvSettings):
+    STATE_MACHINE_ARN: str
+
+
+class ProcessorSettings(_FeatureFlags):
+    TABLE_NAME: str
+    IMAGES_BUCKET_NAME: str
+    GENERATION_DEADLINE_SECONDS: int = Field(default=900, ge=10, le=86_400)
+
+
+@lru_cache(maxsize=1)
+def get_api_settings() -> ApiSettings:
+    return ApiSettings.from_env()
+
+
+@lru_cache(maxsize=1)
+def get_dispatcher_settings() -> DispatcherSettings:
+    return DispatcherSettings.from_env()
+
+
+@lru_cache(maxsize=1)
+def get_processor_settings() -> ProcessorSettings:
+    return ProcessorSettings.from_env()
+
+
+def clear_settings_cache() -> None:
+    """For tests and the local stack, which change the environment between runs."""
+    for getter in (get_api_settings, get_dispatcher_settings, get_processor_settings):
+        getter.cache_clear()

@@ -1,0 +1,20 @@
+"""Lazily created, cached boto3 clients (boto3 is imported on first use, not at module import)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+
+@lru_cache(maxsize=None)
+def client(service: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+    return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
+
+
+def reset_clients() -> None:
+    """Drop cached clients (tests switch between mocked and real endpoints)."""
+    client.cache_clear()

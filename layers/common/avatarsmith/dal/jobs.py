@@ -1,0 +1,194 @@
+"""Job persistence: mapping between the domain `Job` and its DynamoDB item, and its transitions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from avatarsmith.models.domain import (
+    Credits,
+    GenerationSpec,
+    Job,
+    JobError,
+    JobStatus,
+    Provenance,
+    Variation,
+)
+
+from .table import (
+    BY_CLIENT_REFERENCE_INDEX,
+    BY_STATUS_INDEX,
+    ConditionFailed,
+    Table,
+    client_reference_pk,
+    dumps,
+    job_sk,
+    status_pk,
+    tenant_pk,
+)
+
+JOB_PREFIX = "JOB#"
+
+
+def job_to_item(job: Job) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": tenant_pk(job.tenant_id),
+        "sk": job_sk(job.id),
+        "type": "job",
+        "job_id": job.id,
+        "tenant_id": job.tenant_id,
+        "status": job.status.value,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "spec": job.spec.model_dump_json(exclude_none=True),
+        "credits": job.credits.model_dump(),
+        "variations": dumps([v.model_dump(exclude_none=True) for v in job.variations]),
+        "provenance": job.provenance.model_dump_json(exclude_none=True),
+        "metadata": dumps(job.metadata),
+        "gsi1pk": status_pk(job.tenant_id, job.status.value),
+        "gsi1sk": job.id,
+    }
+    if job.error:
+        item["error"] = job.error.model_dump_json()
+    if job.client_reference_id:
+        item["client_reference_id"] = job.client_reference_id
+        item["gsi2pk"] = client_reference_pk(job.tenant_id, job.client_reference_id)
+        item["gsi2sk"] = job.id
+    if job.callback_url:
+        item["callback_url"] = job.callback_url
+    if job.callback_id:
+        item["callback_id"] = job.callback_id
+    return item
+
+
+def job_from_item(item: dict[str, Any]) -> Job:
+    return Job(
+        id=item["job_id"],
+        tenant_id=item["tenant_id"],
+        status=JobStatus(item["status"]),
+        created_at=item["created_at"],
+        updated_at=item["updated_at"],
+        spec=GenerationSpec.model_validate_json(item["spec"]),
+        credits=Credits.model_validate(item.get("credits") or {}),
+        variations=[Variation.model_validate(v) for v in json.loads(item.get("variations") or "[]")],
+        provenance=Provenance.model_validate_json(item.get("provenance") or "{}"),
+        error=JobError.model_validate_json(item["error"]) if item.get("error") else None,
+        client_reference_id=item.get("client_reference_id"),
+        metadata=json.loads(item.get("metadata") or "{}"),
+        callback_url=item.get("callback_url"),
+        callback_id=item.get("callback_id"),
+    )
+
+
+class JobRepository:
+    def __init__(self, table: Table):
+        self.table = table
+
+    def create(self, job: Job) -> None:
+        self.table.put_new(job_to_item(job))
+
+    def get(self, tenant_id: str, job_id: str, *, consistent: bool = False) -> Job | None:
+        item = self.table.get(tenant_pk(tenant_id), job_sk(job_id), consistent=consistent)
+        return job_from_item(item) if item else None
+
+    def transition(
+        self,
+        job: Job,
+        *,
+        to: JobStatus,
+        allowed_from: tuple[JobStatus, ...],
+        now: str,
+        changes: dict[str, Any] | None = None,
+    ) -> Job:
+        """Move the job to `to` if it is currently in one of `allowed_from` (a conditional write).
+
+        Raises ConditionFailed (carrying the job as stored now) when another writer got there first.
+        """
+        set_values: dict[str, Any] = {
+            "status": to.value,
+            "updated_at": now,
+            "gsi1pk": status_pk(job.tenant_id, to.value),
+        }
+        for key, value in (changes or {}).items():
+            set_values[key] = _encode_change(key, value)
+        placeholders = {f":from{i}": s.value for i, s in enumerate(allowed_from)}
+        condition = f"#status IN ({', '.join(placeholders)})"
+        try:
+            item = self.table.update(
+                tenant_pk(job.tenant_id),
+                job_sk(job.id),
+                set_values=set_values,
+                condition=condition,
+                condition_values=placeholders,
+            )
+        except ConditionFailed as exc:
+            current = job_from_item(exc.current) if exc.current else None
+            raise StaleJobError(current) from exc
+        return job_from_item(item)
+
+    def list_page(
+        self,
+        tenant_id: str,
+        *,
+        limit: int,
+        after_job_id: str | None,
+        status: JobStatus | None,
+        client_reference_id: str | None,
+    ) -> tuple[list[Job], str | None]:
+        """Newest first. Returns the jobs and the id to continue after (None at the end).
+
+        Reads limit+1 items so that `has_more` is exact instead of DynamoDB's "maybe".
+        """
+        pk = tenant_pk(tenant_id)
+        start: dict[str, str] | None = None
+        fetch = limit + 1
+        if client_reference_id:
+            gpk = client_reference_pk(tenant_id, client_reference_id)
+            if after_job_id:
+                start = {"pk": pk, "sk": job_sk(after_job_id), "gsi2pk": gpk, "gsi2sk": after_job_id}
+            items, last = self.table.query_page(
+                partition_key=("gsi2pk", gpk),
+                index=BY_CLIENT_REFERENCE_INDEX,
+                limit=fetch,
+                start_key=start,
+                filter_expression="#status = :status" if status else None,
+                filter_values={":status": status.value} if status else None,
+            )
+        elif status:
+            gpk = status_pk(tenant_id, status.value)
+            if after_job_id:
+                start = {"pk": pk, "sk": job_sk(after_job_id), "gsi1pk": gpk, "gsi1sk": after_job_id}
+            items, last = self.table.query_page(
+                partition_key=("gsi1pk", gpk), index=BY_STATUS_INDEX, limit=fetch, start_key=start
+            )
+        else:
+            if after_job_id:
+                start = {"pk": pk, "sk": job_sk(after_job_id)}
+            items, last = self.table.query_page(
+                partition_key=("pk", pk), sort_prefix=("sk", JOB_PREFIX), limit=fetch, start_key=start
+            )
+        jobs = [job_from_item(i) for i in items]
+        if len(jobs) > limit:
+            return jobs[:limit], jobs[limit - 1].id
+        if last and status and client_reference_id:
+            # A filtered page can come back short while more items remain: continue after what was read.
+            return jobs, str(last["sk"]).removeprefix(JOB_PREFIX)
+        return jobs, None
+
+
+class StaleJobError(Exception):
+    """A transition lost a race; `current` is the job as stored now (None if it vanished)."""
+
+    def __init__(self, current: Job | None):
+        super().__init__("job changed concurrently")
+        self.current = current
+
+
+def _encode_change(key: str, value: Any) -> Any:
+    if key in ("variations",):
+        return dumps([v.model_dump(exclude_none=True) if hasattr(v, "model_dump") else v for v in value])
+    if key in ("provenance", "error"):
+        return value.model_dump_json(exclude_none=True)
+    if key == "credits":
+        return value.model_dump()
+    return value

@@ -1,0 +1,153 @@
+"""One error hierarchy for the whole product.
+
+Every error a caller can see is an `AvatarsmithError` with an HTTP status and a stable snake_case
+`code`; the api function maps them to the error envelope in one place. Workflow steps raise the
+`Backend*`/`Generation*` errors; the state machine retries the transient ones by class name and
+catches the rest into MarkFailed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AvatarsmithError(Exception):
+    status_code: int = 500
+    code: str = "internal_error"
+
+    def __init__(self, message: str, *, param: str | None = None, details: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.details = details
+
+
+# --- client errors -----------------------------------------------------------------------------
+class InvalidRequestError(AvatarsmithError):
+    status_code = 400
+    code = "invalid_request"
+
+
+class ModelUnavailableError(InvalidRequestError):
+    code = "model_unavailable"
+
+
+class UnauthorizedError(AvatarsmithError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class NotFoundError(AvatarsmithError):
+    status_code = 404
+    code = "not_found"
+
+
+class JobNotFoundError(NotFoundError):
+    pass
+
+
+class AvatarNotFoundError(NotFoundError):
+    pass
+
+
+class ConflictError(AvatarsmithError):
+    status_code = 409
+    code = "conflict"
+
+
+class JobNotCompletedError(ConflictError):
+    code = "job_not_completed"
+
+
+class PayloadTooLargeError(AvatarsmithError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaTypeError(AvatarsmithError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class RequestValidationError(AvatarsmithError):
+    status_code = 422
+    code = "validation_error"
+
+
+# --- our own faults ----------------------------------------------------------------------------
+class ServiceUnavailableError(AvatarsmithError):
+    status_code = 503
+    code = "service_unavailable"
+
+
+class StorageError(AvatarsmithError):
+    """A DynamoDB/S3/SQS call failed in a way the caller cannot fix."""
+
+    status_code = 503
+    code = "storage_unavailable"
+
+
+# --- workflow errors (names are matched by the ASL Retry/Catch) --------------------------------
+class WorkflowError(AvatarsmithError):
+    """Base of errors raised inside the generation workflow; `code` lands in the job's `error`."""
+
+    code = "generation_failed"
+
+
+class BackendThrottledError(WorkflowError):
+    """Transient: the backend asked us to slow down (429, ThrottlingException). Retried by the ASL."""
+
+    code = "backend_throttled"
+
+
+class BackendUnavailableError(WorkflowError):
+    """Transient: 5xx, timeouts, connection resets. Retried by the ASL."""
+
+    code = "backend_unavailable"
+
+
+class GenerationRejectedError(WorkflowError):
+    """Terminal: the backend refused the request (validation, moderation, auth, quota)."""
+
+    code = "generation_rejected"
+
+
+class ContentModeratedError(GenerationRejectedError):
+    code = "content_moderated"
+
+
+class InvalidReferenceImageError(GenerationRejectedError):
+    code = "invalid_reference_image"
+
+
+class GenerationTimeoutError(WorkflowError):
+    code = "generation_timeout"
+
+
+class JobNotRunnableError(WorkflowError):
+    """The job is no longer queued/processing (cancelled, or already finished by a duplicate run)."""
+
+    code = "job_not_runnable"
+
+
+def error_code_for(error_name: str) -> str:
+    """Map an ASL error name (an exception class name or a States.* error) to a public error code."""
+    cls = _WORKFLOW_ERRORS.get(error_name)
+    if cls is not None:
+        return cls.code
+    if error_name == "States.Timeout":
+        return GenerationTimeoutError.code
+    return WorkflowError.code
+
+
+def _all_subclasses(cls: type[AvatarsmithError]) -> list[type[AvatarsmithError]]:
+    found: list[type[AvatarsmithError]] = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_all_subclasses(sub))
+    return found
+
+
+_WORKFLOW_ERRORS: dict[str, type[AvatarsmithError]] = {
+    c.__name__: c for c in [WorkflowError, *_all_subclasses(WorkflowError)]
+}

@@ -1,0 +1,80 @@
+"""Shape domain objects into API responses. Image URLs are presigned afresh on every read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from avatarsmith.logic.services import Services
+from avatarsmith.models.domain import Job, JobStatus, SavedAvatar
+
+
+def present_job(job: Job, services: Services) -> dict[str, Any]:
+    ttl = services.presigned_url_ttl
+    spec = job.spec
+    avatars = []
+    for v in job.variations:
+        entry: dict[str, Any] = {"index": v.index, "status": v.status, "seed": v.seed}
+        if v.status == "completed" and v.image_key:
+            entry.update(
+                image_url=services.images.presign(v.image_key, expires_in=ttl),
+                thumbnail_url=services.images.presign(v.thumbnail_key, expires_in=ttl) if v.thumbnail_key else None,
+                width=v.width,
+                height=v.height,
+                format=v.format,
+            )
+        if v.error_code:
+            entry["error_code"] = v.error_code
+        avatars.append(entry)
+    request = spec.model_dump(mode="json", exclude_none=True, exclude={"reference_images"})
+    request["reference_images"] = [{"kind": r.kind, "media_type": r.media_type} for r in spec.reference_images]
+    body: dict[str, Any] = {
+        "id": job.id,
+        "object": "job",
+        "job_id": job.id,
+        "status": job.status.value,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "model": spec.model,
+        "request": request,
+        "credits": job.credits.model_dump(),
+        "avatars": avatars,
+        "provenance": job.provenance.model_dump(mode="json", exclude_none=True),
+        "client_reference_id": job.client_reference_id,
+        "metadata": job.metadata,
+        "links": {"self": f"/v1/jobs/{job.id}"},
+    }
+    if job.callback_id:
+        body["callback_id"] = job.callback_id
+    if job.error:
+        body["error"] = job.error.model_dump()
+    first = next((a for a in avatars if a.get("image_url")), None)
+    if job.status == JobStatus.COMPLETED and first:
+        # Percify/Pi-style shortcuts to the first image.
+        body["image_url"] = first["image_url"]
+        body["thumbnail_url"] = first["thumbnail_url"]
+    return body
+
+
+def present_avatar(avatar: SavedAvatar, services: Services) -> dict[str, Any]:
+    ttl = services.presigned_url_ttl
+    return {
+        "id": avatar.id,
+        "object": "avatar",
+        "label": avatar.label,
+        "job_id": avatar.job_id,
+        "variation": avatar.variation,
+        "image_url": services.images.presign(avatar.image_key, expires_in=ttl),
+        "thumbnail_url": services.images.presign(avatar.thumbnail_key, expires_in=ttl) if avatar.thumbnail_key
+        else None,
+        "width": avatar.width,
+        "height": avatar.height,
+        "format": avatar.format,
+        "created_at": avatar.created_at,
+    }
+
+
+def present_list(
+    data: list[dict[str, Any]], *, next_cursor: str | None, has_more: bool | None = None, **extra: Any
+) -> dict[str, Any]:
+    more = next_cursor is not None if has_more is None else has_more
+    return {"object": "list", "data": data, "has_more": more, "next_cursor": next_cursor, **extra}

@@ -1,0 +1,236 @@
+"""The generation workflow's steps, run by the processor function as state machine tasks.
+
+Each step is safe to run twice (Step Functions retries and at-least-once delivery): state changes are
+conditional writes, and a step that finds its work already done returns the same answer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from avatarsmith import catalog
+from avatarsmith.backends.base import BackendJob
+from avatarsmith.backends.registry import get_backend
+from avatarsmith.dal.jobs import StaleJobError
+from avatarsmith.dal.storage import image_key, thumbnail_key
+from avatarsmith.errors import (
+    GenerationRejectedError,
+    GenerationTimeoutError,
+    InvalidReferenceImageError,
+    JobNotRunnableError,
+    StorageError,
+    error_code_for,
+)
+from avatarsmith.logic.clock import now_iso
+from avatarsmith.logic.prompting import compose_prompt
+from avatarsmith.logic.references import MAX_REFERENCE_BYTES, sniff_media_type
+from avatarsmith.logic.services import Services
+from avatarsmith.models.domain import Job, JobError, JobStatus, Provenance, Variation
+from avatarsmith.observability import logger
+from avatarsmith.urlguard import UnsafeUrlError, fetch_bytes
+
+EVENT_VERSION = "1"
+
+
+def _load_job(services: Services, tenant_id: str, job_id: str) -> Job:
+    job = services.jobs.get(tenant_id, job_id, consistent=True)
+    if job is None:
+        raise JobNotRunnableError(f"job {job_id} does not exist")
+    return job
+
+
+def _model_entry(job: Job) -> catalog.ModelEntry:
+    entry = catalog.find_model(job.spec.model, include_test=True)
+    if entry is None:
+        raise GenerationRejectedError(f"model {job.spec.model} is no longer in the catalog")
+    return entry
+
+
+def load_references(services: Services, job: Job) -> list[bytes]:
+    references: list[bytes] = []
+    for index, ref in enumerate(job.spec.reference_images):
+        if ref.kind == "s3":
+            references.append(services.images.get(ref.location))
+            continue
+        try:
+            data = fetch_bytes(ref.location, allow_loopback=services.allow_loopback_urls,
+                               param=f"reference_images[{index}]", max_bytes=MAX_REFERENCE_BYTES)
+        except UnsafeUrlError as exc:
+            raise InvalidReferenceImageError(exc.message) from exc
+        except OSError as exc:  # requests' ConnectionError/Timeout are OSErrors
+            raise InvalidReferenceImageError(f"reference_images[{index}] could not be downloaded") from exc
+        if sniff_media_type(data) is None:
+            raise InvalidReferenceImageError(f"reference_images[{index}] is not a JPEG, PNG or WebP image")
+        references.append(data)
+    return references
+
+
+def submit_generation(services: Services, *, tenant_id: str, job_id: str, deadline_seconds: int) -> dict[str, Any]:
+    """SubmitGeneration: queued -> processing, then hand the spec to the model's backend."""
+    job = _load_job(services, tenant_id, job_id)
+    if job.status == JobStatus.QUEUED:
+        try:
+            job = services.jobs.transition(
+                job, to=JobStatus.PROCESSING, allowed_from=(JobStatus.QUEUED,), now=now_iso()
+            )
+        except StaleJobError as exc:
+            job = exc.current or job
+    if job.status != JobStatus.PROCESSING:
+        raise JobNotRunnableError(f"job {job_id} is {job.status.value}")
+    entry = _model_entry(job)
+    backend = get_backend(entry.backend)
+    references = load_references(services, job)
+    submitted = backend.submit(job.spec, references, deadline=time.time() + deadline_seconds)
+    logger.info("generation submitted", extra={"job_id": job_id, "backend": backend.name,
+                                                "backend_job_id": submitted.backend_job_id})
+    return submitted.model_dump()
+
+
+def poll_generation(services: Services, *, tenant_id: str, job_id: str, generation: dict[str, Any]) -> dict[str, Any]:
+    """PollGeneration: ask the backend again; fail with generation_timeout past the job's deadline."""
+    handle = BackendJob.model_validate(generation)
+    if time.time() > handle.deadline:
+        raise GenerationTimeoutError(f"generation did not finish before its deadline ({handle.polls} polls)")
+    job = _load_job(services, tenant_id, job_id)
+    if job.status != JobStatus.PROCESSING:
+        raise JobNotRunnableError(f"job {job_id} is {job.status.value}")
+    polled = get_backend(handle.backend).poll(job.spec, handle)
+    return polled.model_dump()
+
+
+def store_images(services: Services, *, tenant_id: str, job_id: str, generation: dict[str, Any]) -> dict[str, Any]:
+    """StoreImages: fetch the outputs at once (provider URLs expire), encode, thumbnail, write to S3."""
+    from avatarsmith.renderer.imaging import content_type_for, extension_for, finalize
+
+    handle = BackendJob.model_validate(generation)
+    job = _load_job(services, tenant_id, job_id)
+    if job.status != JobStatus.PROCESSING:
+        raise JobNotRunnableError(f"job {job_id} is {job.status.value}")
+    spec = job.spec
+    fmt = spec.output.format
+    outputs = get_backend(handle.backend).fetch(spec, load_references(services, job), handle)
+    variations: list[dict[str, Any]] = []
+    for out in outputs:
+        if out.image is None:
+            variations.append(Variation(index=out.index, status="failed", seed=out.seed,
+                                        error_code=out.error_code or "generation_failed").model_dump())
+            continue
+        image_bytes, thumb_bytes = finalize(out.image, spec.output.width, spec.output.height, fmt)
+        key = image_key(tenant_id, job_id, out.index, extension_for(fmt))
+        thumb = thumbnail_key(tenant_id, job_id, out.index, extension_for(fmt))
+        services.images.put(key, image_bytes, content_type_for(fmt))
+        services.images.put(thumb, thumb_bytes, content_type_for(fmt))
+        variations.append(Variation(index=out.index, status="completed", width=spec.output.width,
+                                    height=spec.output.height, format=fmt, seed=out.seed, image_key=key,
+                                    thumbnail_key=thumb).model_dump(exclude_none=True))
+    if not any(v["status"] == "completed" for v in variations):
+        codes = {v.get("error_code") for v in variations}
+        raise GenerationRejectedError(f"no variation could be generated ({', '.join(sorted(map(str, codes)))})")
+    return {"variations": variations}
+
+
+def _event(job: Job) -> dict[str, Any]:
+    """The thin EventBridge detail: ids, status, model, credits. No image bytes, URLs or secrets."""
+    detail: dict[str, Any] = {
+        "version": EVENT_VERSION,
+        "job_id": job.id,
+        "tenant_id": job.tenant_id,
+        "status": job.status.value,
+        "model": job.spec.model,
+        "credits": job.credits.model_dump(),
+        "variations": [{"index": v.index, "status": v.status} for v in job.variations],
+        "client_reference_id": job.client_reference_id,
+        "callback_id": job.callback_id,
+        "updated_at": job.updated_at,
+    }
+    if job.error:
+        detail["error"] = job.error.model_dump()
+    return {k: v for k, v in detail.items() if v is not None}
+
+
+def mark_completed(
+    services: Services,
+    *,
+    tenant_id: str,
+    job_id: str,
+    generation: dict[str, Any],
+    variations: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """MarkCompleted: processing -> completed; charge completed variations, refund the rest."""
+    handle = BackendJob.model_validate(generation)
+    job = _load_job(services, tenant_id, job_id)
+    if job.status == JobStatus.COMPLETED:
+        return _event(job)  # a retried step: already done
+    entry = _model_entry(job)
+    stored = [Variation.model_validate(v) for v in variations]
+    completed = sum(1 for v in stored if v.status == "completed")
+    charged = min(job.credits.reserved, completed * entry.credits_per_variation)
+    credits = job.credits.model_copy(update={"charged": charged, "refunded": job.credits.reserved - charged})
+    backend = get_backend(handle.backend)
+    provenance = Provenance(
+        backend=handle.backend,
+        backend_model=entry.backend_model,
+        backend_job_id=handle.backend_job_id,
+        final_prompt=compose_prompt(job.spec),
+        seed=job.spec.seed,
+        renderer_version=backend.version,
+        reproducible=True,
+    )
+    try:
+        job = services.jobs.transition(
+            job, to=JobStatus.COMPLETED, allowed_from=(JobStatus.PROCESSING,), now=now_iso(),
+            changes={"variations": stored, "credits": credits, "provenance": provenance},
+        )
+    except StaleJobError as exc:
+        if exc.current and exc.current.status == JobStatus.COMPLETED:
+            return _event(exc.current)
+        raise JobNotRunnableError(f"job {job_id} changed state while completing") from exc
+    logger.info("job completed", extra={"job_id": job_id, "variations_completed": completed})
+    return _event(job)
+
+
+def _failure_message(error_name: str, cause: str | None) -> str:
+    """A safe, user-facing message. Only our own typed errors' messages are shown."""
+    if cause:
+        try:
+            parsed = json.loads(cause)
+            message = parsed.get("errorMessage") if isinstance(parsed, dict) else None
+        except ValueError:
+            message = None
+        if message and error_code_for(error_name) != "generation_failed":
+            return str(message)[:500]
+    if error_name == "States.Timeout":
+        return "the generation step timed out"
+    return "the generation failed; the reserved credits were refunded"
+
+
+def mark_failed(services: Services, *, tenant_id: str, job_id: str, error: dict[str, Any]) -> dict[str, Any]:
+    """MarkFailed: queued|processing -> failed with a stable error code; refund everything reserved.
+
+    Running it twice changes nothing the second time (the transition is conditional).
+    """
+    error_name = str(error.get("Error", "States.TaskFailed"))
+    job_error = JobError(code=error_code_for(error_name), message=_failure_message(error_name, error.get("Cause")))
+    job = services.jobs.get(tenant_id, job_id, consistent=True)
+    if job is None:  # nothing to mark (e.g. a forged queue message): say so on the bus, do not retry
+        logger.warning("mark_failed for a job that does not exist", extra={"job_id": job_id})
+        return {"version": EVENT_VERSION, "job_id": job_id, "tenant_id": tenant_id, "status": "missing",
+                "error": job_error.model_dump()}
+    if job.status.is_terminal:
+        return _event(job)
+    variations = [v.model_copy(update={"status": "failed", "error_code": job_error.code})
+                  if v.status != "completed" else v for v in job.variations]
+    credits = job.credits.model_copy(update={"charged": 0, "refunded": job.credits.reserved})
+    try:
+        job = services.jobs.transition(
+            job, to=JobStatus.FAILED, allowed_from=(JobStatus.QUEUED, JobStatus.PROCESSING), now=now_iso(),
+            changes={"error": job_error, "credits": credits, "variations": variations},
+        )
+    except StaleJobError as exc:
+        if exc.current is None:
+            raise StorageError(f"job {job_id} vanished") from exc
+        return _event(exc.current)
+    logger.info("job failed", extra={"job_id": job_id, "error_code": job_error.code})
+    return _event(job)

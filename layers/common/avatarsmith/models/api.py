@@ -1,0 +1,321 @@
+"""API models: the generate request (every seed's field names accepted) and its normalisation.
+
+Strict where DESIGN.md sets a limit (`num_variations`, `output.width`, `seed`, …: out of range is a 422);
+lenient exactly where a seed documents leniency (302.AI: `num`, top-level `width`/`height` outside the
+supported range are treated as 1 and 1024).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from avatarsmith import catalog
+from avatarsmith.models.domain import AgeGroup, Attributes, Gender, OutputSpec, Pose
+
+MAX_PROMPT = 5000
+MIN_SIDE, MAX_SIDE, DEFAULT_SIDE = 256, 2048, 1024
+MAX_REFERENCE_IMAGES = 6
+MAX_SEED = 2_147_483_647
+ASPECT_RATIOS: dict[str, tuple[int, int]] = {"1:1": (1, 1), "16:9": (16, 9), "9:16": (9, 16), "4:3": (4, 3),
+                                             "3:4": (3, 4)}
+ORIENTATION_RATIOS = {"square": "1:1", "horizontal": "16:9", "vertical": "9:16"}
+RESOLUTIONS = {"0.5k": 512, "512": 512, "1k": 1024, "1024": 1024, "2k": 2048, "2048": 2048}
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+HintValue = Annotated[str, StringConstraints(max_length=500)] | int | float | bool
+
+_GENDERS: dict[str, Gender] = {
+    "female": "female", "woman": "female", "f": "female", "girl": "female",
+    "male": "male", "man": "male", "m": "male", "boy": "male",
+    "non_binary": "non_binary", "non-binary": "non_binary", "nonbinary": "non_binary",
+    "unspecified": "unspecified", "": "unspecified",
+}
+_AGES: dict[str, AgeGroup] = {
+    "kid": "kid", "child": "kid", "young_adult": "young_adult", "early_middle_age": "early_middle_age",
+    "late_middle_age": "late_middle_age", "senior": "senior", "unspecified": "unspecified", "": "unspecified",
+}
+_POSES: dict[str, Pose] = {"close_up": "close_up", "closeup": "close_up", "half_body": "half_body",
+                           "full_body": "full_body", "portrait": "close_up", "headshot": "close_up"}
+_ORIENTATIONS = {"square": "square", "horizontal": "horizontal", "landscape": "horizontal",
+                 "vertical": "vertical", "portrait": "vertical"}
+
+
+def _key(value: str) -> str:
+    return re.sub(r"[\s\-]+", "_", value.strip().lower())
+
+
+def _age_from_years(years: int) -> AgeGroup:
+    if years < 13:
+        return "kid"
+    if years <= 35:
+        return "young_adult"
+    if years <= 50:
+        return "early_middle_age"
+    if years <= 64:
+        return "late_middle_age"
+    return "senior"
+
+
+class AttributesRequest(BaseModel):
+    """Person attributes (KonPro, 302.AI). Values are matched case-insensitively."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    gender: str | None = Field(default=None, max_length=40)
+    age: str | int | None = None
+    ethnicity: str | None = Field(default=None, max_length=60)
+    person_type: str | None = Field(default=None, max_length=40)
+    pose: str | None = Field(default=None, max_length=40)
+    orientation: str | None = Field(default=None, max_length=40)
+    name: str | None = Field(default=None, max_length=100)
+
+    @field_validator("gender")
+    @classmethod
+    def _gender(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        if _key(v) not in _GENDERS:
+            raise ValueError("gender must be one of female (Woman), male (Man), non_binary, unspecified")
+        return _GENDERS[_key(v)]
+
+    @field_validator("age")
+    @classmethod
+    def _age(cls, v: str | int | None) -> str | None:
+        if v is None:
+            return None
+        if isinstance(v, int) or (isinstance(v, str) and v.strip().isdigit()):
+            years = int(v)
+            if not 0 <= years <= 120:
+                raise ValueError("age in years must be between 0 and 120")
+            return _age_from_years(years)
+        if _key(v) not in _AGES:
+            raise ValueError(
+                "age must be a number of years or one of Kid, Young Adult, Early Middle Age, Late Middle Age,"
+                " Senior, Unspecified"
+            )
+        return _AGES[_key(v)]
+
+    @field_validator("person_type")
+    @classmethod
+    def _person_type(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        key = _key(v)
+        mapped = {"female": "female", "woman": "female", "male": "male", "man": "male", "kid": "kid",
+                  "child": "kid", "custom": "custom"}.get(key)
+        if mapped is None:
+            raise ValueError("person_type must be one of female, male, kid")
+        return mapped
+
+    @field_validator("pose")
+    @classmethod
+    def _pose(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        if _key(v) not in _POSES:
+            raise ValueError("pose must be one of close_up, half_body, full_body")
+        return _POSES[_key(v)]
+
+    @field_validator("orientation")
+    @classmethod
+    def _orientation(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        if _key(v) not in _ORIENTATIONS:
+            raise ValueError("orientation must be one of square, horizontal, vertical")
+        return _ORIENTATIONS[_key(v)]
+
+    @field_validator("ethnicity")
+    @classmethod
+    def _ethnicity(cls, v: str | None) -> str | None:
+        return None if v is None or _key(v) in ("", "unspecified") else _key(v)
+
+
+class OutputRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    aspect_ratio: str | None = Field(default=None, description="1:1, 16:9, 9:16, 4:3, 3:4 or auto")
+    width: int | None = Field(default=None, ge=MIN_SIDE, le=MAX_SIDE)
+    height: int | None = Field(default=None, ge=MIN_SIDE, le=MAX_SIDE)
+    resolution: str | None = Field(default=None, description="0.5K, 1K or 2K (the long side)")
+    format: Literal["png", "webp", "jpeg", "jpg"] | None = None
+    thinking_intensity: str | None = Field(
+        default=None, max_length=40, description="Accepted for Pi compatibility; no effect on built-in models."
+    )
+
+    @field_validator("aspect_ratio")
+    @classmethod
+    def _aspect(cls, v: str | None) -> str | None:
+        if v is None or v.strip().lower() == "auto":
+            return None
+        if v.strip() not in ASPECT_RATIOS:
+            raise ValueError(f"aspect_ratio must be one of {', '.join(ASPECT_RATIOS)} or auto")
+        return v.strip()
+
+    @field_validator("resolution")
+    @classmethod
+    def _resolution(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        if v.strip().lower() not in RESOLUTIONS:
+            raise ValueError("resolution must be one of 0.5K, 1K, 2K")
+        return v.strip().lower()
+
+
+class GenerateAvatarRequest(AttributesRequest):
+    """POST /v1/avatars/generate. Top-level attribute fields (KonPro/302.AI style) are allowed too."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str | None = Field(default=None, max_length=MAX_PROMPT)
+    custom_prompt: str | None = Field(default=None, max_length=MAX_PROMPT, description="302.AI alias of prompt")
+    appearance: str | None = Field(default=None, max_length=MAX_PROMPT, description="KonPro alias of prompt")
+    negative_prompt: str | None = Field(default=None, max_length=MAX_PROMPT)
+    model: str | None = Field(default=None, max_length=100)
+    style: str | int | None = None
+    attributes: AttributesRequest | None = None
+    hints: dict[Annotated[str, StringConstraints(max_length=64)], HintValue] | None = Field(
+        default=None, max_length=32
+    )
+    reference_images: list[str] | None = Field(default=None, min_length=1, max_length=MAX_REFERENCE_IMAGES)
+    image: str | None = Field(default=None, description="302.AI alias: one reference image")
+    output: OutputRequest | None = None
+    aspect_ratio: str | None = None
+    width: int | None = Field(default=None, description="302.AI: outside 256-2048 is treated as 1024")
+    height: int | None = Field(default=None, description="302.AI: outside 256-2048 is treated as 1024")
+    guidance_scale: float | None = Field(default=None, ge=1, le=20)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    num_variations: int | None = Field(default=None, ge=1, le=4)
+    num: int | None = Field(default=None, description="302.AI alias: outside 1-4 is treated as 1")
+    callback_url: str | None = Field(default=None, max_length=2048)
+    callback_id: ShortText | None = None
+    client_reference_id: ShortText | None = None
+    metadata: dict[Annotated[str, StringConstraints(min_length=1, max_length=40)],
+                   Annotated[str, StringConstraints(max_length=500)]] | None = Field(default=None, max_length=16)
+
+    @field_validator("prompt", "custom_prompt", "appearance", "negative_prompt")
+    @classmethod
+    def _text(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        v = v.strip()
+        return v or None
+
+    @field_validator("style")
+    @classmethod
+    def _style(cls, v: str | int | None) -> str | int | None:
+        if v is None or str(v).strip().lower() in catalog.NO_STYLE_VALUES:
+            return None
+        if catalog.find_style(v) is None:
+            names = ", ".join(f"{s.name} ({s.id})" for s in catalog.STYLES)
+            raise ValueError(f"unknown style; use a preset name or id from GET /v1/styles: {names}")
+        return v
+
+    @field_validator("aspect_ratio")
+    @classmethod
+    def _top_aspect(cls, v: str | None) -> str | None:
+        return OutputRequest._aspect(v)  # type: ignore[operator]
+
+    @field_validator("callback_url")
+    @classmethod
+    def _callback(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        if not re.match(r"^https?://[^\s/?#]+[^\s]*$", v):
+            raise ValueError("callback_url must be an absolute http(s) URL")
+        return v
+
+    @model_validator(mode="after")
+    def _one_prompt_field(self) -> GenerateAvatarRequest:
+        given = [n for n in ("prompt", "custom_prompt", "appearance") if getattr(self, n)]
+        if len(given) > 1:
+            raise ValueError(f"send the description in one field only (got {', '.join(given)})")
+        if self.image is not None and self.reference_images is not None:
+            raise ValueError("send either image or reference_images, not both")
+        return self
+
+    # --- normalisation -------------------------------------------------------------------------
+    def description(self) -> str | None:
+        return self.prompt or self.custom_prompt or self.appearance
+
+    def reference_inputs(self) -> list[str]:
+        if self.reference_images is not None:
+            return self.reference_images
+        return [self.image] if self.image else []
+
+    def variations(self) -> int:
+        if self.num_variations is not None:
+            return self.num_variations
+        if self.num is not None:
+            return self.num if 1 <= self.num <= 4 else 1
+        return 1
+
+    def style_name(self) -> str | None:
+        """The preset, or None. 302.AI: a non-empty custom_prompt makes the service ignore `style`."""
+        if self.style is None or self.custom_prompt:
+            return None
+        preset = catalog.find_style(self.style)
+        return preset.name if preset else None
+
+    def merged_attributes(self) -> Attributes:
+        nested = self.attributes or AttributesRequest()
+        fields = ("gender", "age", "ethnicity", "person_type", "pose", "orientation", "name")
+        values: dict[str, Any] = {f: getattr(nested, f) if getattr(nested, f) is not None else getattr(self, f)
+                                  for f in fields}
+        if values["person_type"] == "kid" and values["age"] in (None, "unspecified"):
+            values["age"] = "kid"
+        if values["person_type"] in ("female", "male") and values["gender"] in (None, "unspecified"):
+            values["gender"] = values["person_type"]
+        return Attributes(**values)
+
+    def output_spec(self, attributes: Attributes) -> OutputSpec:
+        out = self.output or OutputRequest()
+        fmt = {"jpg": "jpeg"}.get(out.format or "png", out.format or "png")
+        width = out.width if out.width is not None else _lenient_side(self.width)
+        height = out.height if out.height is not None else _lenient_side(self.height)
+        ratio_name = out.aspect_ratio or self.aspect_ratio
+        if ratio_name is None and attributes.orientation:
+            ratio_name = ORIENTATION_RATIOS[attributes.orientation]
+        long_side = RESOLUTIONS[out.resolution] if out.resolution else DEFAULT_SIDE
+        if width is None or height is None:
+            rw, rh = ASPECT_RATIOS[ratio_name or "1:1"]
+            if width is not None:
+                height = _clamp(_round8(width * rh / rw))
+            elif height is not None:
+                width = _clamp(_round8(height * rw / rh))
+            elif rw >= rh:
+                width, height = long_side, _clamp(_round8(long_side * rh / rw))
+            else:
+                width, height = _clamp(_round8(long_side * rw / rh)), long_side
+        return OutputSpec(width=width, height=height, aspect_ratio=ratio_name, format=fmt)  # type: ignore[arg-type]
+
+    def hint_map(self) -> dict[str, str | int | float | bool]:
+        hints: dict[str, str | int | float | bool] = dict(self.hints or {})
+        if self.output and self.output.thinking_intensity:
+            hints.setdefault("thinking_intensity", self.output.thinking_intensity)
+        return hints
+
+
+def _lenient_side(value: int | None) -> int | None:
+    if value is None:
+        return None
+    return value if MIN_SIDE <= value <= MAX_SIDE else DEFAULT_SIDE
+
+
+def _round8(value: float) -> int:
+    return max(8, int(round(value / 8.0)) * 8)
+
+
+def _clamp(value: int) -> int:
+    return max(MIN_SIDE // 2, min(MAX_SIDE, value))
+
+
+class SaveAvatarRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    job_id: str = Field(min_length=1, max_length=64)
+    label: str | None = Field(default=None, max_length=200)
+    variation: int = Field(default=0, ge=0, le=3)

@@ -1,0 +1,55 @@
+"""Payloads of the non-HTTP triggers: the queue message and the state machine's processor tasks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+JobId = Annotated[str, Field(pattern=r"^job_[0-9a-z]{26}$")]
+TenantId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class GenerationMessage(BaseModel):
+    """The generation queue's message body."""
+
+    model_config = ConfigDict(extra="forbid")
+    job_id: JobId
+    tenant_id: TenantId
+
+
+class _Task(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    job_id: JobId
+    tenant_id: TenantId
+
+
+class SubmitTask(_Task):
+    action: Literal["submit"]
+
+
+class PollTask(_Task):
+    action: Literal["poll"]
+    generation: dict[str, Any]
+
+
+class StoreTask(_Task):
+    action: Literal["store"]
+    generation: dict[str, Any]
+
+
+class MarkCompletedTask(_Task):
+    action: Literal["mark_completed"]
+    generation: dict[str, Any]
+    variations: list[dict[str, Any]]
+
+
+class MarkFailedTask(_Task):
+    action: Literal["mark_failed"]
+    error: dict[str, Any]
+
+
+class ProcessorTask(BaseModel):
+    task: Annotated[
+        SubmitTask | PollTask | StoreTask | MarkCompletedTask | MarkFailedTask, Field(discriminator="action")
+    ]

@@ -1,0 +1,1 @@
+"""The embedded local stack: moto server + our handlers in-process + SQS poller + HTTP adapter."""

@@ -1,0 +1,52 @@
+"""`make run` / `python -m local`: start the whole local stack and wait for Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+
+
+def main() -> int:
+    port = int(os.environ.get("PORT", "3000"))
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", os.environ["LOG_LEVEL"])
+    from .stack import EmbeddedStack
+
+    stack = EmbeddedStack(api_port=port, api_key=os.environ.get("AVATARSMITH_API_KEY") or None,
+                          extra_env={"AVATARSMITH_ALLOW_LOOPBACK_URLS": os.environ.get(
+                              "AVATARSMITH_ALLOW_LOOPBACK_URLS", "0")})
+    try:
+        info = stack.start()
+    except OSError as exc:
+        print(f"could not start the local stack: {exc} (is port {port} in use? set PORT=...)", file=sys.stderr)
+        return 1
+    print(f"""
+Avatarsmith local stack is running (state lives as long as this process; Ctrl-C stops it).
+
+  API base URL : {info.api_url}
+  API key      : {info.api_key}
+  AWS emulator : {info.moto_url}   (moto: DynamoDB, SQS, S3, Step Functions, EventBridge)
+
+Try it:
+  curl -s -X POST {info.api_url}/v1/avatars/generate \\
+    -H "Authorization: Bearer {info.api_key}" -H "Content-Type: application/json" \\
+    -d '{{"prompt": "smiling woman with red hair and glasses", "style": "professional", "num_variations": 2}}'
+  curl -s "{info.api_url}/v1/jobs/<job id>?wait_for_completion=true&timeout_seconds=30" \\
+    -H "Authorization: Bearer {info.api_key}"
+""", flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        while not stopped.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    print("stopping…", flush=True)
+    stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Run our Lambda handlers in-process when moto is asked to invoke a function.
+
+moto offers no hook for this, so we replace `LambdaSimpleBackend.invoke` (moto is pinned; the test
+tests/unit/test_moto_contract.py fails loudly if an upgrade changes the method we replace). A raised
+exception becomes a Lambda error envelope, so the state machine's Retry/Catch see its class name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from moto.awslambda_simple.models import LambdaSimpleBackend
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class LocalContext:
+    """The parts of the Lambda context our handlers and Powertools use."""
+
+    def __init__(self, function_name: str, timeout_seconds: int, memory_mb: int = 512):
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self.memory_limit_in_mb = memory_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class FunctionRegistry:
+    """Function name -> (handler import path, timeout). Handlers are imported on first use."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, tuple[str, str, int, int]] = {}
+        self._handlers: dict[str, Handler] = {}
+        self._lock = threading.Lock()
+
+    def register(self, name: str, module: str, attribute: str, *, timeout: int, memory: int) -> None:
+        self._specs[name] = (module, attribute, timeout, memory)
+
+    def handler(self, name: str) -> Handler:
+        with self._lock:
+            if name not in self._handlers:
+                module, attribute, _, _ = self._specs[name]
+                self._handlers[name] = getattr(importlib.import_module(module), attribute)
+            return self._handlers[name]
+
+    def invoke(self, name: str, event: dict[str, Any]) -> Any:
+        _, _, timeout, memory = self._specs[name]
+        return self.handler(name)(event, LocalContext(name, timeout, memory))
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._specs
+
+
+REGISTRY = FunctionRegistry()
+_original_invoke = LambdaSimpleBackend.invoke
+
+
+def _invoke(
+    self: LambdaSimpleBackend,
+    function_name: str,
+    qualifier: str | None,
+    body: Any,
+    headers: Any,
+    response_headers: Any,
+) -> bytes:
+    name = function_name.split(":function:")[-1].split(":")[0]
+    if name not in REGISTRY:
+        return _original_invoke(self, function_name, qualifier, body, headers, response_headers)  # type: ignore[return-value]
+    event = json.loads(body) if body else {}
+    try:
+        result = REGISTRY.invoke(name, event)
+    except Exception as exc:  # the Lambda runtime's behaviour: an error envelope, not a crash
+        response_headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()
+    return json.dumps(result).encode()
+
+
+def install() -> None:
+    LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    LambdaSimpleBackend.invoke = _original_invoke  # type: ignore[method-assign]

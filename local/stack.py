@@ -1,0 +1,200 @@
+"""Start and stop the whole pipeline in one process, on loopback."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+from .template import load_template
+
+log = logging.getLogger("avatarsmith.local")
+
+_FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - the moto server accepts any credentials
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+    "POWERTOOLS_METRICS_DISABLED": "1",
+}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class StackInfo:
+    api_url: str
+    moto_url: str
+    api_key: str
+    tenant_id: str
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+class EmbeddedStack:
+    """moto server (Step Functions executing the real ASL) + handlers in-process + pollers + HTTP API."""
+
+    def __init__(self, *, api_port: int = 3000, moto_port: int | None = None, api_key: str | None = None,
+                 parameter_overrides: dict[str, str] | None = None, extra_env: dict[str, str] | None = None):
+        self.api_port = api_port
+        self.moto_port = moto_port or free_port()
+        self.api_key = api_key
+        self.parameter_overrides = {"EnableTestBackends": "true", **(parameter_overrides or {})}
+        self.extra_env = extra_env or {}
+        self._saved_env: dict[str, str | None] = {}
+        self._pollers: list[Any] = []
+        self._server: Any = None
+        self._api: Any = None
+        self.info: StackInfo | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    def start(self) -> StackInfo:
+        moto_url = f"http://127.0.0.1:{self.moto_port}"
+        self._set_env({**_FAKE_AWS_ENV, "AWS_ENDPOINT_URL": moto_url, "MOTO_PORT": str(self.moto_port),
+                       **self.extra_env})
+        self._quiet_logs()
+        from moto.core.config import default_user_config
+        from moto.server import ThreadedMotoServer
+
+        default_user_config.update(
+            {"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}  # type: ignore[typeddict-item]
+        )
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
+        self._server.start()
+        from . import lambda_adapter
+
+        lambda_adapter.install()
+        try:
+            return self._provision_and_serve(moto_url)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _provision_and_serve(self, moto_url: str) -> StackInfo:
+        import boto3
+
+        from avatarsmith.config import clear_settings_cache
+        from avatarsmith.dal.clients import reset_clients
+
+        from .http_adapter import ApiServer
+        from .poller import SqsPoller
+        from .provision import provision
+
+        session = boto3.session.Session()
+        template = load_template()
+        provisioned = provision(session, template, self.parameter_overrides)
+        self._set_env({**provisioned.environment, **self.extra_env})
+        clear_settings_cache()
+        reset_clients()
+        _reset_handler_caches()
+        tenant_id, api_key = self._create_demo_tenant(provisioned)
+
+        sqs = session.client("sqs")
+        for name, decl in provisioned.functions.items():
+            for queue_id, batch_size in decl.sqs_sources():
+                poller = SqsPoller(sqs, function_name=name, queue_url=provisioned.refs[queue_id],
+                                   queue_arn=provisioned.attrs[(queue_id, "Arn")], batch_size=batch_size)
+                poller.start()
+                self._pollers.append(poller)
+        api_function = next(n for n, d in provisioned.functions.items() if d.http_routes())
+        self._api = ApiServer(function_name=api_function, routes=provisioned.functions[api_function].http_routes(),
+                              port=self.api_port)
+        self._api.start()
+        self.info = StackInfo(api_url=f"http://127.0.0.1:{self._api.port}", moto_url=moto_url, api_key=api_key,
+                              tenant_id=tenant_id, environment=provisioned.environment)
+        return self.info
+
+    def _create_demo_tenant(self, provisioned: Any) -> tuple[str, str]:
+        from avatarsmith.dal.table import Table
+        from avatarsmith.dal.tenants import TenantRepository
+        from avatarsmith.ids import new_api_key, new_tenant_id
+        from avatarsmith.logic.clock import now_iso
+        from avatarsmith.models.domain import Tenant
+
+        tenants = TenantRepository(Table(provisioned.environment["TABLE_NAME"]))
+        tenant = Tenant(id=new_tenant_id(), name="demo")
+        api_key = self.api_key or new_api_key()
+        tenants.create_tenant(tenant, created_at=now_iso())
+        tenants.add_api_key(tenant.id, api_key, created_at=now_iso())
+        return tenant.id, api_key
+
+    def add_tenant(self, name: str) -> tuple[str, str]:
+        """A further tenant with its own key (tests use it to check isolation)."""
+        from avatarsmith.dal.table import Table
+        from avatarsmith.dal.tenants import TenantRepository
+        from avatarsmith.ids import new_api_key, new_tenant_id
+        from avatarsmith.logic.clock import now_iso
+        from avatarsmith.models.domain import Tenant
+
+        assert self.info is not None
+        tenants = TenantRepository(Table(self.info.environment["TABLE_NAME"]))
+        tenant = Tenant(id=new_tenant_id(), name=name)
+        api_key = new_api_key()
+        tenants.create_tenant(tenant, created_at=now_iso())
+        tenants.add_api_key(tenant.id, api_key, created_at=now_iso())
+        return tenant.id, api_key
+
+    def stop(self) -> None:
+        if self._api is not None:
+            self._api.stop()
+            self._api = None
+        for poller in self._pollers:
+            poller.stop()
+        self._pollers.clear()
+        from . import lambda_adapter
+
+        lambda_adapter.uninstall()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        self._restore_env()
+
+    def __enter__(self) -> StackInfo:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def _set_env(self, values: dict[str, str]) -> None:
+        for key, value in values.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def _restore_env(self) -> None:
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+        from avatarsmith.config import clear_settings_cache
+        from avatarsmith.dal.clients import reset_clients
+
+        clear_settings_cache()
+        reset_clients()
+        _reset_handler_caches()
+
+    @staticmethod
+    def _quiet_logs() -> None:
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+def _reset_handler_caches() -> None:
+    """Handlers cache their Services per container; a new stack is a new 'container'."""
+    import sys
+
+    from avatarsmith.logic.auth import clear_auth_cache
+
+    clear_auth_cache()
+    for module_name in ("functions.api.app", "functions.processor.app"):
+        module = sys.modules.get(module_name)
+        if module is not None:
+            module.get_services.cache_clear()

@@ -1,0 +1,74 @@
+"""Helpers to call handlers with the committed events/ fixtures."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from typing import Any
+
+from tests.conftest import lambda_context, load_event
+
+
+def api_call(
+    name: str,
+    api_key: str | None,
+    *,
+    body: Any = None,
+    raw_body: str | None = None,
+    path_params: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """Invoke the api function with events/api/<name>.json, adjusted; returns (status, headers, json body)."""
+    from functions.api.app import lambda_handler
+
+    event = copy.deepcopy(load_event(f"api/{name}.json"))
+    event["headers"].pop("authorization", None)
+    if api_key:
+        event["headers"]["authorization"] = f"Bearer {api_key}"
+    if body is not None:
+        event["body"] = json.dumps(body)
+    if raw_body is not None:
+        event["body"] = raw_body
+    if path_params:
+        event["pathParameters"] = path_params
+        path = event["requestContext"]["routeKey"].split(" ", 1)[1]
+        for key, value in path_params.items():
+            path = path.replace("{" + key + "}", value)
+        event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    if query is not None:
+        event["queryStringParameters"] = query
+        event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
+    if headers:
+        event["headers"].update({k.lower(): v for k, v in headers.items()})
+    result = lambda_handler(event, lambda_context("ApiFunction", 29))
+    return result["statusCode"], result.get("headers", {}), json.loads(result["body"]) if result.get("body") else {}
+
+
+def dispatch_queued_messages(sqs: Any, queue_url: str) -> dict[str, Any]:
+    """Receive what the api enqueued and hand it to the dispatcher as one SQS batch."""
+    from functions.dispatcher.app import lambda_handler
+    from local.poller import sqs_event
+
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
+        "Messages", []
+    )
+    assert messages, "the api enqueued nothing"
+    arn = "arn:aws:sqs:us-east-1:123456789012:GenerationQueue"
+    return dict(lambda_handler(sqs_event(messages, arn, "us-east-1"), lambda_context("DispatcherFunction")))
+
+
+def wait_for_execution(sfn: Any, execution_arn: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        execution = sfn.describe_execution(executionArn=execution_arn)
+        if execution["status"] != "RUNNING":
+            return dict(execution)
+        time.sleep(0.05)
+    raise AssertionError(f"execution {execution_arn} still running after {timeout}s")
+
+
+def state_names_entered(sfn: Any, execution_arn: str) -> list[str]:
+    events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+    return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]

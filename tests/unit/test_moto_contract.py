@@ -1,0 +1,30 @@
+"""The local stack replaces one moto method. If a moto upgrade moves or reshapes it, fail loudly here."""
+
+from __future__ import annotations
+
+import inspect
+from importlib.metadata import version
+
+from moto.awslambda_simple.models import LambdaSimpleBackend
+
+
+def test_moto_is_the_pinned_version() -> None:
+    # Given the pin in pyproject.toml, When moto is imported, Then it is the version the adapter was built on
+    assert version("moto") == "5.2.5", "moto changed: re-verify local/lambda_adapter.py, then update the pin"
+
+
+def test_lambda_simple_backend_invoke_has_the_signature_the_adapter_replaces() -> None:
+    params = list(inspect.signature(LambdaSimpleBackend.invoke).parameters)
+    assert params == ["self", "function_name", "qualifier", "body", "headers", "response_headers"]
+
+
+def test_the_adapter_installs_and_uninstalls_cleanly() -> None:
+    from local import lambda_adapter
+
+    original = LambdaSimpleBackend.invoke
+    lambda_adapter.install()
+    try:
+        assert LambdaSimpleBackend.invoke is lambda_adapter._invoke
+    finally:
+        lambda_adapter.uninstall()
+    assert LambdaSimpleBackend.invoke is original
