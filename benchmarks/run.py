@@ -18,16 +18,21 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-ENV = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'layers/common'}", "AWS_DEFAULT_REGION": "us-east-1",
-       "POWERTOOLS_TRACE_DISABLED": "1"}
+ENV = {
+    **os.environ,
+    "PYTHONPATH": f"{ROOT}:{ROOT / 'layers/common'}",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+}
 
 
 def _import_seconds(code: str, runs: int = 7) -> float:
     script = f"import time; t=time.perf_counter(); {code}; print(time.perf_counter()-t)"
     samples = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=ENV, cwd=ROOT,
-                             check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=ENV, cwd=ROOT, check=True
+        )
         samples.append(float(out.stdout.strip().splitlines()[-1]))
     return statistics.median(samples)
 
@@ -39,8 +44,10 @@ def bench_cold_imports() -> None:
     for name in ("api", "dispatcher", "processor"):
         seconds = _import_seconds(f"import functions.{name}.app")
         target = "  target <= 1.5" if name == "api" else ""
-        print(f"functions.{name}.app{' ' * (16 - len(name))}: {seconds * 1000:7.1f} ms  "
-              f"(ratio {seconds / baseline:.2f}){target}")
+        print(
+            f"functions.{name}.app{' ' * (16 - len(name))}: {seconds * 1000:7.1f} ms  "
+            f"(ratio {seconds / baseline:.2f}){target}"
+        )
     seconds = _import_seconds("import avatarsmith.renderer.simple")
     print(f"renderer (Pillow path)          : {seconds * 1000:7.1f} ms")
 
@@ -48,9 +55,15 @@ def bench_cold_imports() -> None:
 def bench_aws_calls() -> None:
     print("\n== AWS calls per API operation (botocore before-call hook, moto in-process) ==")
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-                       "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "1",
-                       "POWERTOOLS_LOG_LEVEL": "WARNING"})
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "POWERTOOLS_TRACE_DISABLED": "1",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+    )
     sys.path[:0] = [str(ROOT), str(ROOT / "layers/common")]
     import boto3
     from moto import mock_aws
@@ -73,7 +86,9 @@ def bench_aws_calls() -> None:
         provisioned = provision(boto3.session.Session(), load_template(), {})
         os.environ.update(provisioned.environment)
         clear_settings_cache()
-        account = AwsAccount(provisioned.refs, provisioned.attrs, provisioned.environment, boto3.session.Session())
+        account = AwsAccount(
+            provisioned.refs, provisioned.attrs, provisioned.environment, boto3.session.Session()
+        )
         _, key = account.add_tenant("bench")
         for service in ("dynamodb", "sqs", "s3"):
             client(service).meta.events.register("before-call.*.*", count)
@@ -85,12 +100,22 @@ def bench_aws_calls() -> None:
             return body
 
         measure("first request of a container (auth miss)", "list_styles", key)
-        job = measure("POST /v1/avatars/generate  (target <= 2)", "generate_avatar", key,
-                      body={"prompt": "bench", "num_variations": 2})
-        measure("GET /v1/jobs/{id}           (target <= 1)", "get_job", key, path_params={"job_id": job["id"]})
+        job = measure(
+            "POST /v1/avatars/generate  (target <= 2)",
+            "generate_avatar",
+            key,
+            body={"prompt": "bench", "num_variations": 2},
+        )
+        measure(
+            "GET /v1/jobs/{id}           (target <= 1)", "get_job", key, path_params={"job_id": job["id"]}
+        )
         measure("GET /v1/jobs", "list_jobs", key, query={"limit": "20"})
-        measure("POST generate with 1 reference image", "generate_avatar", key,
-                body={"prompt": "bench", "image": "data:image/png;base64,iVBORw0KGgoAAAAN"})
+        measure(
+            "POST generate with 1 reference image",
+            "generate_avatar",
+            key,
+            body={"prompt": "bench", "image": "data:image/png;base64,iVBORw0KGgoAAAAN"},
+        )
         measure("GET /v1/avatars (offset: page + total)", "list_avatars", key, query={"limit": "20"})
         lambda_adapter.uninstall()
 
@@ -107,8 +132,10 @@ def bench_local_latency(jobs: int = 20) -> None:
         client_side, server_side = [], []
         for i in range(jobs):
             started = time.perf_counter()
-            job = session.post(f"{info.api_url}/v1/avatars/generate",
-                               json={"prompt": f"bench {i}", "output": {"width": 512, "height": 512}}).json()
+            job = session.post(
+                f"{info.api_url}/v1/avatars/generate",
+                json={"prompt": f"bench {i}", "output": {"width": 512, "height": 512}},
+            ).json()
             while job["status"] not in ("completed", "failed"):
                 job = session.get(f"{info.api_url}/v1/jobs/{job['id']}").json()
                 if job["status"] not in ("completed", "failed"):
@@ -117,12 +144,16 @@ def bench_local_latency(jobs: int = 20) -> None:
             created = datetime.fromisoformat(job["created_at"].replace("Z", "+00:00"))
             updated = datetime.fromisoformat(job["updated_at"].replace("Z", "+00:00"))
             server_side.append((updated - created).total_seconds())
-        for label, samples in (("client (POST -> completed seen)", client_side),
-                               ("server (created_at -> updated_at)", server_side)):
+        for label, samples in (
+            ("client (POST -> completed seen)", client_side),
+            ("server (created_at -> updated_at)", server_side),
+        ):
             ordered = sorted(samples)
-            p95 = ordered[min(len(ordered) - 1, int(round(0.95 * len(ordered))) - 1)]
-            print(f"{label:<34}: p50 {statistics.median(samples) * 1000:6.0f} ms   p95 {p95 * 1000:6.0f} ms"
-                  f"   (target p50 <= 1500 ms)")
+            p95 = ordered[min(len(ordered) - 1, round(0.95 * len(ordered)) - 1)]
+            print(
+                f"{label:<34}: p50 {statistics.median(samples) * 1000:6.0f} ms   p95 {p95 * 1000:6.0f} ms"
+                f"   (target p50 <= 1500 ms)"
+            )
 
 
 def main() -> None:

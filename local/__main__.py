@@ -14,15 +14,20 @@ def main() -> int:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", os.environ["LOG_LEVEL"])
     from .stack import EmbeddedStack
 
-    stack = EmbeddedStack(api_port=port, api_key=os.environ.get("AVATARSMITH_API_KEY") or None,
-                          extra_env={"AVATARSMITH_ALLOW_LOOPBACK_URLS": os.environ.get(
-                              "AVATARSMITH_ALLOW_LOOPBACK_URLS", "0")})
+    stack = EmbeddedStack(
+        api_port=port,
+        api_key=os.environ.get("AVATARSMITH_API_KEY") or None,
+        extra_env={"AVATARSMITH_ALLOW_LOOPBACK_URLS": os.environ.get("AVATARSMITH_ALLOW_LOOPBACK_URLS", "0")},
+    )
     try:
         info = stack.start()
     except OSError as exc:
-        print(f"could not start the local stack: {exc} (is port {port} in use? set PORT=...)", file=sys.stderr)
+        print(
+            f"could not start the local stack: {exc} (is port {port} in use? set PORT=...)", file=sys.stderr
+        )
         return 1
-    print(f"""
+    print(
+        f"""
 Avatarsmith local stack is running (state lives as long as this process; Ctrl-C stops it).
 
   API base URL : {info.api_url}
@@ -35,13 +40,14 @@ Try it:
     -d '{{"prompt": "smiling woman with red hair and glasses", "style": "professional", "num_variations": 2}}'
   curl -s "{info.api_url}/v1/jobs/<job id>?wait_for_completion=true&timeout_seconds=30" \\
     -H "Authorization: Bearer {info.api_key}"
-""", flush=True)
+""",
+        flush=True,
+    )
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        while not stopped.wait(0.5):
-            pass
-    except KeyboardInterrupt:
+    # Explicit handlers: a shell may start us with SIGINT ignored (background jobs), and Ctrl-C must work.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    while not stopped.wait(0.5):
         pass
     print("stopping…", flush=True)
     stack.stop()

@@ -32,8 +32,16 @@ class Route:
         return found.groupdict() if found else None
 
 
-def build_event(method: str, raw_path: str, query: str, headers: dict[str, str], body: bytes,
-                route: Route, path_params: dict[str, str], source_ip: str) -> dict[str, Any]:
+def build_event(
+    method: str,
+    raw_path: str,
+    query: str,
+    headers: dict[str, str],
+    body: bytes,
+    route: Route,
+    path_params: dict[str, str],
+    source_ip: str,
+) -> dict[str, Any]:
     content_type = headers.get("content-type", "")
     is_text = not body or any(t in content_type for t in _TEXT_TYPES)
     params: dict[str, str] = {}
@@ -51,8 +59,13 @@ def build_event(method: str, raw_path: str, query: str, headers: dict[str, str],
             "apiId": "local",
             "domainName": headers.get("host", "127.0.0.1"),
             "domainPrefix": "local",
-            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
-                     "userAgent": headers.get("user-agent", "")},
+            "http": {
+                "method": method,
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": headers.get("user-agent", ""),
+            },
             "requestId": str(uuid.uuid4()),
             "routeKey": f"{route.method} {route.path}",
             "stage": "$default",
@@ -71,8 +84,9 @@ def build_event(method: str, raw_path: str, query: str, headers: dict[str, str],
 
 
 class ApiServer:
-    def __init__(self, *, function_name: str, routes: list[tuple[str, str]], host: str = "127.0.0.1",
-                 port: int = 3000):
+    def __init__(
+        self, *, function_name: str, routes: list[tuple[str, str]], host: str = "127.0.0.1", port: int = 3000
+    ):
         self.function_name = function_name
         self.routes = [Route(m, p) for m, p in routes]
         server = self
@@ -108,8 +122,17 @@ class ApiServer:
             headers[k] = f"{headers[k]},{value}" if k in headers else value
         length = int(headers.get("content-length") or 0)
         if length > MAX_BODY_BYTES:
-            self._reply(request, 413, {"error": {"code": "payload_too_large", "request_id": "local",
-                                                 "message": "the request body is larger than 10 MB"}})
+            self._reply(
+                request,
+                413,
+                {
+                    "error": {
+                        "code": "payload_too_large",
+                        "request_id": "local",
+                        "message": "the request body is larger than 10 MB",
+                    }
+                },
+            )
             request.close_connection = True
             return
         body = request.rfile.read(length) if length else b""
@@ -119,11 +142,21 @@ class ApiServer:
             if params is not None:
                 break
         else:
-            self._reply(request, 404, {"error": {"code": "not_found", "request_id": "local",
-                                                 "message": f"no route for {method} {parts.path}"}})
+            self._reply(
+                request,
+                404,
+                {
+                    "error": {
+                        "code": "not_found",
+                        "request_id": "local",
+                        "message": f"no route for {method} {parts.path}",
+                    }
+                },
+            )
             return
-        event = build_event(method, parts.path, parts.query, headers, body, route, params,
-                            request.client_address[0])
+        event = build_event(
+            method, parts.path, parts.query, headers, body, route, params, request.client_address[0]
+        )
         try:
             result = REGISTRY.invoke(self.function_name, event)
         except Exception:

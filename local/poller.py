@@ -23,7 +23,8 @@ def sqs_event(records: list[dict[str, Any]], queue_arn: str, region: str) -> dic
                 "body": m["Body"],
                 "attributes": m.get("Attributes", {}),
                 "messageAttributes": m.get("MessageAttributes", {}),
-                "md5OfBody": m.get("MD5OfBody") or hashlib.md5(m["Body"].encode(), usedforsecurity=False).hexdigest(),
+                "md5OfBody": m.get("MD5OfBody")
+                or hashlib.md5(m["Body"].encode(), usedforsecurity=False).hexdigest(),
                 "eventSource": "aws:sqs",
                 "eventSourceARN": queue_arn,
                 "awsRegion": region,
@@ -34,8 +35,17 @@ def sqs_event(records: list[dict[str, Any]], queue_arn: str, region: str) -> dic
 
 
 class SqsPoller:
-    def __init__(self, sqs: Any, *, function_name: str, queue_url: str, queue_arn: str, batch_size: int,
-                 region: str = "us-east-1", wait_seconds: int = 1):
+    def __init__(
+        self,
+        sqs: Any,
+        *,
+        function_name: str,
+        queue_url: str,
+        queue_arn: str,
+        batch_size: int,
+        region: str = "us-east-1",
+        wait_seconds: int = 1,
+    ):
         self.sqs = sqs
         self.function_name = function_name
         self.queue_url = queue_url

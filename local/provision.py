@@ -42,8 +42,13 @@ class Provisioned:
         if "." in name:
             logical_id, attribute = name.split(".", 1)
             return self.attrs[(logical_id, attribute)]
-        return {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::StackName": PREFIX,
-                "AWS::URLSuffix": "amazonaws.com", "AWS::Partition": "aws"}.get(name) or self.refs[name]
+        return {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::StackName": PREFIX,
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::Partition": "aws",
+        }.get(name) or self.refs[name]
 
 
 def provision(session: Any, template: dict[str, Any], parameter_overrides: dict[str, str]) -> Provisioned:
@@ -82,8 +87,13 @@ def _tables(ddb: Any, template: dict[str, Any], out: Provisioned) -> None:
         ddb.create_table(**kwargs)
         ttl = props.get("TimeToLiveSpecification")
         if ttl:
-            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={
-                "AttributeName": ttl["AttributeName"], "Enabled": bool(ttl.get("Enabled", True))})
+            ddb.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={
+                    "AttributeName": ttl["AttributeName"],
+                    "Enabled": bool(ttl.get("Enabled", True)),
+                },
+            )
         out.refs[logical_id] = name
         out.attrs[(logical_id, "Arn")] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
 
@@ -95,15 +105,22 @@ def _queues(sqs: Any, template: dict[str, Any], out: Provisioned) -> None:
     for logical_id, resource in ordered:
         props = resource.get("Properties", {})
         attributes: dict[str, str] = {}
-        for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds"):
+        for key in (
+            "VisibilityTimeout",
+            "MessageRetentionPeriod",
+            "DelaySeconds",
+            "ReceiveMessageWaitTimeSeconds",
+        ):
             if key in props:
                 attributes[key] = str(props[key])
         if "RedrivePolicy" in props:
             policy = props["RedrivePolicy"]
-            attributes["RedrivePolicy"] = json.dumps({
-                "deadLetterTargetArn": out.resolve(policy["deadLetterTargetArn"]),
-                "maxReceiveCount": int(policy["maxReceiveCount"]),
-            })
+            attributes["RedrivePolicy"] = json.dumps(
+                {
+                    "deadLetterTargetArn": out.resolve(policy["deadLetterTargetArn"]),
+                    "maxReceiveCount": int(policy["maxReceiveCount"]),
+                }
+            )
         name = _physical(logical_id)
         url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         out.refs[logical_id] = url
@@ -130,9 +147,19 @@ def _buses(events: Any, template: dict[str, Any], out: Provisioned) -> None:
 
 
 def _role(iam: Any) -> str:
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-             "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]}}]}
-    return str(iam.create_role(RoleName=f"{PREFIX}-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+            }
+        ],
+    }
+    return str(
+        iam.create_role(RoleName=f"{PREFIX}-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    )
 
 
 def _functions(lam: Any, template: dict[str, Any], out: Provisioned, role_arn: str) -> None:
@@ -163,8 +190,9 @@ def _state_machines(sfn: Any, template: dict[str, Any], out: Provisioned, role_a
         for key, value in substitutions.items():
             definition = definition.replace("${" + key + "}", value)
         name = _physical(logical_id)
-        arn = sfn.create_state_machine(name=name, definition=definition, roleArn=role_arn,
-                                       type=props.get("Type", "STANDARD"))["stateMachineArn"]
+        arn = sfn.create_state_machine(
+            name=name, definition=definition, roleArn=role_arn, type=props.get("Type", "STANDARD")
+        )["stateMachineArn"]
         out.refs[logical_id] = arn
         out.attrs[(logical_id, "Arn")] = arn
         out.attrs[(logical_id, "Name")] = name

@@ -14,7 +14,7 @@ log = logging.getLogger("avatarsmith.local")
 
 _FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - the moto server accepts any credentials
+    "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
     "POWERTOOLS_TRACE_DISABLED": "1",
@@ -40,8 +40,15 @@ class StackInfo:
 class EmbeddedStack:
     """moto server (Step Functions executing the real ASL) + handlers in-process + pollers + HTTP API."""
 
-    def __init__(self, *, api_port: int = 3000, moto_port: int | None = None, api_key: str | None = None,
-                 parameter_overrides: dict[str, str] | None = None, extra_env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        *,
+        api_port: int = 3000,
+        moto_port: int | None = None,
+        api_key: str | None = None,
+        parameter_overrides: dict[str, str] | None = None,
+        extra_env: dict[str, str] | None = None,
+    ):
         self.api_port = api_port
         self.moto_port = moto_port or free_port()
         self.api_key = api_key
@@ -56,8 +63,14 @@ class EmbeddedStack:
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> StackInfo:
         moto_url = f"http://127.0.0.1:{self.moto_port}"
-        self._set_env({**_FAKE_AWS_ENV, "AWS_ENDPOINT_URL": moto_url, "MOTO_PORT": str(self.moto_port),
-                       **self.extra_env})
+        self._set_env(
+            {
+                **_FAKE_AWS_ENV,
+                "AWS_ENDPOINT_URL": moto_url,
+                "MOTO_PORT": str(self.moto_port),
+                **self.extra_env,
+            }
+        )
         self._quiet_logs()
         from moto.core.config import default_user_config
         from moto.server import ThreadedMotoServer
@@ -98,16 +111,29 @@ class EmbeddedStack:
         sqs = session.client("sqs")
         for name, decl in provisioned.functions.items():
             for queue_id, batch_size in decl.sqs_sources():
-                poller = SqsPoller(sqs, function_name=name, queue_url=provisioned.refs[queue_id],
-                                   queue_arn=provisioned.attrs[(queue_id, "Arn")], batch_size=batch_size)
+                poller = SqsPoller(
+                    sqs,
+                    function_name=name,
+                    queue_url=provisioned.refs[queue_id],
+                    queue_arn=provisioned.attrs[(queue_id, "Arn")],
+                    batch_size=batch_size,
+                )
                 poller.start()
                 self._pollers.append(poller)
         api_function = next(n for n, d in provisioned.functions.items() if d.http_routes())
-        self._api = ApiServer(function_name=api_function, routes=provisioned.functions[api_function].http_routes(),
-                              port=self.api_port)
+        self._api = ApiServer(
+            function_name=api_function,
+            routes=provisioned.functions[api_function].http_routes(),
+            port=self.api_port,
+        )
         self._api.start()
-        self.info = StackInfo(api_url=f"http://127.0.0.1:{self._api.port}", moto_url=moto_url, api_key=api_key,
-                              tenant_id=tenant_id, environment=provisioned.environment)
+        self.info = StackInfo(
+            api_url=f"http://127.0.0.1:{self._api.port}",
+            moto_url=moto_url,
+            api_key=api_key,
+            tenant_id=tenant_id,
+            environment=provisioned.environment,
+        )
         return self.info
 
     def _create_demo_tenant(self, provisioned: Any) -> tuple[str, str]:

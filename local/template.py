@@ -49,8 +49,11 @@ class FunctionDecl:
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def http_routes(self) -> list[tuple[str, str]]:
-        return [(e["Properties"]["Method"].upper(), e["Properties"]["Path"])
-                for e in self.events.values() if e.get("Type") == "HttpApi"]
+        return [
+            (e["Properties"]["Method"].upper(), e["Properties"]["Path"])
+            for e in self.events.values()
+            if e.get("Type") == "HttpApi"
+        ]
 
     def sqs_sources(self) -> list[tuple[str, int]]:
         """(queue logical id, batch size) for each SQS event source."""

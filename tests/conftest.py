@@ -27,7 +27,10 @@ def load_event(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    if request.node.get_closest_marker("e2e"):
+        yield  # the local stack owns the environment (it points every client at its moto server)
+        return
     for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "MOTO_PORT"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

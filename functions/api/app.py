@@ -55,8 +55,12 @@ def get_services() -> Services:
 
 # --- helpers ----------------------------------------------------------------------------------------
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[dict]:
-    return Response(status_code=status, content_type="application/json",
-                    body=json.dumps(body, separators=(",", ":")), headers=headers or {})
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(body, separators=(",", ":")),
+        headers=headers or {},
+    )
 
 
 def _request_id() -> str:
@@ -67,8 +71,11 @@ def _request_id() -> str:
 
 
 def _tenant() -> str:
-    return authenticate(get_services(), dict(app.current_event.headers or {}),
-                        cache_seconds=get_api_settings().API_KEY_CACHE_SECONDS)
+    return authenticate(
+        get_services(),
+        dict(app.current_event.headers or {}),
+        cache_seconds=get_api_settings().API_KEY_CACHE_SECONDS,
+    )
 
 
 def _json_body() -> Any:
@@ -174,11 +181,17 @@ def list_jobs() -> Response[dict]:
         ) from exc
     client_reference_id = query("client_reference_id") or None
     if client_reference_id and len(client_reference_id) > 200:
-        raise InvalidRequestError("client_reference_id is at most 200 characters", param="client_reference_id")
+        raise InvalidRequestError(
+            "client_reference_id is at most 200 characters", param="client_reference_id"
+        )
     services = get_services()
     jobs, next_cursor = job_logic.list_jobs(
-        services, tenant_id, limit=_int_query("limit", 20, low=1, high=100), cursor=query("cursor") or None,
-        status=status, client_reference_id=client_reference_id,
+        services,
+        tenant_id,
+        limit=_int_query("limit", 20, low=1, high=100),
+        cursor=query("cursor") or None,
+        status=status,
+        client_reference_id=client_reference_id,
     )
     return _json(200, present_list([present_job(j, services) for j in jobs], next_cursor=next_cursor))
 
@@ -201,15 +214,28 @@ def list_avatars() -> Response[dict]:
     if cursor:
         if app.current_event.get_query_string_value("offset"):
             raise InvalidRequestError("send either cursor or offset, not both", param="offset")
-        page, next_cursor = avatar_logic.list_avatars_by_cursor(services, tenant_id, limit=limit, cursor=cursor)
-        return _json(200, present_list([present_avatar(a, services) for a in page], next_cursor=next_cursor,
-                                        limit=limit))
+        page, next_cursor = avatar_logic.list_avatars_by_cursor(
+            services, tenant_id, limit=limit, cursor=cursor
+        )
+        return _json(
+            200,
+            present_list([present_avatar(a, services) for a in page], next_cursor=next_cursor, limit=limit),
+        )
     offset = _int_query("offset", 0, low=0, high=100_000)
     page, has_more, total, next_cursor = avatar_logic.list_avatars_by_offset(
         services, tenant_id, limit=limit, offset=offset
     )
-    return _json(200, present_list([present_avatar(a, services) for a in page], next_cursor=next_cursor,
-                                    has_more=has_more, total=total, limit=limit, offset=offset))
+    return _json(
+        200,
+        present_list(
+            [present_avatar(a, services) for a in page],
+            next_cursor=next_cursor,
+            has_more=has_more,
+            total=total,
+            limit=limit,
+            offset=offset,
+        ),
+    )
 
 
 @app.get("/v1/avatars/<avatar_id>")
@@ -222,8 +248,10 @@ def get_avatar(avatar_id: str) -> Response[dict]:
 @app.get("/v1/styles")
 def list_styles() -> Response[dict]:
     _tenant()
-    data = [{"id": s.id, "object": "style", "name": s.name, "title": s.title, "description": s.description}
-            for s in catalog.STYLES]
+    data = [
+        {"id": s.id, "object": "style", "name": s.name, "title": s.title, "description": s.description}
+        for s in catalog.STYLES
+    ]
     return _json(200, present_list(data, next_cursor=None))
 
 
@@ -231,15 +259,30 @@ def list_styles() -> Response[dict]:
 def list_models() -> Response[dict]:
     _tenant()
     models = catalog.available_models(include_test=get_api_settings().AVATARSMITH_ENABLE_TEST_BACKENDS)
-    data = [{"id": m.id, "object": "model", "description": m.description, "backend": m.backend,
-             "credits_per_variation": m.credits_per_variation, "capabilities": sorted(m.capabilities),
-             "default": m.id == catalog.DEFAULT_MODEL} for m in models]
+    data = [
+        {
+            "id": m.id,
+            "object": "model",
+            "description": m.description,
+            "backend": m.backend,
+            "credits_per_variation": m.credits_per_variation,
+            "capabilities": sorted(m.capabilities),
+            "default": m.id == catalog.DEFAULT_MODEL,
+        }
+        for m in models
+    ]
     return _json(200, present_list(data, next_cursor=None))
 
 
 # --- the error envelope ------------------------------------------------------------------------------
-def _envelope(status: int, code: str, message: str, *, param: str | None = None,
-              details: list[dict[str, Any]] | None = None) -> Response[dict]:
+def _envelope(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    param: str | None = None,
+    details: list[dict[str, Any]] | None = None,
+) -> Response[dict]:
     error: dict[str, Any] = {"code": code, "message": message, "request_id": _request_id()}
     if param:
         error["param"] = param
@@ -257,7 +300,9 @@ def handle_avatarsmith_error(exc: AvatarsmithError) -> Response[dict]:
 
 @app.not_found
 def handle_not_found(exc: RouteNotFoundError) -> Response[dict]:
-    return _envelope(404, "not_found", f"no route for {app.current_event.http_method} {app.current_event.path}")
+    return _envelope(
+        404, "not_found", f"no route for {app.current_event.http_method} {app.current_event.path}"
+    )
 
 
 @app.exception_handler(Exception)

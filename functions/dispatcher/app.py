@@ -25,9 +25,13 @@ def start_job(record: SQSRecord) -> None:
     message = GenerationMessage.model_validate(json.loads(record.body))
     starter = ExecutionStarter(get_dispatcher_settings().STATE_MACHINE_ARN)
     started = starter.start(job_id=message.job_id, tenant_id=message.tenant_id)
-    logger.info("execution started" if started else "execution already existed", extra={"job_id": message.job_id})
+    logger.info(
+        "execution started" if started else "execution already existed", extra={"job_id": message.job_id}
+    )
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=start_job, processor=processor, context=context)
+    return process_partial_response(
+        event=event, record_handler=start_job, processor=processor, context=context
+    )

@@ -23,8 +23,10 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[tuple[EmbeddedStack, StackInfo]]:
-    local = EmbeddedStack(api_port=0, extra_env={"AVATARSMITH_ALLOW_LOOPBACK_URLS": "1",
-                                                 "AVATARSMITH_TEST_BACKEND_POLL_SECONDS": "0"})
+    local = EmbeddedStack(
+        api_port=0,
+        extra_env={"AVATARSMITH_ALLOW_LOOPBACK_URLS": "1", "AVATARSMITH_TEST_BACKEND_POLL_SECONDS": "0"},
+    )
     info = local.start()
     try:
         yield local, info
@@ -38,8 +40,15 @@ def _png_data_url(size: tuple[int, int] = (200, 260)) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-AI302_EXAMPLE = {"image": _png_data_url(), "style": 1, "person_type": "female", "num": 1, "width": 1024,
-                 "height": 768, "model": "gpt-4o-mini"}
+AI302_EXAMPLE = {
+    "image": _png_data_url(),
+    "style": 1,
+    "person_type": "female",
+    "num": 1,
+    "width": 1024,
+    "height": 768,
+    "model": "gpt-4o-mini",
+}
 
 
 class Client:
@@ -62,8 +71,9 @@ def _generate_and_wait(client: Client, body: dict[str, Any]) -> dict[str, Any]:
     assert response.status_code == 202, response.text
     job_id = response.json()["id"]
     assert response.headers["Location"] == f"/v1/jobs/{job_id}"
-    waited = client.call("GET", f"/v1/jobs/{job_id}", params={"wait_for_completion": "true",
-                                                              "timeout_seconds": "30"})
+    waited = client.call(
+        "GET", f"/v1/jobs/{job_id}", params={"wait_for_completion": "true", "timeout_seconds": "30"}
+    )
     assert waited.status_code == 200
     job = waited.json()
     assert job["status"] == "completed", job
@@ -80,7 +90,9 @@ def _generate_and_wait(client: Client, body: dict[str, Any]) -> dict[str, Any]:
     ],
     ids=["pi", "konpro", "percify", "302ai"],
 )
-def test_each_seed_example_generates_real_images(client: Client, example: dict, size: tuple, count: int) -> None:
+def test_each_seed_example_generates_real_images(
+    client: Client, example: dict, size: tuple, count: int
+) -> None:
     job = _generate_and_wait(client, example)
     assert len(job["avatars"]) == count
     for avatar in job["avatars"]:
@@ -93,8 +105,11 @@ def test_each_seed_example_generates_real_images(client: Client, example: dict, 
 
 
 def test_prefer_wait_and_the_async_backend(client: Client) -> None:
-    response = client.call("POST", "/v1/avatars/generate", json={"prompt": "a kid with glasses",
-                                                                  "model": "test-async", "seed": 5})
+    response = client.call(
+        "POST",
+        "/v1/avatars/generate",
+        json={"prompt": "a kid with glasses", "model": "test-async", "seed": 5},
+    )
     job_id = response.json()["id"]
     job = client.call("GET", f"/v1/jobs/{job_id}", headers={"Prefer": "wait=30"})
     assert job.headers["Preference-Applied"] == "wait=30"
@@ -103,8 +118,12 @@ def test_prefer_wait_and_the_async_backend(client: Client) -> None:
 
 
 def test_same_seed_gives_identical_images(client: Client) -> None:
-    body = {"prompt": "woman with red hair", "style": "vintage", "seed": 1234, "output": {"width": 256,
-                                                                                        "height": 256}}
+    body = {
+        "prompt": "woman with red hair",
+        "style": "vintage",
+        "seed": 1234,
+        "output": {"width": 256, "height": 256},
+    }
     first, second = _generate_and_wait(client, body), _generate_and_wait(client, body)
     images = [requests.get(j["avatars"][0]["image_url"], timeout=10).content for j in (first, second)]
     assert images[0] == images[1]
@@ -114,15 +133,20 @@ def test_save_list_and_get_avatars(client: Client) -> None:
     job = _generate_and_wait(client, {"prompt": "astronaut", "num_variations": 2})
     saved = []
     for variation in (0, 1):
-        response = client.call("POST", "/v1/avatars/save", json={"job_id": job["id"], "label": f"v{variation}",
-                                                                  "variation": variation})
+        response = client.call(
+            "POST",
+            "/v1/avatars/save",
+            json={"job_id": job["id"], "label": f"v{variation}", "variation": variation},
+        )
         assert response.status_code == 201, response.text
         saved.append(response.json())
     assert saved[0]["object"] == "avatar" and saved[0]["job_id"] == job["id"]
     listing = client.call("GET", "/v1/avatars", params={"limit": 1, "offset": 0}).json()
     assert listing["total"] >= 2 and listing["has_more"] is True and len(listing["data"]) == 1
     assert listing["data"][0]["id"] == saved[1]["id"]
-    following = client.call("GET", "/v1/avatars", params={"limit": 1, "cursor": listing["next_cursor"]}).json()
+    following = client.call(
+        "GET", "/v1/avatars", params={"limit": 1, "cursor": listing["next_cursor"]}
+    ).json()
     assert following["data"][0]["id"] == saved[0]["id"]
     fetched = client.call("GET", f"/v1/avatars/{saved[0]['id']}").json()
     image = Image.open(io.BytesIO(requests.get(fetched["image_url"], timeout=10).content))

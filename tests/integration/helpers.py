@@ -43,7 +43,11 @@ def api_call(
     if headers:
         event["headers"].update({k.lower(): v for k, v in headers.items()})
     result = lambda_handler(event, lambda_context("ApiFunction", 29))
-    return result["statusCode"], result.get("headers", {}), json.loads(result["body"]) if result.get("body") else {}
+    return (
+        result["statusCode"],
+        result.get("headers", {}),
+        json.loads(result["body"]) if result.get("body") else {},
+    )
 
 
 def dispatch_queued_messages(sqs: Any, queue_url: str) -> dict[str, Any]:

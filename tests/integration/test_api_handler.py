@@ -9,8 +9,13 @@ import pytest
 from tests.conftest import AwsAccount
 from tests.integration.helpers import api_call
 
-GENERATE = {"prompt": "smiling woman with red hair", "style": "noir", "num_variations": 2, "seed": 7,
-            "client_reference_id": "run-1"}
+GENERATE = {
+    "prompt": "smiling woman with red hair",
+    "style": "noir",
+    "num_variations": 2,
+    "seed": 7,
+    "client_reference_id": "run-1",
+}
 
 
 @pytest.fixture
@@ -32,7 +37,9 @@ def test_generate_queues_a_job_and_enqueues_it(aws: AwsAccount, tenant: tuple[st
     assert json.loads(messages[0]["Body"]) == {"job_id": job["id"], "tenant_id": tenant[0]}
 
 
-def test_the_committed_generate_event_is_accepted_as_written(aws: AwsAccount, tenant: tuple[str, str]) -> None:
+def test_the_committed_generate_event_is_accepted_as_written(
+    aws: AwsAccount, tenant: tuple[str, str]
+) -> None:
     status, _, job = api_call("generate_avatar", tenant[1])
     assert status == 202, job
     assert job["model"] == "flux" and job["credits"]["reserved"] == 4
@@ -55,15 +62,19 @@ def test_long_poll_returns_when_the_timeout_runs_out(aws: AwsAccount, tenant: tu
     assert status == 200 and fetched["status"] == "queued"
     assert headers["Preference-Applied"] == "wait=1"
     status, _, error = api_call(
-        "get_job_wait", tenant[1], path_params={"job_id": job["id"]},
+        "get_job_wait",
+        tenant[1],
+        path_params={"job_id": job["id"]},
         query={"wait_for_completion": "true", "timeout_seconds": "31"},
     )
     assert status == 400 and error["error"]["param"] == "timeout_seconds"
 
 
 def test_list_jobs_pages_with_an_opaque_cursor_and_filters(aws: AwsAccount, tenant: tuple[str, str]) -> None:
-    ids = [api_call("generate_avatar", tenant[1], body={**GENERATE, "client_reference_id": f"r{i}"})[2]["id"]
-           for i in range(3)]
+    ids = [
+        api_call("generate_avatar", tenant[1], body={**GENERATE, "client_reference_id": f"r{i}"})[2]["id"]
+        for i in range(3)
+    ]
     status, _, page1 = api_call("list_jobs", tenant[1], query={"limit": "2"})
     assert status == 200 and [j["id"] for j in page1["data"]] == ids[::-1][:2]
     assert page1["has_more"] is True
@@ -88,8 +99,16 @@ def test_list_jobs_pages_with_an_opaque_cursor_and_filters(aws: AwsAccount, tena
         ({"body": {"prompt": "x", "metadata": {f"k{i}": "v" for i in range(17)}}}, 422, "validation_error"),
         ({"body": {"prompt": "x", "seed": 2**31}}, 422, "validation_error"),
         ({"body": {"prompt": "x", "output": {"aspect_ratio": "7:5"}}}, 422, "validation_error"),
-        ({"body": {"prompt": "x", "reference_images": ["data:image/png;base64,!!!"]}}, 422, "validation_error"),
-        ({"body": {"prompt": "x", "reference_images": ["R0lGODlhAQABAAAAACw="]}}, 415, "unsupported_media_type"),
+        (
+            {"body": {"prompt": "x", "reference_images": ["data:image/png;base64,!!!"]}},
+            422,
+            "validation_error",
+        ),
+        (
+            {"body": {"prompt": "x", "reference_images": ["R0lGODlhAQABAAAAACw="]}},
+            415,
+            "unsupported_media_type",
+        ),
         ({"raw_body": "{not json"}, 400, "invalid_request"),
         ({"raw_body": "[1, 2]"}, 400, "invalid_request"),
         ({"body": {"prompt": "x"}, "headers": {"content-type": "text/plain"}}, 415, "unsupported_media_type"),

@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 import pytest
+import requests
 from PIL import Image
 
 from avatarsmith.backends import registry
@@ -14,7 +15,12 @@ from avatarsmith.backends.base import BackendJob, VariationOutput
 from avatarsmith.errors import BackendThrottledError, ContentModeratedError
 from avatarsmith.models.domain import GenerationSpec
 from tests.conftest import AwsAccount
-from tests.integration.helpers import api_call, dispatch_queued_messages, state_names_entered, wait_for_execution
+from tests.integration.helpers import (
+    api_call,
+    dispatch_queued_messages,
+    state_names_entered,
+    wait_for_execution,
+)
 
 pytestmark = pytest.mark.statemachine
 
@@ -24,7 +30,9 @@ def _execution_arn(aws: AwsAccount, job_id: str) -> str:
     return machine.replace(":stateMachine:", ":execution:") + f":{job_id}"
 
 
-def _run(aws: AwsAccount, api_key: str, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+def _run(
+    aws: AwsAccount, api_key: str, body: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     _, _, job = api_call("generate_avatar", api_key, body=body)
     result = dispatch_queued_messages(aws.client("sqs"), aws.env["GENERATION_QUEUE_URL"])
     assert result == {"batchItemFailures": []}
@@ -40,9 +48,16 @@ def test_async_backend_is_polled_until_ready_then_images_are_stored(aws: AwsAcco
     # Given an asynchronous backend that needs 3 polls
     _, key = aws.add_tenant()
     # When a 2-variation job runs through the state machine
-    execution, job, states = _run(aws, key, {"prompt": "man with a beard", "model": "test-async",
-                                             "num_variations": 2, "output": {"width": 320, "height": 256,
-                                                                             "format": "webp"}})
+    execution, job, states = _run(
+        aws,
+        key,
+        {
+            "prompt": "man with a beard",
+            "model": "test-async",
+            "num_variations": 2,
+            "output": {"width": 320, "height": 256, "format": "webp"},
+        },
+    )
     # Then it polled three times, stored both images and completed
     assert execution["status"] == "SUCCEEDED"
     assert states.count("PollGeneration") == 3
@@ -50,11 +65,9 @@ def test_async_backend_is_polled_until_ready_then_images_are_stored(aws: AwsAcco
     assert job["status"] == "completed"
     assert job["credits"] == {"reserved": 2, "charged": 2, "refunded": 0}
     assert job["provenance"]["backend"] == "async-test" and job["provenance"]["final_prompt"]
-    s3 = aws.client("s3")
     for avatar in job["avatars"]:
         assert avatar["status"] == "completed" and avatar["format"] == "webp"
-        key_ = avatar["image_url"].split(aws.env["IMAGES_BUCKET_NAME"] + "/", 1)[1].split("?", 1)[0]
-        body = s3.get_object(Bucket=aws.env["IMAGES_BUCKET_NAME"], Key=key_)["Body"].read()
+        body = requests.get(avatar["image_url"], timeout=10).content  # presigned; moto intercepts in-process
         assert Image.open(io.BytesIO(body)).size == (320, 256)
 
 
@@ -69,14 +82,18 @@ class _ThrottledOnce:
         _ThrottledOnce.calls.append("submit")
         if _ThrottledOnce.calls.count("submit") == 1:
             raise BackendThrottledError("429 slow down")
-        return BackendJob(backend="async-test", backend_job_id="fake-1", status="succeeded", deadline=deadline)
+        return BackendJob(
+            backend="async-test", backend_job_id="fake-1", status="succeeded", deadline=deadline
+        )
 
     def poll(self, spec: GenerationSpec, job: BackendJob) -> BackendJob:
         return job
 
     def fetch(self, spec: GenerationSpec, references: list[bytes], job: BackendJob) -> list[VariationOutput]:
-        return [VariationOutput(index=i, image=Image.new("RGB", (64, 64), "teal"), seed=spec.variation_seed(i))
-                for i in range(spec.num_variations)]
+        return [
+            VariationOutput(index=i, image=Image.new("RGB", (64, 64), "teal"), seed=spec.variation_seed(i))
+            for i in range(spec.num_variations)
+        ]
 
 
 class _Moderated(_ThrottledOnce):
@@ -85,12 +102,15 @@ class _Moderated(_ThrottledOnce):
 
 
 @pytest.mark.usefixtures("no_retry_sleep")
-def test_a_throttled_submit_is_retried_then_succeeds(aws: AwsAccount, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_throttled_submit_is_retried_then_succeeds(
+    aws: AwsAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _ThrottledOnce.calls = []
     monkeypatch.setitem(registry._FACTORIES, "async-test", _ThrottledOnce)
     _, key = aws.add_tenant()
-    execution, job, states = _run(aws, key, {"prompt": "x", "model": "test-async", "output": {"width": 256,
-                                                                                            "height": 256}})
+    execution, job, states = _run(
+        aws, key, {"prompt": "x", "model": "test-async", "output": {"width": 256, "height": 256}}
+    )
     assert execution["status"] == "SUCCEEDED"
     assert _ThrottledOnce.calls == ["submit", "submit"]
     assert job["status"] == "completed" and job["avatars"][0]["width"] == 256

@@ -9,25 +9,46 @@ from avatarsmith.models.api import GenerateAvatarRequest
 
 PI_EXAMPLE = {
     "prompt": "confident founder vibe for a fintech app, modest professional outfit",
-    "hints": {"filter_culture": "middle_east", "avatar_composition": "Portrait", "art_direction": "Ultra Realistic"},
+    "hints": {
+        "filter_culture": "middle_east",
+        "avatar_composition": "Portrait",
+        "art_direction": "Ultra Realistic",
+    },
     "output": {"aspect_ratio": "auto", "resolution": "1K", "thinking_intensity": "minimal"},
     "client_reference_id": "workflow-run-123-step-7",
     "metadata": {"workflow": "lead-enrichment", "customer_id": "cus_123"},
 }
 KONPRO_EXAMPLE = {
-    "name": "John Doe", "age": "Young Adult", "gender": "Man", "ethnicity": "East Asian",
-    "orientation": "square", "pose": "close_up", "style": "Realistic",
+    "name": "John Doe",
+    "age": "Young Adult",
+    "gender": "Man",
+    "ethnicity": "East Asian",
+    "orientation": "square",
+    "pose": "close_up",
+    "style": "Realistic",
     "appearance": "A confident young man with short black hair and brown eyes",
-    "callback_url": "https://example.com/callback", "callback_id": "avatarGen123",
+    "callback_url": "https://example.com/callback",
+    "callback_id": "avatarGen123",
 }
 PERCIFY_EXAMPLE = {
-    "prompt": "cyberpunk warrior, neon lights, futuristic city, dramatic lighting", "model": "flux",
-    "negative_prompt": "blurry, low quality, distorted, extra limbs", "aspect_ratio": "16:9",
-    "guidance_scale": 7.5, "seed": 42, "num_variations": 2, "style": "cyberpunk",
+    "prompt": "cyberpunk warrior, neon lights, futuristic city, dramatic lighting",
+    "model": "flux",
+    "negative_prompt": "blurry, low quality, distorted, extra limbs",
+    "aspect_ratio": "16:9",
+    "guidance_scale": 7.5,
+    "seed": 42,
+    "num_variations": 2,
+    "style": "cyberpunk",
 }
 AI302_EXAMPLE = {
-    "image": "data:image/png;base64,iVBORw0KGgo=", "style": 1, "person_type": "female",
-    "custom_prompt": "", "num": 1, "width": 1024, "height": 768, "model": "gpt-4o-mini",
+    "image": "data:image/png;base64,iVBORw0KGgo=",
+    "style": 1,
+    "person_type": "female",
+    "custom_prompt": "",
+    "num": 1,
+    "width": 1024,
+    "height": 768,
+    "model": "gpt-4o-mini",
 }
 
 

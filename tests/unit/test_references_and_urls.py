@@ -41,7 +41,9 @@ def test_a_gif_is_an_unsupported_media_type() -> None:
 
 def test_declared_type_must_match_the_content() -> None:
     with pytest.raises(UnsupportedMediaTypeError):
-        decode_reference("data:image/png;base64," + base64.b64encode(JPEG).decode(), index=0, allow_loopback=False)
+        decode_reference(
+            "data:image/png;base64," + base64.b64encode(JPEG).decode(), index=0, allow_loopback=False
+        )
 
 
 def test_over_15_mb_is_payload_too_large() -> None:

@@ -19,18 +19,30 @@ class StylePreset:
 
 
 STYLES: tuple[StylePreset, ...] = (
-    StylePreset(1, "professional", "Professional", "Clean studio headshot look: neutral backdrop, business palette."),
-    StylePreset(2, "anime", "Anime", "Cel-shaded anime look (approximated offline by flat colours and bold outlines)."),
+    StylePreset(
+        1, "professional", "Professional", "Clean studio headshot look: neutral backdrop, business palette."
+    ),
+    StylePreset(
+        2, "anime", "Anime", "Cel-shaded anime look (approximated offline by flat colours and bold outlines)."
+    ),
     StylePreset(3, "fantasy", "Fantasy", "Storybook fantasy palette with a glowing, magical backdrop."),
     StylePreset(4, "cyberpunk", "Cyberpunk", "Neon magenta/teal night palette with scanlines."),
     StylePreset(
-        5, "renaissance", "Renaissance", "Oil-portrait palette and warm varnish (approximated offline by tone)."
+        5,
+        "renaissance",
+        "Renaissance",
+        "Oil-portrait palette and warm varnish (approximated offline by tone).",
     ),
     StylePreset(
-        6, "realistic", "Realistic", "Natural colours and soft light (offline: the most natural palette).",
+        6,
+        "realistic",
+        "Realistic",
+        "Natural colours and soft light (offline: the most natural palette).",
         aliases=("ultra realistic", "photorealistic"),
     ),
-    StylePreset(7, "pixar", "Pixar", "Bright, soft 3D-animation palette (approximated offline by soft shading)."),
+    StylePreset(
+        7, "pixar", "Pixar", "Bright, soft 3D-animation palette (approximated offline by soft shading)."
+    ),
     StylePreset(8, "cinematic", "Cinematic", "Teal-and-orange grade with letterbox bars."),
     StylePreset(9, "vintage", "Vintage", "Sepia tones, faded contrast and film grain."),
     StylePreset(10, "noir", "Noir", "High-contrast black and white with a vignette."),
@@ -74,25 +86,52 @@ _OFFLINE_CAPS = frozenset({"seed", "negative_prompt", "reference_images", "style
 
 MODELS: tuple[ModelEntry, ...] = (
     ModelEntry(
-        DEFAULT_MODEL, "offline", "studio-simple", 1,
-        "Built-in offline avatar renderer: deterministic, no network, no model weights.", _OFFLINE_CAPS,
+        DEFAULT_MODEL,
+        "offline",
+        "studio-simple",
+        1,
+        "Built-in offline avatar renderer: deterministic, no network, no model weights.",
+        _OFFLINE_CAPS,
     ),
     # The seeds' public model ids. Until a real backend is configured for them they are served by the
     # offline renderer (the job's provenance always names the backend that actually ran).
-    ModelEntry("flux", "offline", "studio-simple", 2, "Fast, standard quality (Percify `flux`).", _OFFLINE_CAPS),
-    ModelEntry("imagen3", "offline", "studio-simple", 5, "High quality (Percify `imagen3`).", _OFFLINE_CAPS),
-    ModelEntry("reality4", "offline", "studio-simple", 5, "Ultra realistic (Percify `reality4`).", _OFFLINE_CAPS),
     ModelEntry(
-        "test-async", "async-test", "studio-simple", 1,
-        "Test backend: asynchronous, needs several polls before the images are ready.", _OFFLINE_CAPS,
+        "flux", "offline", "studio-simple", 2, "Fast, standard quality (Percify `flux`).", _OFFLINE_CAPS
+    ),
+    ModelEntry("imagen3", "offline", "studio-simple", 5, "High quality (Percify `imagen3`).", _OFFLINE_CAPS),
+    ModelEntry(
+        "reality4", "offline", "studio-simple", 5, "Ultra realistic (Percify `reality4`).", _OFFLINE_CAPS
+    ),
+    ModelEntry(
+        "test-async",
+        "async-test",
+        "studio-simple",
+        1,
+        "Test backend: asynchronous, needs several polls before the images are ready.",
+        _OFFLINE_CAPS,
         test_only=True,
     ),
 )
 
 # 302.AI's `model` names the language model that rewrites the prompt, not the image model. Values that
 # look like a language model are taken as `prompt_model` instead of being rejected.
-PROMPT_MODEL_PREFIXES = ("gpt-", "o1", "o3", "o4", "claude", "gemini", "deepseek", "qwen", "llama", "mistral",
-                         "glm", "moonshot", "anthropic.", "amazon.nova-", "meta.")
+PROMPT_MODEL_PREFIXES = (
+    "gpt-",
+    "o1",
+    "o3",
+    "o4",
+    "claude",
+    "gemini",
+    "deepseek",
+    "qwen",
+    "llama",
+    "mistral",
+    "glm",
+    "moonshot",
+    "anthropic.",
+    "amazon.nova-",
+    "meta.",
+)
 
 
 def available_models(*, include_test: bool) -> list[ModelEntry]:

@@ -15,7 +15,9 @@ class AvatarsmithError(Exception):
     status_code: int = 500
     code: str = "internal_error"
 
-    def __init__(self, message: str, *, param: str | None = None, details: list[dict[str, Any]] | None = None):
+    def __init__(
+        self, message: str, *, param: str | None = None, details: list[dict[str, Any]] | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.param = param

@@ -75,15 +75,18 @@ def resolve_checked(url: str, *, allow_loopback: bool, param: str) -> None:
             raise UnsafeUrlError(f"{param} resolves to a private or reserved address", param=param)
 
 
-def fetch_bytes(url: str, *, allow_loopback: bool, param: str, max_bytes: int, timeout: float = 10.0) -> bytes:
+def fetch_bytes(
+    url: str, *, allow_loopback: bool, param: str, max_bytes: int, timeout: float = 10.0
+) -> bytes:
     """GET a user-supplied URL safely: checked, no redirects, at most `max_bytes` read."""
     import requests
 
     resolve_checked(url, allow_loopback=allow_loopback, param=param)
     with requests.get(url, timeout=timeout, allow_redirects=False, stream=True) as response:
         if response.is_redirect or response.status_code != 200:
-            raise UnsafeUrlError(f"{param} answered HTTP {response.status_code}; redirects are not followed",
-                                 param=param)
+            raise UnsafeUrlError(
+                f"{param} answered HTTP {response.status_code}; redirects are not followed", param=param
+            )
         chunks, total = [], 0
         for chunk in response.iter_content(64 * 1024):
             total += len(chunk)

@@ -55,7 +55,9 @@ class AvatarRepository:
         collected: list[SavedAvatar] = []
         after: str | None = None
         while len(collected) < wanted:
-            page, after = self.list_page(tenant_id, limit=min(wanted - len(collected), 500), after_avatar_id=after)
+            page, after = self.list_page(
+                tenant_id, limit=min(wanted - len(collected), 500), after_avatar_id=after
+            )
             collected.extend(page)
             if after is None:
                 break

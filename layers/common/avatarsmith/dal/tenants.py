@@ -23,8 +23,14 @@ class TenantRepository:
 
     def create_tenant(self, tenant: Tenant, *, created_at: str) -> None:
         self.table.put_new(
-            {"pk": tenant_pk(tenant.id), "sk": TENANT_SK, "type": "tenant", "tenant_id": tenant.id,
-             "name": tenant.name, "created_at": created_at}
+            {
+                "pk": tenant_pk(tenant.id),
+                "sk": TENANT_SK,
+                "type": "tenant",
+                "tenant_id": tenant.id,
+                "name": tenant.name,
+                "created_at": created_at,
+            }
         )
 
     def add_api_key(self, tenant_id: str, api_key: str, *, created_at: str) -> None:

@@ -29,5 +29,7 @@ def decode_cursor(cursor: str, kind: str, filters: dict[str, str | None]) -> str
     if not ok:
         raise InvalidRequestError("cursor is not valid for this list", param="cursor")
     if data.get("f") != filters:
-        raise InvalidRequestError("cursor was issued for different filters; send the same filters", param="cursor")
+        raise InvalidRequestError(
+            "cursor was issued for different filters; send the same filters", param="cursor"
+        )
     return str(after_id)

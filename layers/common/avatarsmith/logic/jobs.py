@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from collections.abc import Callable
@@ -32,7 +33,9 @@ def resolve_model(requested: str | None, *, include_test: bool) -> tuple[catalog
     if catalog.looks_like_prompt_model(requested):
         return _model(catalog.DEFAULT_MODEL, include_test), requested
     names = ", ".join(m.id for m in catalog.available_models(include_test=include_test))
-    raise ModelUnavailableError(f"model '{requested}' is not available here; available: {names}", param="model")
+    raise ModelUnavailableError(
+        f"model '{requested}' is not available here; available: {names}", param="model"
+    )
 
 
 def _model(model_id: str, include_test: bool) -> catalog.ModelEntry:
@@ -45,7 +48,9 @@ def create_generation_job(services: Services, tenant_id: str, request: GenerateA
     """Write a queued job and enqueue it. If the queue refuses, the job is failed (nothing left dangling)."""
     model, prompt_model = resolve_model(request.model, include_test=services.include_test_models)
     if request.callback_url:
-        check_url_syntax(request.callback_url, allow_loopback=services.allow_loopback_urls, param="callback_url")
+        check_url_syntax(
+            request.callback_url, allow_loopback=services.allow_loopback_urls, param="callback_url"
+        )
     job_id = new_job_id()
     references = store_references(
         services, tenant_id=tenant_id, job_id=job_id, values=request.reference_inputs()
@@ -86,14 +91,17 @@ def create_generation_job(services: Services, tenant_id: str, request: GenerateA
         services.queue.enqueue(tenant_id=tenant_id, job_id=job_id)
     except ServiceUnavailableError:
         logger.exception("enqueue failed; failing the job", extra={"job_id": job_id})
-        try:
+        with contextlib.suppress(StaleJobError):  # someone else already moved it on
             services.jobs.transition(
-                job, to=JobStatus.FAILED, allowed_from=(JobStatus.QUEUED,), now=now_iso(),
-                changes={"error": JobError(code="enqueue_failed", message="the job could not be queued"),
-                         "credits": job.credits.model_copy(update={"refunded": job.credits.reserved})},
+                job,
+                to=JobStatus.FAILED,
+                allowed_from=(JobStatus.QUEUED,),
+                now=now_iso(),
+                changes={
+                    "error": JobError(code="enqueue_failed", message="the job could not be queued"),
+                    "credits": job.credits.model_copy(update={"refunded": job.credits.reserved}),
+                },
             )
-        except StaleJobError:
-            pass
         raise
     logger.info("job queued", extra={"job_id": job_id, "model": model.id, "variations": spec.num_variations})
     return job

@@ -17,7 +17,9 @@ def present_job(job: Job, services: Services) -> dict[str, Any]:
         if v.status == "completed" and v.image_key:
             entry.update(
                 image_url=services.images.presign(v.image_key, expires_in=ttl),
-                thumbnail_url=services.images.presign(v.thumbnail_key, expires_in=ttl) if v.thumbnail_key else None,
+                thumbnail_url=services.images.presign(v.thumbnail_key, expires_in=ttl)
+                if v.thumbnail_key
+                else None,
                 width=v.width,
                 height=v.height,
                 format=v.format,
@@ -26,7 +28,9 @@ def present_job(job: Job, services: Services) -> dict[str, Any]:
             entry["error_code"] = v.error_code
         avatars.append(entry)
     request = spec.model_dump(mode="json", exclude_none=True, exclude={"reference_images"})
-    request["reference_images"] = [{"kind": r.kind, "media_type": r.media_type} for r in spec.reference_images]
+    request["reference_images"] = [
+        {"kind": r.kind, "media_type": r.media_type} for r in spec.reference_images
+    ]
     body: dict[str, Any] = {
         "id": job.id,
         "object": "job",
@@ -64,7 +68,8 @@ def present_avatar(avatar: SavedAvatar, services: Services) -> dict[str, Any]:
         "job_id": avatar.job_id,
         "variation": avatar.variation,
         "image_url": services.images.presign(avatar.image_key, expires_in=ttl),
-        "thumbnail_url": services.images.presign(avatar.thumbnail_key, expires_in=ttl) if avatar.thumbnail_key
+        "thumbnail_url": services.images.presign(avatar.thumbnail_key, expires_in=ttl)
+        if avatar.thumbnail_key
         else None,
         "width": avatar.width,
         "height": avatar.height,

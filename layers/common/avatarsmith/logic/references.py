@@ -12,8 +12,9 @@ from avatarsmith.models.domain import ReferenceImage
 from avatarsmith.urlguard import check_url_syntax
 
 MAX_REFERENCE_BYTES = 15 * 1024 * 1024
-_DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[\w-]+=[^;,]*)*)(?P<b64>;base64)?,",
-                       re.IGNORECASE)
+_DATA_URL = re.compile(
+    r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[\w-]+=[^;,]*)*)(?P<b64>;base64)?,", re.IGNORECASE
+)
 _BASE64 = re.compile(r"^[A-Za-z0-9+/_\-\s]+=*\s*$")
 
 
@@ -59,7 +60,7 @@ def decode_reference(value: str, *, index: int, allow_loopback: bool) -> tuple[b
         if not match.group("b64"):
             raise _malformed(param)
         declared = (match.group("mime") or "").lower()
-        data = _decode_base64(stripped[match.end():], param)
+        data = _decode_base64(stripped[match.end() :], param)
     elif stripped.lower().startswith("data:"):
         raise _malformed(param)
     else:
@@ -71,7 +72,9 @@ def decode_reference(value: str, *, index: int, allow_loopback: bool) -> tuple[b
     if media_type is None:
         raise UnsupportedMediaTypeError(f"{param} must be a JPEG, PNG or WebP image", param=param)
     if declared and declared not in (media_type, "image/jpg") and declared.startswith("image/"):
-        raise UnsupportedMediaTypeError(f"{param} is declared {declared} but contains {media_type}", param=param)
+        raise UnsupportedMediaTypeError(
+            f"{param} is declared {declared} but contains {media_type}", param=param
+        )
     return data, media_type, ""
 
 
@@ -81,8 +84,10 @@ def store_references(
     """Validate every reference first (nothing is stored if one is bad), then store the inline ones."""
     from avatarsmith.dal.storage import reference_key
 
-    decoded = [decode_reference(v, index=i, allow_loopback=services.allow_loopback_urls)
-               for i, v in enumerate(values)]
+    decoded = [
+        decode_reference(v, index=i, allow_loopback=services.allow_loopback_urls)
+        for i, v in enumerate(values)
+    ]
     references: list[ReferenceImage] = []
     for index, (data, media_type, url) in enumerate(decoded):
         if data is None:
@@ -90,5 +95,7 @@ def store_references(
             continue
         key = reference_key(tenant_id, job_id, index)
         services.images.put(key, data, media_type or "application/octet-stream")
-        references.append(ReferenceImage(kind="s3", location=key, media_type=media_type, size_bytes=len(data)))
+        references.append(
+            ReferenceImage(kind="s3", location=key, media_type=media_type, size_bytes=len(data))
+        )
     return references

@@ -55,8 +55,12 @@ def load_references(services: Services, job: Job) -> list[bytes]:
             references.append(services.images.get(ref.location))
             continue
         try:
-            data = fetch_bytes(ref.location, allow_loopback=services.allow_loopback_urls,
-                               param=f"reference_images[{index}]", max_bytes=MAX_REFERENCE_BYTES)
+            data = fetch_bytes(
+                ref.location,
+                allow_loopback=services.allow_loopback_urls,
+                param=f"reference_images[{index}]",
+                max_bytes=MAX_REFERENCE_BYTES,
+            )
         except UnsafeUrlError as exc:
             raise InvalidReferenceImageError(exc.message) from exc
         except OSError as exc:  # requests' ConnectionError/Timeout are OSErrors
@@ -67,7 +71,9 @@ def load_references(services: Services, job: Job) -> list[bytes]:
     return references
 
 
-def submit_generation(services: Services, *, tenant_id: str, job_id: str, deadline_seconds: int) -> dict[str, Any]:
+def submit_generation(
+    services: Services, *, tenant_id: str, job_id: str, deadline_seconds: int
+) -> dict[str, Any]:
     """SubmitGeneration: queued -> processing, then hand the spec to the model's backend."""
     job = _load_job(services, tenant_id, job_id)
     if job.status == JobStatus.QUEUED:
@@ -83,12 +89,16 @@ def submit_generation(services: Services, *, tenant_id: str, job_id: str, deadli
     backend = get_backend(entry.backend)
     references = load_references(services, job)
     submitted = backend.submit(job.spec, references, deadline=time.time() + deadline_seconds)
-    logger.info("generation submitted", extra={"job_id": job_id, "backend": backend.name,
-                                                "backend_job_id": submitted.backend_job_id})
+    logger.info(
+        "generation submitted",
+        extra={"job_id": job_id, "backend": backend.name, "backend_job_id": submitted.backend_job_id},
+    )
     return submitted.model_dump()
 
 
-def poll_generation(services: Services, *, tenant_id: str, job_id: str, generation: dict[str, Any]) -> dict[str, Any]:
+def poll_generation(
+    services: Services, *, tenant_id: str, job_id: str, generation: dict[str, Any]
+) -> dict[str, Any]:
     """PollGeneration: ask the backend again; fail with generation_timeout past the job's deadline."""
     handle = BackendJob.model_validate(generation)
     if time.time() > handle.deadline:
@@ -100,7 +110,9 @@ def poll_generation(services: Services, *, tenant_id: str, job_id: str, generati
     return polled.model_dump()
 
 
-def store_images(services: Services, *, tenant_id: str, job_id: str, generation: dict[str, Any]) -> dict[str, Any]:
+def store_images(
+    services: Services, *, tenant_id: str, job_id: str, generation: dict[str, Any]
+) -> dict[str, Any]:
     """StoreImages: fetch the outputs at once (provider URLs expire), encode, thumbnail, write to S3."""
     from avatarsmith.renderer.imaging import content_type_for, extension_for, finalize
 
@@ -114,20 +126,37 @@ def store_images(services: Services, *, tenant_id: str, job_id: str, generation:
     variations: list[dict[str, Any]] = []
     for out in outputs:
         if out.image is None:
-            variations.append(Variation(index=out.index, status="failed", seed=out.seed,
-                                        error_code=out.error_code or "generation_failed").model_dump())
+            variations.append(
+                Variation(
+                    index=out.index,
+                    status="failed",
+                    seed=out.seed,
+                    error_code=out.error_code or "generation_failed",
+                ).model_dump()
+            )
             continue
         image_bytes, thumb_bytes = finalize(out.image, spec.output.width, spec.output.height, fmt)
         key = image_key(tenant_id, job_id, out.index, extension_for(fmt))
         thumb = thumbnail_key(tenant_id, job_id, out.index, extension_for(fmt))
         services.images.put(key, image_bytes, content_type_for(fmt))
         services.images.put(thumb, thumb_bytes, content_type_for(fmt))
-        variations.append(Variation(index=out.index, status="completed", width=spec.output.width,
-                                    height=spec.output.height, format=fmt, seed=out.seed, image_key=key,
-                                    thumbnail_key=thumb).model_dump(exclude_none=True))
+        variations.append(
+            Variation(
+                index=out.index,
+                status="completed",
+                width=spec.output.width,
+                height=spec.output.height,
+                format=fmt,
+                seed=out.seed,
+                image_key=key,
+                thumbnail_key=thumb,
+            ).model_dump(exclude_none=True)
+        )
     if not any(v["status"] == "completed" for v in variations):
         codes = {v.get("error_code") for v in variations}
-        raise GenerationRejectedError(f"no variation could be generated ({', '.join(sorted(map(str, codes)))})")
+        raise GenerationRejectedError(
+            f"no variation could be generated ({', '.join(sorted(map(str, codes)))})"
+        )
     return {"variations": variations}
 
 
@@ -180,7 +209,10 @@ def mark_completed(
     )
     try:
         job = services.jobs.transition(
-            job, to=JobStatus.COMPLETED, allowed_from=(JobStatus.PROCESSING,), now=now_iso(),
+            job,
+            to=JobStatus.COMPLETED,
+            allowed_from=(JobStatus.PROCESSING,),
+            now=now_iso(),
             changes={"variations": stored, "credits": credits, "provenance": provenance},
         )
     except StaleJobError as exc:
@@ -212,20 +244,34 @@ def mark_failed(services: Services, *, tenant_id: str, job_id: str, error: dict[
     Running it twice changes nothing the second time (the transition is conditional).
     """
     error_name = str(error.get("Error", "States.TaskFailed"))
-    job_error = JobError(code=error_code_for(error_name), message=_failure_message(error_name, error.get("Cause")))
+    job_error = JobError(
+        code=error_code_for(error_name), message=_failure_message(error_name, error.get("Cause"))
+    )
     job = services.jobs.get(tenant_id, job_id, consistent=True)
     if job is None:  # nothing to mark (e.g. a forged queue message): say so on the bus, do not retry
         logger.warning("mark_failed for a job that does not exist", extra={"job_id": job_id})
-        return {"version": EVENT_VERSION, "job_id": job_id, "tenant_id": tenant_id, "status": "missing",
-                "error": job_error.model_dump()}
+        return {
+            "version": EVENT_VERSION,
+            "job_id": job_id,
+            "tenant_id": tenant_id,
+            "status": "missing",
+            "error": job_error.model_dump(),
+        }
     if job.status.is_terminal:
         return _event(job)
-    variations = [v.model_copy(update={"status": "failed", "error_code": job_error.code})
-                  if v.status != "completed" else v for v in job.variations]
+    variations = [
+        v.model_copy(update={"status": "failed", "error_code": job_error.code})
+        if v.status != "completed"
+        else v
+        for v in job.variations
+    ]
     credits = job.credits.model_copy(update={"charged": 0, "refunded": job.credits.reserved})
     try:
         job = services.jobs.transition(
-            job, to=JobStatus.FAILED, allowed_from=(JobStatus.QUEUED, JobStatus.PROCESSING), now=now_iso(),
+            job,
+            to=JobStatus.FAILED,
+            allowed_from=(JobStatus.QUEUED, JobStatus.PROCESSING),
+            now=now_iso(),
             changes={"error": job_error, "credits": credits, "variations": variations},
         )
     except StaleJobError as exc:

@@ -19,8 +19,13 @@ MAX_PROMPT = 5000
 MIN_SIDE, MAX_SIDE, DEFAULT_SIDE = 256, 2048, 1024
 MAX_REFERENCE_IMAGES = 6
 MAX_SEED = 2_147_483_647
-ASPECT_RATIOS: dict[str, tuple[int, int]] = {"1:1": (1, 1), "16:9": (16, 9), "9:16": (9, 16), "4:3": (4, 3),
-                                             "3:4": (3, 4)}
+ASPECT_RATIOS: dict[str, tuple[int, int]] = {
+    "1:1": (1, 1),
+    "16:9": (16, 9),
+    "9:16": (9, 16),
+    "4:3": (4, 3),
+    "3:4": (3, 4),
+}
 ORIENTATION_RATIOS = {"square": "1:1", "horizontal": "16:9", "vertical": "9:16"}
 RESOLUTIONS = {"0.5k": 512, "512": 512, "1k": 1024, "1024": 1024, "2k": 2048, "2048": 2048}
 
@@ -28,19 +33,45 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2
 HintValue = Annotated[str, StringConstraints(max_length=500)] | int | float | bool
 
 _GENDERS: dict[str, Gender] = {
-    "female": "female", "woman": "female", "f": "female", "girl": "female",
-    "male": "male", "man": "male", "m": "male", "boy": "male",
-    "non_binary": "non_binary", "non-binary": "non_binary", "nonbinary": "non_binary",
-    "unspecified": "unspecified", "": "unspecified",
+    "female": "female",
+    "woman": "female",
+    "f": "female",
+    "girl": "female",
+    "male": "male",
+    "man": "male",
+    "m": "male",
+    "boy": "male",
+    "non_binary": "non_binary",
+    "non-binary": "non_binary",
+    "nonbinary": "non_binary",
+    "unspecified": "unspecified",
+    "": "unspecified",
 }
 _AGES: dict[str, AgeGroup] = {
-    "kid": "kid", "child": "kid", "young_adult": "young_adult", "early_middle_age": "early_middle_age",
-    "late_middle_age": "late_middle_age", "senior": "senior", "unspecified": "unspecified", "": "unspecified",
+    "kid": "kid",
+    "child": "kid",
+    "young_adult": "young_adult",
+    "early_middle_age": "early_middle_age",
+    "late_middle_age": "late_middle_age",
+    "senior": "senior",
+    "unspecified": "unspecified",
+    "": "unspecified",
 }
-_POSES: dict[str, Pose] = {"close_up": "close_up", "closeup": "close_up", "half_body": "half_body",
-                           "full_body": "full_body", "portrait": "close_up", "headshot": "close_up"}
-_ORIENTATIONS = {"square": "square", "horizontal": "horizontal", "landscape": "horizontal",
-                 "vertical": "vertical", "portrait": "vertical"}
+_POSES: dict[str, Pose] = {
+    "close_up": "close_up",
+    "closeup": "close_up",
+    "half_body": "half_body",
+    "full_body": "full_body",
+    "portrait": "close_up",
+    "headshot": "close_up",
+}
+_ORIENTATIONS = {
+    "square": "square",
+    "horizontal": "horizontal",
+    "landscape": "horizontal",
+    "vertical": "vertical",
+    "portrait": "vertical",
+}
 
 
 def _key(value: str) -> str:
@@ -104,8 +135,15 @@ class AttributesRequest(BaseModel):
         if v is None:
             return None
         key = _key(v)
-        mapped = {"female": "female", "woman": "female", "male": "male", "man": "male", "kid": "kid",
-                  "child": "kid", "custom": "custom"}.get(key)
+        mapped = {
+            "female": "female",
+            "woman": "female",
+            "male": "male",
+            "man": "male",
+            "kid": "kid",
+            "child": "kid",
+            "custom": "custom",
+        }.get(key)
         if mapped is None:
             raise ValueError("person_type must be one of female, male, kid")
         return mapped
@@ -143,7 +181,9 @@ class OutputRequest(BaseModel):
     resolution: str | None = Field(default=None, description="0.5K, 1K or 2K (the long side)")
     format: Literal["png", "webp", "jpeg", "jpg"] | None = None
     thinking_intensity: str | None = Field(
-        default=None, max_length=40, description="Accepted for Pi compatibility; no effect on built-in models."
+        default=None,
+        max_length=40,
+        description="Accepted for Pi compatibility; no effect on built-in models.",
     )
 
     @field_validator("aspect_ratio")
@@ -171,7 +211,9 @@ class GenerateAvatarRequest(AttributesRequest):
     model_config = ConfigDict(extra="forbid")
 
     prompt: str | None = Field(default=None, max_length=MAX_PROMPT)
-    custom_prompt: str | None = Field(default=None, max_length=MAX_PROMPT, description="302.AI alias of prompt")
+    custom_prompt: str | None = Field(
+        default=None, max_length=MAX_PROMPT, description="302.AI alias of prompt"
+    )
     appearance: str | None = Field(default=None, max_length=MAX_PROMPT, description="KonPro alias of prompt")
     negative_prompt: str | None = Field(default=None, max_length=MAX_PROMPT)
     model: str | None = Field(default=None, max_length=100)
@@ -193,8 +235,13 @@ class GenerateAvatarRequest(AttributesRequest):
     callback_url: str | None = Field(default=None, max_length=2048)
     callback_id: ShortText | None = None
     client_reference_id: ShortText | None = None
-    metadata: dict[Annotated[str, StringConstraints(min_length=1, max_length=40)],
-                   Annotated[str, StringConstraints(max_length=500)]] | None = Field(default=None, max_length=16)
+    metadata: (
+        dict[
+            Annotated[str, StringConstraints(min_length=1, max_length=40)],
+            Annotated[str, StringConstraints(max_length=500)],
+        ]
+        | None
+    ) = Field(default=None, max_length=16)
 
     @field_validator("prompt", "custom_prompt", "appearance", "negative_prompt")
     @classmethod
@@ -263,8 +310,9 @@ class GenerateAvatarRequest(AttributesRequest):
     def merged_attributes(self) -> Attributes:
         nested = self.attributes or AttributesRequest()
         fields = ("gender", "age", "ethnicity", "person_type", "pose", "orientation", "name")
-        values: dict[str, Any] = {f: getattr(nested, f) if getattr(nested, f) is not None else getattr(self, f)
-                                  for f in fields}
+        values: dict[str, Any] = {
+            f: getattr(nested, f) if getattr(nested, f) is not None else getattr(self, f) for f in fields
+        }
         if values["person_type"] == "kid" and values["age"] in (None, "unspecified"):
             values["age"] = "kid"
         if values["person_type"] in ("female", "male") and values["gender"] in (None, "unspecified"):
@@ -306,7 +354,7 @@ def _lenient_side(value: int | None) -> int | None:
 
 
 def _round8(value: float) -> int:
-    return max(8, int(round(value / 8.0)) * 8)
+    return max(8, round(value / 8.0) * 8)
 
 
 def _clamp(value: int) -> int:
