@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 ## run: start the whole local stack (API on http://127.0.0.1:$(PORT))
 run: $(STAMP)
-	PORT=$(PORT) $(BIN)/python -m local
+	PORT=$(PORT) PYTHONPATH=.:layers/common $(BIN)/python -m local
 
 ## test: lint, validate the template (raw and SAM-transformed) and run every test
 test: $(STAMP) lint validate
@@ -48,7 +48,7 @@ validate: $(STAMP)
 
 ## bench: print cold-import ratios, AWS calls per operation and local latency
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run
+	PYTHONPATH=.:layers/common $(BIN)/python -m benchmarks.run
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache
