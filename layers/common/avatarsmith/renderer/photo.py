@@ -183,13 +183,16 @@ def choose_reference(references: list[bytes], want: tuple[int, int]) -> Referenc
 
 # --- framing ---------------------------------------------------------------------------------------
 def frame_box(
-    size: tuple[int, int], face: Face, out: tuple[int, int], pose: str
+    size: tuple[int, int], face: Face, out: tuple[int, int], pose: str, letterbox: float = 0.0
 ) -> tuple[float, float, float, float]:
     """The source box to crop for `pose`: `k` face heights tall at the output's aspect ratio, the face at
-    its pose height; shrunk to fit inside the photo and shifted (not padded) to stay inside it."""
+    its pose height; shrunk to fit inside the photo and shifted (not padded) to stay inside it.
+    `letterbox` (a style's bars, as a fraction of the height) frames the pose inside the visible band."""
     src_w, src_h = size
     out_w, out_h = out
     k, at = POSE_FRAMING.get(pose, POSE_FRAMING["close_up"])
+    visible = 1 - 2 * letterbox
+    k, at = k / visible, letterbox + at * visible
     crop_h = k * face.h
     crop_w = crop_h * out_w / out_h
     shrink = min(1.0, src_w / crop_w, src_h / crop_h)
@@ -200,14 +203,14 @@ def frame_box(
     return (x0, y0, x0 + crop_w, y0 + crop_h)
 
 
-def frame(reference: Reference, width: int, height: int, pose: str) -> Image.Image:
-    box = frame_box(reference.image.size, reference.face, (width, height), pose)
+def frame(reference: Reference, width: int, height: int, pose: str, letterbox: float = 0.0) -> Image.Image:
+    box = frame_box(reference.image.size, reference.face, (width, height), pose, letterbox)
     return reference.image.resize((width, height), Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
 
 
 # --- photographic treatments (before the preset's finishing filter) --------------------------------
 def _cartoon(image: Image.Image, bits: int, edge_threshold: int) -> Image.Image:
-    """Flat colour areas with dark outlines, in Pillow only: smooth twice with a median filter (at
+    """Flat colour areas with dark outlines, in Pillow only: smooth twice with a 3x3 median filter (at
     CARTOON_WORK_SIDE px on the long side), posterise to `bits` per channel (softened by a little of the
     smooth image), then multiply by the soft, thresholded edges."""
     w, h = image.size
@@ -217,7 +220,7 @@ def _cartoon(image: Image.Image, bits: int, edge_threshold: int) -> Image.Image:
         if w == h == CARTOON_WORK_SIDE
         else image.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR)
     )
-    smooth = work.filter(ImageFilter.MedianFilter(5)).filter(ImageFilter.MedianFilter(5))
+    smooth = work.filter(ImageFilter.MedianFilter(3)).filter(ImageFilter.MedianFilter(3))
     flat = Image.blend(ImageOps.posterize(smooth, bits), smooth, 0.3)
     edges = smooth.convert("L").filter(ImageFilter.GaussianBlur(1)).filter(ImageFilter.FIND_EDGES)
     lines = edges.point(lambda v: 255 - min(255, max(0, (v - edge_threshold) * 6)))

@@ -1105,7 +1105,7 @@ def render_variation(spec: GenerationSpec, index: int, references: list[bytes]) 
     if references:
         reference = photo.choose_reference(references, (width, height))
         pose = _pose(spec, _keywords(spec, spec.variation_seed(index)))
-        framed = photo.frame(reference, width, height, pose)
+        framed = photo.frame(reference, width, height, pose, look.letterbox)
         return apply_style(photo.photo_treatment(framed, style), style, rng)
 
     person = _person(spec, rng, look, spec.variation_seed(index))
