@@ -333,7 +333,7 @@ class _Keywords:
     def vetoed(self, pattern: str) -> bool:
         return bool(self.negative) and re.search(pattern, self.negative) is not None
 
-    def found(self, pattern: str) -> re.Match[str] | None:
+    def found(self, pattern: str | re.Pattern[str]) -> re.Match[str] | None:
         return re.search(pattern, self.text)
 
     def asks(self, slot: str, pattern: str) -> bool:
@@ -950,10 +950,9 @@ def _draw_person(canvas: Image.Image, p: Person, look: Look, cx: float, cy: floa
     facial = p.facial_hair
     if p.beard == "long":
         pen.polygon(
-            [(-0.86, ry * 0.35), (0.86, ry * 0.35), (0.45, ry * 1.55), (0, ry * 1.75), (-0.45, ry * 1.55)],
-            facial,
+            [(-0.8, ry * 0.6), (0.8, ry * 0.6), (0.42, ry * 1.5), (0, ry * 1.72), (-0.42, ry * 1.5)], facial
         )
-        pen.chord(-1.0, -ry * 0.85, 1.0, ry * 1.1, 18, 162, facial)
+        pen.chord(-1.0, -ry * 0.85, 1.0, ry * 1.08, 24, 156, facial)
     elif p.beard:
         pen.chord(-1.0, -ry * 0.85, 1.0, ry * 1.06, 22, 158, facial)
     if p.moustache:
