@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import random
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from PIL import Image
 from avatarsmith.models.domain import Attributes, GenerationSpec, OutputSpec
 from avatarsmith.renderer import photo
 from avatarsmith.renderer.imaging import finalize
-from avatarsmith.renderer.simple import describe_person, render_variation
+from avatarsmith.renderer.simple import SKIN_TONES, describe_person, render_variation
 
 ASTRONAUT = (Path(__file__).resolve().parents[1] / "fixtures" / "astronaut.jpg").read_bytes()
 # Where the face is in the 512x512 public-domain astronaut portrait (a hand-checked bound, not a detector
@@ -299,3 +300,27 @@ def test_each_style_changes_the_photo(style: str) -> None:
     assert styled.size == plain.size == (256, 256)
     difference = sum(abs(a - b) for a, b in zip(plain.tobytes(), styled.tobytes(), strict=True))
     assert difference / len(plain.tobytes()) > 4
+
+
+def test_a_hint_can_carry_cultural_context() -> None:
+    # Given Pi-style hints and no prompt
+    spec = _spec(hints={"filter_culture": "middle_east", "avatar_composition": "upper body"})
+    # When the person is described
+    person = describe_person(spec, 0)
+    # Then the hints picked the skin-tone range and the pose
+    assert person.pose == "half_body"
+    assert all(
+        describe_person(_spec(seed=s, hints={"filter_culture": "middle_east"}), 0).skin in SKIN_TONES[2:5]
+        for s in range(10)
+    )
+
+
+def test_concurrent_photo_renders_in_threads_give_identical_bytes() -> None:
+    # Given the local stack's situation: several jobs rendering photos at once in threads
+    spec = _spec(style="cinematic", attributes=Attributes(pose="half_body"))
+    expected = _png(spec, [ASTRONAUT])
+    # When eight renders run on four threads
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: _png(spec, [ASTRONAUT]), range(8)))
+    # Then every one is byte-identical to the single-threaded render
+    assert set(results) == {expected}

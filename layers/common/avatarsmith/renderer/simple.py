@@ -56,7 +56,7 @@ _ETHNICITY_TONES: tuple[tuple[str, tuple[int, int]], ...] = (
     (r"east[ _-]?asian|asian|chinese|japanese|korean|mongolian", (0, 3)),
     (r"african|black|nigerian|kenyan|ethiopian|caribbean", (5, 7)),
     (r"hispanic|latin\w*|mexican|brazilian", (2, 4)),
-    (r"middle[ _-]?eastern|arab\w*|persian|turkish|north[ _-]?african", (2, 4)),
+    (r"middle[ _-]?east(ern)?|arab\w*|persian|turkish|north[ _-]?african", (2, 4)),
     (r"pacific|polynesian|native|indigenous|aboriginal", (3, 6)),
     (r"mixed|multi[ _-]?racial|biracial", (2, 5)),
     (r"caucasian|white|european|nordic|scandinavian", (0, 2)),
@@ -349,7 +349,7 @@ def _pose(spec: GenerationSpec, kw: _Keywords) -> str:
         return spec.attributes.pose
     if kw.asks("pose", r"\bfull[ -]?(body|length)\b|\bstanding\b|\bhead to toe\b"):
         return "full_body"
-    if kw.asks("pose", r"\b(half|upper)[ -]?body\b|\bwaist[ -]up\b|\bportrait\b"):
+    if kw.asks("pose", r"\b(half|upper)[ -]?body\b|\bwaist[ -]up\b"):
         return "half_body"
     return "close_up"
 
