@@ -161,10 +161,94 @@ def bench_local_latency(jobs: int = 20) -> None:
             )
 
 
+_RENDER_SCRIPT = """
+import hashlib, sys
+from avatarsmith.models.domain import Attributes, GenerationSpec, OutputSpec
+from avatarsmith.renderer.imaging import finalize
+from avatarsmith.renderer.simple import render_variation
+photo = open("tests/fixtures/astronaut.jpg", "rb").read()
+for style in ("professional", "anime", "noir"):
+    for refs in ([], [photo]):
+        spec = GenerationSpec(model="avatarsmith-studio", seed=11, style=style,
+            prompt="smiling woman with a bun and glasses", attributes=Attributes(pose="half_body"),
+            output=OutputSpec(width=512, height=512))
+        for fmt in ("png", "webp", "jpeg"):
+            data, thumb = finalize(render_variation(spec, 0, refs), 512, 512, fmt)
+            print(hashlib.sha256(data + thumb).hexdigest()[:16])
+"""
+
+
+def bench_renderer(runs: int = 7) -> None:
+    """The offline studio: text and photo paths at 1024x1024 (render + finalize + thumbnail), cold
+    import, and byte identity across repeats and processes."""
+    sys.path[:0] = [str(ROOT), str(ROOT / "layers/common")]
+    from avatarsmith.models.domain import Attributes, GenerationSpec, OutputSpec
+    from avatarsmith.renderer import photo
+    from avatarsmith.renderer.imaging import finalize
+    from avatarsmith.renderer.simple import render_variation
+
+    print("\n== offline studio renderer (1024x1024, render + finalize + thumbnail, PNG) ==")
+    print(
+        f"face detection: {'OpenCV Haar cascade' if photo.face_detection_available() else 'Pillow fallback'}"
+    )
+    picture = (ROOT / "tests/fixtures/astronaut.jpg").read_bytes()
+
+    def timed(style: str, refs: list[bytes], prompt: str, pose: str) -> tuple[float, set[bytes]]:
+        spec = GenerationSpec(
+            model="avatarsmith-studio",
+            seed=5,
+            style=style,
+            prompt=prompt,
+            attributes=Attributes(pose=pose),
+            output=OutputSpec(width=1024, height=1024),
+        )
+        finalize(render_variation(spec, 0, refs), 1024, 1024, "png")  # warm: lazy imports, cascade load
+        samples, outputs = [], set()
+        for _ in range(max(runs, 5)):
+            t = time.perf_counter()
+            data, thumb = finalize(render_variation(spec, 0, refs), 1024, 1024, "png")
+            samples.append(time.perf_counter() - t)
+            outputs.add(data + thumb)
+        return statistics.median(samples), outputs
+
+    cases = [
+        ("text ", "professional", [], "smiling man with glasses and a beard", "close_up", 300),
+        ("text ", "cyberpunk", [], "woman in a hijab", "half_body", 300),
+        ("text ", "fantasy", [], "wizard with a long beard and a hat", "full_body", 300),
+        ("photo", "noir", [picture], "", "close_up", 500),
+        ("photo", "cinematic", [picture], "", "half_body", 500),
+        ("photo", "anime", [picture], "", "close_up", 500),
+    ]
+    for kind, style, refs, prompt, pose, target in cases:
+        median, outputs = timed(style, refs, prompt, pose)
+        same = "identical" if len(outputs) == 1 else f"{len(outputs)} DIFFERENT"
+        print(
+            f"{kind} {style:<12} {pose:<9}: median {median * 1000:6.1f} ms  (target <= {target} ms)  "
+            f"{max(runs, 5)} repeats {same}"
+        )
+    seconds = _import_seconds("import avatarsmith.renderer.simple")
+    print(f"renderer cold import            : {seconds * 1000:6.1f} ms  (target <= 150 ms)")
+    runs_out = [
+        subprocess.run(
+            [sys.executable, "-c", _RENDER_SCRIPT],
+            capture_output=True,
+            text=True,
+            env={**ENV, "PYTHONHASHSEED": "random"},
+            cwd=ROOT,
+            check=True,
+        ).stdout
+        for _ in range(2)
+    ]
+    count = len(runs_out[0].split())
+    verdict = "identical" if runs_out[0] == runs_out[1] and count == 18 else "DIFFERENT"
+    print(f"cross-process bytes ({count} images, 2 processes): {verdict}")
+
+
 def main() -> None:
     bench_cold_imports()
     bench_aws_calls()
     bench_local_latency()
+    bench_renderer()
     print("\n" + json.dumps({"python": sys.version.split()[0]}))
 
 

@@ -72,7 +72,7 @@ def test_offline_fetch_renders_every_variation_with_seed_plus_index() -> None:
 
 
 def test_both_backends_report_the_renderer_version() -> None:
-    assert OfflineBackend.version == AsyncTestBackend.version == "simple-1"
+    assert OfflineBackend.version == AsyncTestBackend.version == "studio-2"
     assert (OfflineBackend.name, AsyncTestBackend.name) == ("offline", "async-test")
 
 
@@ -192,4 +192,4 @@ def test_importing_the_backends_does_not_import_pillow() -> None:
         timeout=60,
     ).stdout.split()
     # Then Pillow was not imported
-    assert out == ["simple-1", "False"]
+    assert out == ["studio-2", "False"]

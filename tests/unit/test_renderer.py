@@ -200,7 +200,7 @@ def test_variation_i_is_rendered_from_seed_plus_i() -> None:
 
 
 def test_the_renderer_version_is_stable() -> None:
-    assert RENDERER_VERSION == "simple-1"
+    assert RENDERER_VERSION == "studio-2"
 
 
 # --- encoding ------------------------------------------------------------------------------------
@@ -266,13 +266,12 @@ def test_a_reference_photo_is_cropped_to_size_and_styled() -> None:
     assert r.tobytes() == g.tobytes() == b.tobytes()
 
 
-def test_the_largest_decodable_reference_is_used() -> None:
-    # Given a small red, a large blue and a broken reference
+def test_without_faces_the_largest_reference_is_used() -> None:
+    # Given a small red and a large blue reference, neither with a face
     small = _encoded(Image.new("RGB", (200, 200), (255, 0, 0)))
     large = _encoded(Image.new("RGB", (600, 400), (0, 0, 255)), "WEBP", lossless=True)
-    broken = b"\x89PNG\r\n\x1a\n" + b"garbage" * 20
     # When the references are loaded
-    image = load_reference([small, broken, large], (256, 256))
+    image = load_reference([small, large], (256, 256))
     # Then the large blue one was picked
     assert image.size == (600, 400)
     assert image.getpixel((300, 200)) == (0, 0, 255)
@@ -296,6 +295,9 @@ BAD_REFERENCES = {
     "over the 40 MP limit (7000x7000)": _png_claiming(7_000, 7_000),
     "a gif": _encoded(Image.new("P", (10, 10)), "GIF"),
     "empty": b"",
+    "absurd dimensions (20000x40)": _encoded(Image.new("L", (20_000, 40))),
+    "too small (8x8)": _encoded(Image.new("RGB", (8, 8), "white")),
+    "larger than 15 MB": b"\xff\xd8\xff\xe0" + bytes(15 * 1024 * 1024),
 }
 
 
@@ -321,11 +323,11 @@ def test_when_every_reference_is_bad_the_first_failure_is_reported() -> None:
         render_variation(_spec(), 0, references)
 
 
-def test_one_good_reference_among_bad_ones_is_enough() -> None:
-    # Given bad references around one good photo
+def test_one_bad_reference_among_good_ones_fails_naming_it() -> None:
+    # Given a good photo followed by a truncated one (the user asked for both to be used)
     good = _encoded(_noisy((400, 400)), "JPEG")
-    references = [BAD_REFERENCES["bomb (header claims 50000x50000)"], good, BAD_REFERENCES["truncated png"]]
+    references = [good, BAD_REFERENCES["truncated png"]]
     # When an avatar is rendered
-    image = render_variation(_spec(output=OutputSpec(width=256, height=256)), 0, references)
-    # Then the good one is used
-    assert image.size == (256, 256)
+    # Then it fails naming reference 1 instead of silently dropping it
+    with pytest.raises(InvalidReferenceImageError, match="reference image 1 could not be decoded"):
+        render_variation(_spec(output=OutputSpec(width=256, height=256)), 0, references)

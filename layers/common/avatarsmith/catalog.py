@@ -20,32 +20,71 @@ class StylePreset:
 
 STYLES: tuple[StylePreset, ...] = (
     StylePreset(
-        1, "professional", "Professional", "Clean studio headshot look: neutral backdrop, business palette."
+        1,
+        "professional",
+        "Professional",
+        "Studio headshot: soft grey or warm backdrop, business palette with collar and tie, gentle contrast.",
     ),
     StylePreset(
-        2, "anime", "Anime", "Cel-shaded anime look (approximated offline by flat colours and bold outlines)."
+        2,
+        "anime",
+        "Anime",
+        "Anime look: pastel sky with bokeh, bold outlines, big eyes, saturated colours; photos get flat "
+        "cel colours and ink edges (offline: an approximation, not a trained anime model).",
     ),
-    StylePreset(3, "fantasy", "Fantasy", "Storybook fantasy palette with a glowing, magical backdrop."),
-    StylePreset(4, "cyberpunk", "Cyberpunk", "Neon magenta/teal night palette with scanlines."),
+    StylePreset(
+        3,
+        "fantasy",
+        "Fantasy",
+        "Storybook fantasy: violet night gradient with sparkles, jewel-tone robes, a soft magical glow.",
+    ),
+    StylePreset(
+        4,
+        "cyberpunk",
+        "Cyberpunk",
+        "Neon night city: skyline with lit windows, magenta/teal split tone, contrast boost and scanlines.",
+    ),
     StylePreset(
         5,
         "renaissance",
         "Renaissance",
-        "Oil-portrait palette and warm varnish (approximated offline by tone).",
+        "Oil-portrait mood: dark umber backdrop, deep reds and greens, warm varnish and a heavy vignette "
+        "(offline: approximated by tone, no brushwork).",
     ),
     StylePreset(
         6,
         "realistic",
         "Realistic",
-        "Natural colours and soft light (offline: the most natural palette).",
+        "Natural colours and soft light on a neutral backdrop (offline: the most natural palette of the "
+        "illustrated character; photorealism needs a real backend or a reference photo).",
         aliases=("ultra realistic", "photorealistic"),
     ),
     StylePreset(
-        7, "pixar", "Pixar", "Bright, soft 3D-animation palette (approximated offline by soft shading)."
+        7,
+        "pixar",
+        "Pixar",
+        "Bright 3D-animation palette: sunny gradient with bokeh, big friendly eyes, rosy cheeks; photos get "
+        "soft posterised colour (offline: approximated, no 3D shading).",
     ),
-    StylePreset(8, "cinematic", "Cinematic", "Teal-and-orange grade with letterbox bars."),
-    StylePreset(9, "vintage", "Vintage", "Sepia tones, faded contrast and film grain."),
-    StylePreset(10, "noir", "Noir", "High-contrast black and white with a vignette."),
+    StylePreset(
+        8,
+        "cinematic",
+        "Cinematic",
+        "Film still: dusk gradient, teal-and-orange grade and 2.39:1 letterbox bars (the pose is framed "
+        "inside them).",
+    ),
+    StylePreset(
+        9,
+        "vintage",
+        "Vintage",
+        "Old photograph: sepia toning, faded contrast, seeded film grain and a vignette.",
+    ),
+    StylePreset(
+        10,
+        "noir",
+        "Noir",
+        "Film noir: black and white with an S-curve, venetian-blind light and a deep vignette.",
+    ),
 )
 
 _STYLE_BY_KEY: dict[str, StylePreset] = {}

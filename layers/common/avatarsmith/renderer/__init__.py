@@ -5,4 +5,4 @@ thumbnails any backend's output. Importing this package does not import Pillow, 
 registry can name the renderer version without paying for it.
 """
 
-RENDERER_VERSION = "simple-1"
+RENDERER_VERSION = "studio-2"

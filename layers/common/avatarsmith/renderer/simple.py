@@ -12,21 +12,21 @@ import math
 import random
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageOps
 
 from avatarsmith import catalog
-from avatarsmith.errors import InvalidReferenceImageError
-from avatarsmith.models.domain import GenerationSpec
-from avatarsmith.renderer import RENDERER_VERSION
-from avatarsmith.renderer.imaging import DECODE_ERRORS, MAX_DECODE_PIXELS, fit, open_untrusted, to_rgb
+from avatarsmith.renderer import RENDERER_VERSION, photo
 
-__all__ = ["RENDERER_VERSION", "apply_style", "load_reference", "render_variation"]
+if TYPE_CHECKING:  # pydantic costs ~80 ms to import; the renderer only reads the spec
+    from avatarsmith.models.domain import GenerationSpec
+
+__all__ = ["RENDERER_VERSION", "apply_style", "describe_person", "load_reference", "render_variation"]
 
 RGB = tuple[int, int, int]
 Box = tuple[float, float, float, float]
 
-REFERENCE_FORMATS = ("JPEG", "PNG", "WEBP")
 SUPERSAMPLE_MAX_PIXELS = 2_400_000  # above this (e.g. 2048x2048) draw at 1x: big shapes alias little
 
 
@@ -56,7 +56,7 @@ _ETHNICITY_TONES: tuple[tuple[str, tuple[int, int]], ...] = (
     (r"east[ _-]?asian|asian|chinese|japanese|korean|mongolian", (0, 3)),
     (r"african|black|nigerian|kenyan|ethiopian|caribbean", (5, 7)),
     (r"hispanic|latin\w*|mexican|brazilian", (2, 4)),
-    (r"middle[ _-]?eastern|arab\w*|persian|turkish|north[ _-]?african", (2, 4)),
+    (r"middle[ _-]?east(ern)?|arab\w*|persian|turkish|north[ _-]?african", (2, 4)),
     (r"pacific|polynesian|native|indigenous|aboriginal", (3, 6)),
     (r"mixed|multi[ _-]?racial|biracial", (2, 5)),
     (r"caucasian|white|european|nordic|scandinavian", (0, 2)),
@@ -147,6 +147,7 @@ class Look:
     eye_scale: float = 1.0
     blush: bool = False
     decor: str = ""
+    letterbox: float = 0.0  # the finishing filter's bars, as a fraction of the height (keep heads clear)
 
 
 def _look(bgs: tuple[tuple[str, str], ...], glow: str, clothes: tuple[str, ...], **kw: object) -> Look:
@@ -209,6 +210,7 @@ LOOKS: dict[str, Look] = {
         (("#1b2735", "#d9874a"), ("#0f2027", "#2c5364")),
         "#f0b27a",
         ("#1f3b44", "#5a3a24", "#2f3136", "#3d4f3a"),
+        letterbox=0.14,
     ),
     "vintage": _look((("#efe1c6", "#c9b28f"),), "#fff6e0", ("#8c6d4f", "#5e7161", "#a65e4e", "#4f5d75")),
     "noir": _look(
@@ -244,13 +246,19 @@ class Person:
     hair: RGB | None  # None: bald
     long_hair: bool
     curly: bool
+    afro: bool
+    bun: bool
     fringe: bool
     part: float  # -1 .. 1, where the side parting sits
     eyes: RGB
-    mouth: str  # smile | neutral | serious
+    eye_state: str  # open | wink | happy
+    mouth: str  # smile | laugh | neutral | serious
     glasses: str | None  # clear | sun
-    beard: bool
+    beard: str | None  # short | long
     moustache: bool
+    headwear: str | None  # hijab | beanie | fedora | cap
+    headwear_colour: RGB
+    facial_hair: RGB  # beard/moustache colour (the hair's, or dark brown when bald)
     clothes: RGB
     accent: RGB  # trousers, tie
     neckline: str  # crew | v | collar
@@ -258,17 +266,104 @@ class Person:
     blush: bool
 
 
-def _pose(spec: GenerationSpec, text: str) -> str:
+# guidance_scale tiers (see README "Offline avatar studio"): below LOOSE_BELOW each keyword is only a
+# suggestion kept with probability (g - 1) / (LOOSE_BELOW - 1); from STRICT_FROM on, the seed adds no
+# extras (accessories, expression) that the prompt did not ask for.
+DEFAULT_GUIDANCE = 7.5
+LOOSE_BELOW = 5.0
+STRICT_FROM = 12.0
+
+# Keyword slots: each keyword family has its own pre-drawn number, so one keyword's fate never shifts
+# another's (and never shifts the person's own draws).
+_SLOTS = (
+    "gender",
+    "age",
+    "skin",
+    "hair_colour",
+    "hair_style",
+    "bald",
+    "eye_colour",
+    "mouth",
+    "eye_state",
+    "glasses",
+    "beard",
+    "moustache",
+    "headwear",
+    "clothes",
+    "pose",
+    "dress",
+)
+
+_FEMALE_RE = r"\b(woman|women|girl|female|lady|she|her|mother|mom|grandma|grandmother|queen|princess)\b"
+_MALE_RE = r"\b(man|men|boy|male|guy|gentleman|he|his|father|dad|grandpa|grandfather|king|prince)\b"
+_KID_RE = r"\b(kid|kids|child|children|toddler|little (boy|girl)|boy|girl|teen|teenager)\b"
+_SENIOR_RE = r"\b(old|elderly|senior|aged|grandma|grandpa|grand(mother|father)|retired)\b"
+_BALD_RE = r"\b(bald|shaved head|shaven head|no hair)\b"
+_LONG_RE = r"\blong[ -]hair|\bponytail\b|\bbraids?\b|\bflowing hair\b"
+_SHORT_RE = r"\bshort[ -]hair|\bbuzz ?cut\b|\bcrew ?cut\b|\bpixie\b|\bundercut\b"
+_CURLY_RE = r"\b(curly|curls|wavy|ringlets)\b"
+_AFRO_RE = r"\bafro\b"
+_BUN_RE = r"\b(bun|top ?knot|updo|chignon)\b"
+_FRINGE_RE = r"\b(bangs|fringe)\b"
+_SMILE_RE = r"\b(smil\w*|happy|cheerful|joyful|friendly|warm expression)\b"
+_LAUGH_RE = r"\b(laugh\w*|grin\w*|big smile)\b"
+_SERIOUS_RE = r"\b(serious|stern|sad|angry|grumpy|neutral expression|no smile|unsmiling|stoic)\b"
+_WINK_RE = r"\bwink\w*\b"
+_GLASSES_RE = r"\b(glasses|spectacles|eyeglasses|eyewear|sunglasses|shades)\b"
+_SUNGLASSES_RE = r"\b(sunglasses|shades)\b"
+_BEARD_RE = r"\b(beard\w*|goatee|facial hair)\b"
+_LONG_BEARD_RE = r"\b(long|full|big|bushy|wizard)[ -]beard\w*\b"
+_MOUSTACHE_RE = r"\b(moustache\w*|mustache\w*|facial hair)\b"
+_HIJAB_RE = r"\b(hijab|headscarf|head scarf|khimar)\b"
+_HAT_RE = r"\b(hat|beanie|fedora|cap|baseball cap|trilby|beret)\b"
+_DRESS_RE = r"\bdress\b"
+
+
+class _Keywords:
+    """The prompt's keywords, vetoed by the negative prompt and weighed by guidance_scale."""
+
+    def __init__(self, text: str, negative: str, guidance: float | None, seed: int):
+        self.text, self.negative = text, negative
+        g = DEFAULT_GUIDANCE if guidance is None else guidance
+        self.keep = 1.0 if g >= LOOSE_BELOW else max(0.0, (g - 1) / (LOOSE_BELOW - 1))
+        self.strict = g >= STRICT_FROM
+        draws = random.Random(f"{seed}:keywords")
+        self._draw = {slot: draws.random() for slot in _SLOTS}
+
+    def vetoed(self, pattern: str) -> bool:
+        return bool(self.negative) and re.search(pattern, self.negative) is not None
+
+    def found(self, pattern: str | re.Pattern[str]) -> re.Match[str] | None:
+        return re.search(pattern, self.text)
+
+    def asks(self, slot: str, pattern: str) -> bool:
+        """The prompt names it, the negative prompt does not, and guidance keeps it."""
+        return self.found(pattern) is not None and not self.vetoed(pattern) and self._draw[slot] < self.keep
+
+    def kept(self, slot: str) -> bool:
+        return self._draw[slot] < self.keep
+
+
+def _pose(spec: GenerationSpec, kw: _Keywords) -> str:
     if spec.attributes.pose:
         return spec.attributes.pose
-    if _words(r"\bfull[ -]?(body|length)\b|\bstanding\b|\bhead to toe\b", text):
+    if kw.asks("pose", r"\bfull[ -]?(body|length)\b|\bstanding\b|\bhead to toe\b"):
         return "full_body"
-    if _words(r"\b(half|upper)[ -]?body\b|\bwaist[ -]up\b", text):
+    if kw.asks("pose", r"\b(half|upper)[ -]?body\b|\bwaist[ -]up\b"):
         return "half_body"
     return "close_up"
 
 
-def _person(spec: GenerationSpec, rng: random.Random, look: Look) -> Person:
+def _spec_text(spec: GenerationSpec) -> str:
+    hint_text = " ".join(str(v) for v in spec.hints.values() if isinstance(v, str))
+    return f"{spec.prompt or ''} {hint_text}".lower().replace("_", " ")
+
+
+def _keywords(spec: GenerationSpec, seed: int) -> _Keywords:
+    return _Keywords(_spec_text(spec), (spec.negative_prompt or "").lower(), spec.guidance_scale, seed)
+
+
+def _person(spec: GenerationSpec, rng: random.Random, look: Look, seed: int) -> Person:
     # Every open choice draws its number up front, in a fixed order.
     (
         r_skin,
@@ -282,56 +377,66 @@ def _person(spec: GenerationSpec, rng: random.Random, look: Look) -> Person:
         r_accent,
         r_neck,
         r_dress,
-    ) = (rng.random() for _ in range(11))
+        r_mouth,
+        r_glasses,
+        r_hat,
+        r_hat_colour,
+        r_style,
+    ) = (rng.random() for _ in range(16))
     a = spec.attributes
-    hint_text = " ".join(str(v) for v in spec.hints.values() if isinstance(v, str))
-    text = f"{spec.prompt or ''} {hint_text}".lower().replace("_", " ")
-    negative = (spec.negative_prompt or "").lower()
+    kw = _keywords(spec, seed)
+    text = kw.text
+
+    # Structured attributes first; keywords only fill what they leave open.
     gender = a.gender if a.gender in ("female", "male") else None
     if gender is None and a.person_type in ("female", "male"):
         gender = a.person_type
-    if gender is None:
-        if _words(
-            r"\b(woman|women|girl|female|lady|she|her|mother|mom|grandma|grandmother|queen|princess)\b", text
-        ):
+    if gender is None and kw.kept("gender"):
+        if kw.found(_FEMALE_RE):
             gender = "female"
-        elif _words(
-            r"\b(man|men|boy|male|guy|gentleman|he|his|father|dad|grandpa|grandfather|king|prince)\b", text
-        ):
+        elif kw.found(_MALE_RE):
             gender = "male"
     feminine, masculine = gender == "female", gender == "male"
-    kid = (
-        a.person_type == "kid" or a.age == "kid" or _words(r"\b(kid|child|toddler|little (boy|girl))\b", text)
-    )
-    senior = a.age == "senior" or _words(
-        r"\b(old|elderly|senior|grandma|grandpa|grand(mother|father))\b", text
-    )
+    if a.person_type == "kid" or a.age == "kid":
+        kid, senior = True, False
+    elif a.age not in (None, "unspecified"):
+        kid, senior = False, a.age == "senior"
+    else:
+        senior = kw.asks("age", _SENIOR_RE)
+        kid = not senior and kw.asks("age", _KID_RE)
 
     tone_range = (0, len(SKIN_TONES) - 1)
-    ethnicity = (a.ethnicity or "").lower()
-    for pattern, tones in _ETHNICITY_TONES:
-        if ethnicity and _words(pattern, ethnicity):
-            tone_range = tones
-            break
-    else:
+    ethnicity = (a.ethnicity or "").lower().replace("_", " ")
+    structured_tone = False
+    if ethnicity:
+        for pattern, tones in _ETHNICITY_TONES:
+            if _words(pattern, ethnicity):
+                tone_range, structured_tone = tones, True
+                break
+    if not structured_tone and kw.kept("skin"):
         for pattern, tones in (
             _ETHNICITY_TONES[:3] + _ETHNICITY_TONES[4:8]
         ):  # not "black"/"white": hair colours
             if _words(rf"\b({pattern})\b", text):
                 tone_range = tones
                 break
-    for pattern, tones in _SKIN_WORDS:
-        if _words(pattern, text):
-            tone_range = tones
+    if kw.kept("skin"):
+        for pattern, tones in _SKIN_WORDS:
+            if _words(pattern, text):
+                low, high = max(tone_range[0], tones[0]), min(tone_range[1], tones[1])
+                if not structured_tone:
+                    tone_range = tones
+                elif low <= high:  # a skin word may narrow the ethnicity's range, never leave it
+                    tone_range = (low, high)
     low, high = tone_range
     skin_index = min(high, low + int(r_skin * (high - low + 1)))
     skin = SKIN_TONES[skin_index]
 
     hair: RGB | None
-    match = _HAIR_RE.search(text)
-    if match:
+    match = kw.found(_HAIR_RE)
+    if match and kw.kept("hair_colour") and not kw.vetoed(re.escape(match.group(0))):
         word = match.group(1) or match.group(2)
-        word = {"redhead": "red", "gray": "grey"}.get(word, word)
+        word = {"redhead": "red", "gray": "grey", "blond": "blonde"}.get(word, word)
         hair = HAIR_COLOURS[word]
     elif senior:
         hair = (HAIR_COLOURS["grey"], HAIR_COLOURS["silver"], HAIR_COLOURS["white"])[int(r_hair * 3)]
@@ -348,22 +453,38 @@ def _person(spec: GenerationSpec, rng: random.Random, look: Look) -> Person:
             hair = _mix(hair, HAIR_COLOURS["grey"], 0.4)
         if abs(_luma(hair) - _luma(skin)) < 50:  # keep natural hair readable against the face
             hair = _shade(hair, 0.45) if _luma(hair) <= _luma(skin) + 20 else _mix(hair, WHITE, 0.3)
-    if _words(r"\b(bald|shaved head|shaven head)\b", text) and "bald" not in negative:
+    facial = hair if hair is not None else _hex("#3b2416")
+    if kw.asks("bald", _BALD_RE):
         hair = None
 
-    if _words(r"\blong[ -]hair|\bponytail\b|\bbraids?\b", text):
+    # hair style: explicit words first, then the seed (a style the negative prompt names is never drawn)
+    afro = kw.asks("hair_style", _AFRO_RE)
+    bun = not afro and kw.asks("hair_style", _BUN_RE)
+    if afro or bun:
+        long_hair = False
+    elif kw.asks("hair_style", _LONG_RE):
         long_hair = True
-    elif _words(r"\bshort[ -]hair|\bbuzz ?cut\b|\bcrew ?cut\b", text):
+    elif kw.asks("hair_style", _SHORT_RE):
         long_hair = False
     else:
         long_hair = r_length < (0.8 if feminine else 0.1 if masculine else 0.45)
-    curly = _words(r"\b(curly|afro|curls)\b", text) or (
-        not _words(r"\bstraight[ -]hair", text) and r_curly < 0.15
+        if kw.vetoed(r"\blong[ -]hair"):
+            long_hair = False
+    curly = afro or kw.asks("hair_style", _CURLY_RE)
+    if not curly and not kw.strict and not kw.vetoed(_CURLY_RE) and not _words(r"\bstraight[ -]hair", text):
+        curly = r_curly < 0.15
+    if not afro and not bun and not kw.found(_LONG_RE) and not kw.found(_SHORT_RE) and not kw.strict:
+        # a few seeded styles beyond short/long
+        if r_style < 0.06 and not kw.vetoed(_AFRO_RE) and skin_index >= 4:
+            afro, curly, long_hair = True, True, False
+        elif r_style > 0.9 and feminine and not kid and not kw.vetoed(_BUN_RE):
+            bun, long_hair = True, False
+    fringe = kw.asks("hair_style", _FRINGE_RE) or (
+        not kw.vetoed(_FRINGE_RE) and not afro and r_fringe < (0.45 if kid or look.eye_scale > 1.2 else 0.2)
     )
-    fringe = _words(r"\b(bangs|fringe)\b", text) or r_fringe < (0.45 if kid or look.eye_scale > 1.2 else 0.2)
 
-    eye_match = _EYES_RE.search(text)
-    if eye_match:
+    eye_match = kw.found(_EYES_RE)
+    if eye_match and kw.kept("eye_colour"):
         eyes = EYE_COLOURS[eye_match.group(1)]
     else:
         choices = (
@@ -373,32 +494,63 @@ def _person(spec: GenerationSpec, rng: random.Random, look: Look) -> Person:
         )
         eyes = EYE_COLOURS[choices[int(r_eyes * len(choices))]]
 
-    smile_re = r"\b(smil\w*|happy|laugh\w*|grin\w*|cheerful|joyful|friendly)\b"
-    if _words(smile_re, text) and not _words(smile_re, negative):
+    # expression
+    if kw.asks("mouth", _LAUGH_RE):
+        mouth = "laugh"
+    elif kw.asks("mouth", _SMILE_RE):
         mouth = "smile"
-    elif _words(r"\b(serious|stern|sad|angry|grumpy|neutral expression)\b", text):
+    elif kw.asks("mouth", _SERIOUS_RE):
         mouth = "serious"
-    else:
+    elif kw.strict or kw.vetoed(_SMILE_RE):
         mouth = "neutral"
+    else:
+        mouth = "smile" if r_mouth < (0.6 if look.blush or kid else 0.45) else "neutral"
+    eye_state = "wink" if kw.asks("eye_state", _WINK_RE) else "happy" if mouth == "laugh" else "open"
 
-    glasses_re = r"\b(glasses|spectacles|eyeglasses|eyewear|sunglasses|shades)\b"
+    # accessories
     glasses: str | None = None
-    if _words(glasses_re, text) and not _words(glasses_re, negative):
-        glasses = "sun" if _words(r"\b(sunglasses|shades)\b", text) else "clear"
-    beard = not kid and _words(r"\b(beard\w*|goatee)\b", text) and not _words(r"\bbeard", negative)
-    moustache = not kid and (beard or _words(r"\b(moustache|mustache)\b", text))
+    if kw.asks("glasses", _GLASSES_RE):
+        glasses = "sun" if kw.found(_SUNGLASSES_RE) and not kw.vetoed(_SUNGLASSES_RE) else "clear"
+    elif not kw.strict and not kw.vetoed(_GLASSES_RE) and not kid:
+        glasses = "clear" if r_glasses < (0.45 if senior else 0.1) else None
+    beard: str | None = None
+    if not kid and kw.asks("beard", _BEARD_RE):
+        beard = "long" if kw.found(_LONG_BEARD_RE) else "short"
+    moustache = not kid and (
+        (beard is not None and not kw.vetoed(_MOUSTACHE_RE)) or kw.asks("moustache", _MOUSTACHE_RE)
+    )
+    headwear: str | None = None
+    if kw.asks("headwear", _HIJAB_RE):
+        headwear = "hijab"
+    elif kw.asks("headwear", _HAT_RE):
+        hat = kw.found(r"\b(beanie|fedora|trilby|cap)\b")
+        named = {"trilby": "fedora"}.get(hat.group(1), hat.group(1)) if hat else None
+        headwear = named or ("fedora", "beanie", "cap")[int(r_hat * 3)]
+    hat_palette = (
+        ("#2f3640", "#6d214f", "#1e3799", "#b33939", "#218c74", "#d1ccc0", "#84817a")
+        if headwear != "hijab"
+        else ("#2c3e50", "#8e44ad", "#16a085", "#c0392b", "#d35400", "#7f8c8d", "#e8d5b7", "#34495e")
+    )
+    headwear_colour = _hex(hat_palette[int(r_hat_colour * len(hat_palette))])
+    if headwear == "hijab":
+        long_hair, bun, afro = False, False, False
 
-    clothes_match = _CLOTHES_RE.search(text)
+    clothes_match = kw.found(_CLOTHES_RE)
     palette = look.clothes
     clothes = (
-        NAMED_COLOURS[clothes_match.group(1)] if clothes_match else palette[int(r_clothes * len(palette))]
+        NAMED_COLOURS[clothes_match.group(1)]
+        if clothes_match and kw.kept("clothes")
+        else palette[int(r_clothes * len(palette))]
     )
     accent_choices = (_hex("#2f3542"), _hex("#34495e"), _hex("#5d4037"), _hex("#1e272e"), _hex("#3b5b7a"))
     accent = accent_choices[int(r_accent * len(accent_choices))]
     neckline = "collar" if look.decor == "collar" else ("crew", "crew", "v", "collar")[int(r_neck * 4)]
-    dress = _words(r"\bdress\b", text) or (feminine and not kid and r_dress < 0.4)
+    if kw.vetoed(_DRESS_RE):
+        dress = False
+    else:
+        dress = kw.asks("dress", _DRESS_RE) or (feminine and not kid and not kw.strict and r_dress < 0.4)
     return Person(
-        pose=_pose(spec, text),
+        pose=_pose(spec, kw),
         kid=kid,
         senior=senior,
         feminine=feminine,
@@ -407,13 +559,19 @@ def _person(spec: GenerationSpec, rng: random.Random, look: Look) -> Person:
         hair=hair,
         long_hair=long_hair and hair is not None,
         curly=curly,
+        afro=afro and hair is not None,
+        bun=bun and hair is not None,
         fringe=fringe,
         part=(r_part * 2 - 1),
         eyes=eyes,
+        eye_state=eye_state,
         mouth=mouth,
         glasses=glasses,
         beard=beard,
         moustache=moustache,
+        headwear=headwear,
+        headwear_colour=headwear_colour,
+        facial_hair=facial,
         clothes=clothes,
         accent=accent,
         neckline=neckline,
@@ -553,25 +711,27 @@ def _hair_cap(canvas: Image.Image, pen: _Pen, p: Person, ry: float) -> None:
     """The hair on top of the head: an outer ellipse minus the face opening, through a mask."""
     assert p.hair is not None
     r = pen.r
-    pad = 1.8
-    x0, y0 = pen.cx - pad * r, pen.cy - (ry + 0.9) * r
-    mask_size = (max(1, round(2 * pad * r)), max(1, round((2 * ry + 1.2) * r)))
+    pad = 2.0
+    x0, y0 = pen.cx - pad * r, pen.cy - (ry + 1.1) * r
+    mask_size = (max(1, round(2 * pad * r)), max(1, round((2 * ry + 1.4) * r)))
     mask = Image.new("L", mask_size, 0)
     draw = ImageDraw.Draw(mask)
 
     def box(a: float, b: float, c: float, d: float) -> Box:
         return (pen.cx + a * r - x0, pen.cy + b * r - y0, pen.cx + c * r - x0, pen.cy + d * r - y0)
 
-    grow = 1.32 if p.curly and p.long_hair else 1.1
+    grow = 1.5 if p.afro else 1.32 if p.curly and p.long_hair else 1.1
     # short hair: a flattened ellipse whose lower edge curves in at the temples; long hair: full height
-    outer = (-grow, -ry * grow - 0.05, grow, ry * grow - 0.05 if p.long_hair else ry * 0.3)
+    lower = ry * grow - 0.05 if p.long_hair else ry * (0.45 if p.afro else 0.3)
+    outer = (-grow, -ry * grow - 0.05, grow, lower)
     draw.ellipse(box(*outer), fill=255)
     if p.curly:
         ocx, ocy, orx, ory = 0.0, (outer[1] + outer[3]) / 2, grow, (outer[3] - outer[1]) / 2
-        for deg in range(150, 391, 16):
+        curl = 0.3 if p.afro else 0.24
+        for deg in range(150, 391, 13 if p.afro else 16):
             t = math.radians(deg)
             px, py = ocx + orx * math.cos(t), ocy + ory * math.sin(t)
-            draw.ellipse(box(px - 0.24, py - 0.24, px + 0.24, py + 0.24), fill=255)
+            draw.ellipse(box(px - curl, py - curl, px + curl, py + curl), fill=255)
     dx = p.part * 0.14
     hairline = -ry * (0.32 if p.fringe else 0.55)
     draw.ellipse(box(-0.9 + dx, hairline, 0.9 + dx, ry * 1.9), fill=0)
@@ -592,6 +752,56 @@ def _hair_cap(canvas: Image.Image, pen: _Pen, p: Person, ry: float) -> None:
     canvas.paste(p.hair, (round(x0), round(y0)), mask)
     # a highlight on the crown
     pen.arc(-0.78, -ry - 0.02, 0.78, 0.2 * ry, 215, 255, _mix(p.hair, WHITE, 0.28), 0.07)
+
+
+def _hijab(canvas: Image.Image, pen: _Pen, p: Person, ry: float, sy: float) -> None:
+    """A headscarf framing the face: drawn over the hair line, ears and neck through a mask."""
+    r, colour = pen.r, p.headwear_colour
+    pad = 1.9
+    x0, y0 = pen.cx - pad * r, pen.cy - (ry + 0.4) * r
+    size = (max(1, round(2 * pad * r)), max(1, round((ry + 0.4 + sy + 1.3) * r)))
+    mask = Image.new("L", size, 0)
+    draw = ImageDraw.Draw(mask)
+
+    def box(a: float, b: float, c: float, d: float) -> Box:
+        return (pen.cx + a * r - x0, pen.cy + b * r - y0, pen.cx + c * r - x0, pen.cy + d * r - y0)
+
+    draw.ellipse(box(-1.32, -ry - 0.3, 1.32, ry + 0.55), fill=255)
+    draw.polygon(
+        [
+            box(-1.25, 0.2, 0, 0)[:2],
+            box(1.25, 0.2, 0, 0)[:2],
+            box(1.7, sy + 1.25, 0, 0)[:2],
+            box(-1.7, sy + 1.25, 0, 0)[:2],
+        ],
+        fill=255,
+    )
+    draw.ellipse(box(-0.86, -ry * 0.72, 0.86, ry * 1.0), fill=0)  # the face opening
+    canvas.paste(colour, (round(x0), round(y0)), mask)
+    fold = _shade(colour, 0.82)
+    pen.arc(-0.98, -ry * 0.86, 0.98, ry * 1.14, 200, 340, fold, 0.06)
+    pen.arc(-1.15, -ry * 0.5, 1.15, ry * 1.45, 40, 140, fold, 0.05)
+
+
+def _hat(pen: _Pen, p: Person, ry: float) -> None:
+    colour, band = p.headwear_colour, _shade(p.headwear_colour, 0.6)
+    light = _mix(colour, WHITE, 0.2)
+    if p.headwear == "fedora":
+        pen.ellipse(-1.75, -ry * 0.78, 1.75, -ry * 0.42, fill=_shade(colour, 0.85))
+        pen.polygon([(-0.95, -ry * 0.6), (-0.82, -ry - 0.55), (0.82, -ry - 0.55), (0.95, -ry * 0.6)], colour)
+        pen.chord(-0.82, -ry - 0.75, 0.82, -ry - 0.35, 180, 360, colour)
+        pen.rrect(-0.95, -ry * 0.8, 0.95, -ry * 0.6, 0.02, band)
+    elif p.headwear == "beanie":
+        pen.chord(-1.12, -ry - 0.22, 1.12, ry * 0.1, 180, 360, colour)
+        pen.rrect(-1.14, -ry * 0.56, 1.14, -ry * 0.3, 0.1, _shade(colour, 0.85))
+        for k in range(-4, 5):
+            pen.line([(k * 0.24, -ry * 0.54), (k * 0.24, -ry * 0.32)], _shade(colour, 0.75), 0.03)
+        pen.ellipse(-0.22, -ry - 0.5, 0.22, -ry - 0.06, fill=light)
+    else:  # cap: crown and a visor seen from the front
+        pen.chord(-1.08, -ry - 0.15, 1.08, ry * 0.02, 180, 360, colour)
+        pen.ellipse(-1.2, -ry * 0.62, 1.2, -ry * 0.3, fill=_shade(colour, 0.8))
+        pen.line([(0, -ry - 0.12), (0, -ry * 0.52)], _shade(colour, 0.85), 0.04)
+        pen.ellipse(-0.09, -ry - 0.2, 0.09, -ry - 0.04, fill=band)
 
 
 def _draw_person(canvas: Image.Image, p: Person, look: Look, cx: float, cy: float, r: float) -> None:
@@ -705,6 +915,12 @@ def _draw_person(canvas: Image.Image, p: Person, look: Look, cx: float, cy: floa
             pen.ellipse(side * 0.6 - 0.16, 0.36 * ry - 0.08, side * 0.6 + 0.16, 0.36 * ry + 0.08, fill=blush)
     for side in (-1, 1):
         x = side * 0.38
+        bw = 0.075 if p.masculine else 0.055
+        closed = p.eye_state == "happy" or (p.eye_state == "wink" and side > 0)
+        if closed:  # a closed, smiling eye: an upward arc
+            pen.arc(x - 0.19 * e, ey - 0.06 * e, x + 0.19 * e, ey + 0.16 * e, 200, 340, INK, 0.05)
+            pen.arc(x - 0.23, ey - 0.4 - 0.05 * e, x + 0.23, ey - 0.19 - 0.05 * e, 205, 335, brow, bw)
+            continue
         pen.ellipse(x - 0.19 * e, ey - 0.125 * e, x + 0.19 * e, ey + 0.125 * e, fill=_hex("#fbfbfb"))
         ir = 0.105 * e
         pen.ellipse(x - ir, ey - ir + 0.01, x + ir, ey + ir + 0.01, fill=p.eyes)
@@ -717,7 +933,6 @@ def _draw_person(canvas: Image.Image, p: Person, look: Look, cx: float, cy: floa
         )
         lash = 0.045 if p.feminine or look.eye_scale > 1.2 else 0.032
         pen.arc(x - 0.2 * e, ey - 0.13 * e, x + 0.2 * e, ey + 0.13 * e, 195, 345, INK, lash)
-        bw = 0.075 if p.masculine else 0.055
         pen.arc(x - 0.23, ey - 0.36 - 0.05 * e, x + 0.23, ey - 0.15 - 0.05 * e, 205, 335, brow, bw)
         if p.senior:
             pen.arc(
@@ -732,22 +947,39 @@ def _draw_person(canvas: Image.Image, p: Person, look: Look, cx: float, cy: floa
             )
     ny, my = 0.36 * ry, 0.64 * ry
     pen.arc(-0.1, ny - 0.07, 0.1, ny + 0.06, 20, 160, _shade(skin, 0.68), 0.04)
-    if hair is not None and p.beard:
-        pen.chord(-1.0, -ry * 0.85, 1.0, ry * 1.06, 22, 158, hair)
-    if hair is not None and p.moustache:
-        pen.rrect(-0.3, my - 0.2, 0.3, my - 0.06, 0.07, _shade(hair, 0.92))
+    facial = p.facial_hair
+    if p.beard == "long":
+        pen.polygon(
+            [(-0.8, ry * 0.6), (0.8, ry * 0.6), (0.42, ry * 1.5), (0, ry * 1.72), (-0.42, ry * 1.5)], facial
+        )
+        pen.chord(-1.0, -ry * 0.85, 1.0, ry * 1.08, 24, 156, facial)
+    elif p.beard:
+        pen.chord(-1.0, -ry * 0.85, 1.0, ry * 1.06, 22, 158, facial)
+    if p.moustache:
+        pen.rrect(-0.3, my - 0.2, 0.3, my - 0.06, 0.07, _shade(facial, 0.92))
     lips = _mix(skin, _hex("#b8404f"), 0.55)
     if p.mouth == "smile":
         pen.chord(-0.28, my - 0.15, 0.28, my + 0.17, 0, 180, _hex("#8e2f3c"))
         pen.draw.rectangle(pen.box(-0.21, my + 0.005, 0.21, my + 0.055), fill=_hex("#fbfbfb"))
         pen.chord(-0.13, my + 0.06, 0.13, my + 0.16, 180, 360, _hex("#e0707a"))
+    elif p.mouth == "laugh":
+        pen.chord(-0.32, my - 0.2, 0.32, my + 0.3, 0, 180, _hex("#7a2432"))
+        pen.draw.rectangle(pen.box(-0.24, my + 0.05, 0.24, my + 0.1), fill=_hex("#fbfbfb"))
+        pen.chord(-0.16, my + 0.14, 0.16, my + 0.28, 180, 360, _hex("#e0707a"))
     elif p.mouth == "serious":
         pen.line([(-0.16, my + 0.02), (0.16, my + 0.02)], lips, 0.045)
     else:
         pen.arc(-0.2, my - 0.1, 0.2, my + 0.06, 25, 155, lips, 0.05)
 
-    if hair is not None:
+    if hair is not None and p.headwear != "hijab":
+        if p.bun:
+            pen.ellipse(-0.42, -ry - 0.62, 0.42, -ry + 0.16, fill=hair)
+            pen.arc(-0.3, -ry - 0.5, 0.3, -ry, 200, 260, _mix(hair, WHITE, 0.25), 0.05)
         _hair_cap(canvas, pen, p, ry)
+    if p.headwear == "hijab":
+        _hijab(canvas, pen, p, ry, sy)
+    elif p.headwear:
+        _hat(pen, p, ry)
     if p.glasses:
         frame = _hex("#26262b")
         lens = _hex("#202028") if p.glasses == "sun" else None
@@ -764,14 +996,14 @@ def _draw_person(canvas: Image.Image, p: Person, look: Look, cx: float, cy: floa
         pen.arc(-0.13, ey - 0.12, 0.13, ey + 0.04, 200, 340, frame, 0.045)
 
 
-def _figure_geometry(w: int, h: int, p: Person) -> tuple[float, float, float]:
+def _figure_geometry(w: int, h: int, p: Person, look: Look) -> tuple[float, float, float]:
     """(head centre x, head centre y, head radius) for the pose."""
     if p.pose == "full_body":
         ry = 1.1 if p.kid else 1.24
         total = (ry * 2 + 0.28 + 2.5 + 2.6 + 0.1) if p.kid else (ry * 2 + 0.28 + 3.1 + 3.9 + 0.1)
-        scale = 0.72 if p.kid else 0.84
+        scale = (0.72 if p.kid else 0.8) - 1.6 * look.letterbox
         r = min(scale * h / total, w / 5.0)
-        feet = h * 0.95
+        feet = h * (0.95 - look.letterbox * 0.8)
         return w / 2, feet - (total - ry) * r, r
     if p.pose == "half_body":
         r = min(0.125 * h, 0.19 * w) * (0.88 if p.kid else 1.0)
@@ -849,48 +1081,20 @@ def apply_style(image: Image.Image, style: str | None, rng: random.Random) -> Im
 
 
 # --- references ------------------------------------------------------------------------------------
-def load_reference(references: list[bytes], want: tuple[int, int], zoom: float = 1.0) -> Image.Image:
-    """The largest reference that decodes, EXIF-oriented, as RGB.
-
-    `want` (with `zoom`) lets large JPEGs decode at a reduced scale that still covers the output.
-    Raises InvalidReferenceImageError when none decodes, naming the first failure.
-    """
-    failures: list[tuple[int, str]] = []
-    candidates: list[tuple[int, int, Image.Image]] = []
-    for index, data in enumerate(references):
-        try:
-            image = open_untrusted(data, formats=REFERENCE_FORMATS)
-            candidates.append((-(image.width * image.height), index, image))
-        except DECODE_ERRORS as exc:
-            failures.append((index, _reason(exc)))
-    for _, index, opened in sorted(candidates, key=lambda c: (c[0], c[1])):
-        try:
-            if opened.format == "JPEG":
-                scale = zoom * max(
-                    want[0] / opened.width,
-                    want[1] / opened.height,
-                    want[0] / opened.height,
-                    want[1] / opened.width,
-                )
-                opened.draft("RGB", (math.ceil(opened.width * scale), math.ceil(opened.height * scale)))
-            opened.load()
-            return to_rgb(ImageOps.exif_transpose(opened))
-        except DECODE_ERRORS as exc:
-            failures.append((index, _reason(exc)))
-    index, reason = min(failures) if failures else (0, "no reference image was given")
-    raise InvalidReferenceImageError(f"reference image {index} could not be decoded: {reason}")
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, Image.DecompressionBombError | Image.DecompressionBombWarning):
-        return f"it is larger than {MAX_DECODE_PIXELS // 1_000_000} megapixels"
-    if isinstance(exc, UnidentifiedImageError):  # Pillow's message names a memory address
-        return "it is not a JPEG, PNG or WebP image"
-    text = str(exc).split("\n", 1)[0][:160]
-    return text or type(exc).__name__
+def load_reference(references: list[bytes], want: tuple[int, int]) -> Image.Image:
+    """The reference photo the avatar is made from (see photo.choose_reference), upright RGB."""
+    return photo.choose_reference(references, want).image
 
 
 # --- entry point -----------------------------------------------------------------------------------
+def describe_person(spec: GenerationSpec, index: int) -> Person:
+    """The person variation `index` of `spec` would show (what the attributes and keywords mapped to)."""
+    rng = random.Random(f"{spec.variation_seed(index)}")
+    style = _style_name(spec.style)
+    look = LOOKS.get(style, DEFAULT_LOOK) if style else DEFAULT_LOOK
+    return _person(spec, rng, look, spec.variation_seed(index))
+
+
 def render_variation(spec: GenerationSpec, index: int, references: list[bytes]) -> Image.Image:
     """Variation `index` of `spec`: an RGB image of exactly spec.output.width x spec.output.height."""
     width, height = spec.output.width, spec.output.height
@@ -898,18 +1102,15 @@ def render_variation(spec: GenerationSpec, index: int, references: list[bytes]) 
     style = _style_name(spec.style)
     look = LOOKS.get(style, DEFAULT_LOOK) if style else DEFAULT_LOOK
     if references:
-        pose = spec.attributes.pose
-        # upper-centre: faces usually sit about a third of the way down; close_up crops tighter
-        zoom, centre = (
-            (1.3, 0.32) if pose == "close_up" else (1.0, 0.5) if pose == "full_body" else (1.0, 0.36)
-        )
-        photo = load_reference(references, (width, height), zoom)
-        return apply_style(fit(photo, width, height, zoom=zoom, centre_y=centre), style, rng)
+        reference = photo.choose_reference(references, (width, height))
+        pose = _pose(spec, _keywords(spec, spec.variation_seed(index)))
+        framed = photo.frame(reference, width, height, pose, look.letterbox)
+        return apply_style(photo.photo_treatment(framed, style), style, rng)
 
-    person = _person(spec, rng, look)
+    person = _person(spec, rng, look, spec.variation_seed(index))
     ss = 2 if width * height <= SUPERSAMPLE_MAX_PIXELS else 1
     w, h = width * ss, height * ss
-    head = _figure_geometry(w, h, person)
+    head = _figure_geometry(w, h, person, look)
     canvas = _background((w, h), ss, look, rng, head)
     _draw_person(canvas, person, look, *head)
     if ss > 1:

@@ -1,0 +1,174 @@
+"""`make gallery`: contact sheets of the offline studio renderer, written into docs/.
+
+docs/gallery.png        every style preset (rows) x a spread of attributes and prompt keywords (columns)
+docs/gallery-photos.png the public-domain astronaut portrait (tests/fixtures/) in every style x pose
+
+Deterministic: running it again gives the same files (with the same Pillow and OpenCV versions).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common")]
+
+from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+
+from avatarsmith import catalog  # noqa: E402
+from avatarsmith.models.domain import Attributes, GenerationSpec, OutputSpec  # noqa: E402
+from avatarsmith.renderer import RENDERER_VERSION, photo  # noqa: E402
+from avatarsmith.renderer.simple import render_variation  # noqa: E402
+
+TILE = 176
+LABEL_W = 120
+HEADER_H = 44
+SHEET_BG = (246, 246, 244)
+INK = (40, 40, 48)
+
+# (column title, attributes, prompt, output size)
+TEXT_COLUMNS: list[tuple[str, dict[str, Any], str, tuple[int, int]]] = [
+    (
+        "woman, East Asian\nlong hair, glasses",
+        {"gender": "female", "ethnicity": "East Asian", "pose": "close_up"},
+        "smiling, long black hair, glasses",
+        (TILE, TILE),
+    ),
+    (
+        "man, senior, White\nbeard, fedora",
+        {"gender": "male", "age": "senior", "ethnicity": "White", "pose": "half_body"},
+        "grey beard, fedora, serious",
+        (TILE, TILE),
+    ),
+    (
+        "kid, South Asian\ncurly, laughing",
+        {"person_type": "kid", "ethnicity": "South Asian", "pose": "close_up"},
+        "curly hair, laughing",
+        (TILE, TILE),
+    ),
+    (
+        "woman, Middle Eastern\nhijab, wink",
+        {"gender": "female", "ethnicity": "Middle Eastern", "pose": "half_body"},
+        "hijab, winking",
+        (TILE, TILE),
+    ),
+    (
+        "man, Black, full body\nafro, sunglasses",
+        {"gender": "male", "ethnicity": "Black", "pose": "full_body"},
+        "afro, sunglasses, smiling",
+        (TILE, TILE),
+    ),
+    (
+        "woman, Hispanic, 9:16\nbun, full body",
+        {"gender": "female", "ethnicity": "Hispanic", "pose": "full_body", "orientation": "vertical"},
+        "hair in a bun, red dress",
+        (99, TILE),
+    ),
+    (
+        "man, 16:9\nbald, moustache, beanie",
+        {"gender": "male", "age": "early_middle_age", "pose": "half_body", "orientation": "horizontal"},
+        "bald, moustache, beanie",
+        (TILE, 99),
+    ),
+]
+PHOTO_TILE = 150  # photos compress less than drawings: smaller cells keep the sheet under 1.5 MB
+PHOTO_COLUMNS: list[tuple[str, str, tuple[int, int]]] = [
+    ("close_up", "close_up", (PHOTO_TILE, PHOTO_TILE)),
+    ("half_body", "half_body", (PHOTO_TILE, PHOTO_TILE)),
+    ("full_body, 3:4", "full_body", (112, PHOTO_TILE)),
+    ("close_up, 16:9", "close_up", (PHOTO_TILE, 84)),
+]
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except (OSError, TypeError):  # Pillow without FreeType: the bitmap font
+        return ImageFont.load_default()
+
+
+def _sheet(
+    rows: list[tuple[str, list[Image.Image]]], titles: list[str], heading: str, tile: int = TILE
+) -> Image.Image:
+    cols = len(titles)
+    sheet = Image.new(
+        "RGB", (LABEL_W + cols * (tile + 4) + 4, HEADER_H + 18 + len(rows) * (tile + 4)), SHEET_BG
+    )
+    draw = ImageDraw.Draw(sheet)
+    small, big = _font(11), _font(14)
+    draw.text((8, 6), heading, fill=INK, font=big)
+    for c, title in enumerate(titles):
+        draw.multiline_text((LABEL_W + c * (tile + 4) + 4, 26), title, fill=INK, font=small, spacing=2)
+    for r, (label, tiles) in enumerate(rows):
+        y = HEADER_H + 18 + r * (tile + 4)
+        draw.multiline_text((8, y + tile // 2 - 14), label, fill=INK, font=big, spacing=3)
+        for c, cell in enumerate(tiles):
+            x = LABEL_W + c * (tile + 4) + 4
+            sheet.paste(cell, (x + (tile - cell.width) // 2, y + (tile - cell.height) // 2))
+    return sheet
+
+
+def _spec(
+    style: str, attributes: dict[str, Any], prompt: str | None, size: tuple[int, int], seed: int
+) -> GenerationSpec:
+    return GenerationSpec(
+        model="avatarsmith-studio",
+        seed=seed,
+        style=style,
+        prompt=prompt,
+        attributes=Attributes(**attributes),
+        output=OutputSpec(width=size[0], height=size[1]),
+    )
+
+
+def text_gallery() -> Image.Image:
+    rows = []
+    for style in catalog.STYLES:
+        tiles = [
+            render_variation(_spec(style.name, attrs, prompt, size, seed=100 + i), 0, [])
+            for i, (_, attrs, prompt, size) in enumerate(TEXT_COLUMNS)
+        ]
+        rows.append((f"{style.id}. {style.title}", tiles))
+    return _sheet(
+        rows,
+        [title for title, *_ in TEXT_COLUMNS],
+        f"Avatarsmith offline studio ({RENDERER_VERSION}): every style x attributes and prompt keywords",
+    )
+
+
+def photo_gallery() -> Image.Image:
+    picture = (ROOT / "tests" / "fixtures" / "astronaut.jpg").read_bytes()
+    original = (
+        Image.open(ROOT / "tests" / "fixtures" / "astronaut.jpg")
+        .convert("RGB")
+        .resize((PHOTO_TILE, PHOTO_TILE))
+    )
+    rows = [("reference\n(NASA, public\ndomain)", [original])]
+    for style in catalog.STYLES:
+        tiles = [
+            render_variation(_spec(style.name, {"pose": pose}, None, size, seed=7), 0, [picture])
+            for _, pose, size in PHOTO_COLUMNS
+        ]
+        rows.append((f"{style.id}. {style.title}", tiles))
+    detector = "OpenCV Haar face detection" if photo.face_detection_available() else "no OpenCV: assumed face"
+    return _sheet(
+        rows,
+        [title for title, *_ in PHOTO_COLUMNS],
+        f"Photo to avatar ({RENDERER_VERSION}, {detector})",
+        PHOTO_TILE,
+    )
+
+
+def main() -> None:
+    docs = ROOT / "docs"
+    docs.mkdir(exist_ok=True)
+    for name, sheet in (("gallery.png", text_gallery()), ("gallery-photos.png", photo_gallery())):
+        path = docs / name
+        sheet.save(path, "PNG", optimize=True)
+        print(f"{path.relative_to(ROOT)}: {sheet.width}x{sheet.height}, {path.stat().st_size / 1e6:.2f} MB")
+
+
+if __name__ == "__main__":
+    main()
