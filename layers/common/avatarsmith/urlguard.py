@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from avatarsmith.errors import InvalidRequestError
@@ -61,18 +63,21 @@ def _parse_ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Addres
         return None
 
 
-def resolve_checked(url: str, *, allow_loopback: bool, param: str) -> None:
-    """Resolve the URL's host and refuse it if ANY address is not public."""
+def resolve_checked(url: str, *, allow_loopback: bool, param: str) -> str:
+    """Resolve the URL's host and refuse it if ANY address is not public; returns the first address."""
     check_url_syntax(url, allow_loopback=allow_loopback, param=param)
     host = urlsplit(url).hostname or ""
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except socket.gaierror as exc:
         raise UnsafeUrlError(f"{param} host does not resolve", param=param) from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    for address in addresses:
         if _is_blocked(address, allow_loopback=allow_loopback):
             raise UnsafeUrlError(f"{param} resolves to a private or reserved address", param=param)
+    if not addresses:
+        raise UnsafeUrlError(f"{param} host does not resolve", param=param)
+    return str(addresses[0])
 
 
 def fetch_bytes(
@@ -94,3 +99,82 @@ def fetch_bytes(
                 raise UnsafeUrlError(f"{param} is larger than {max_bytes} bytes", param=param)
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+@dataclass(frozen=True)
+class PinnedResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes  # at most the cap given to `post_pinned`
+    latency_ms: int
+
+
+def post_pinned(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    allow_loopback: bool,
+    param: str,
+    connect_timeout: float = 3.0,
+    read_timeout: float = 10.0,
+    max_response_bytes: int = 4096,
+) -> PinnedResponse:
+    """POST to a user-supplied URL safely.
+
+    The host is resolved and checked once, and the connection goes to that checked address (DNS
+    rebinding cannot swap in a private one between the check and the call). TLS still verifies the
+    certificate against the host name (SNI + hostname check). Redirects are never followed, nothing is
+    retried here, and at most `max_response_bytes` of the answer are read. Network failures raise
+    urllib3's HTTPError subclasses (timeouts, refused connections, TLS errors) or OSError; an unsafe URL
+    raises UnsafeUrlError.
+    """
+    import urllib3
+
+    address = resolve_checked(url, allow_loopback=allow_loopback, param=param)
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    default_port = 443 if parts.scheme == "https" else 80
+    port = parts.port or default_port
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+    pool: urllib3.HTTPConnectionPool
+    if parts.scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(
+            address,
+            port,
+            timeout=timeout,
+            retries=False,
+            maxsize=1,
+            server_hostname=host,
+            assert_hostname=host,
+            cert_reqs="CERT_REQUIRED",
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1)
+    host_header = parts.netloc  # host[:port] as written (credentials are refused by the syntax check)
+    started = time.monotonic()
+    try:
+        response = pool.urlopen(
+            "POST",
+            path,
+            body=body,
+            headers={**headers, "Host": host_header},
+            redirect=False,
+            retries=False,
+            preload_content=False,
+            assert_same_host=False,
+        )
+        try:
+            data = response.read(max_response_bytes, decode_content=False) or b""
+        finally:
+            response.release_conn()
+            response.close()
+    finally:
+        pool.close()
+    return PinnedResponse(
+        status=response.status,
+        headers={k.lower(): v for k, v in response.headers.items()},
+        body=bytes(data[:max_response_bytes]),
+        latency_ms=int((time.monotonic() - started) * 1000),
+    )
