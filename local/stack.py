@@ -220,7 +220,7 @@ def _reset_handler_caches() -> None:
     from avatarsmith.logic.auth import clear_auth_cache
 
     clear_auth_cache()
-    for module_name in ("functions.api.app", "functions.processor.app"):
+    for module_name in ("functions.api.app", "functions.processor.app", "functions.notifier.app"):
         module = sys.modules.get(module_name)
         if module is not None:
             module.get_services.cache_clear()

@@ -45,6 +45,8 @@ def check_url_syntax(url: str, *, allow_loopback: bool, param: str) -> str:
     except ValueError as exc:
         raise UnsafeUrlError(f"{param} has an invalid port", param=param) from exc
     host = parts.hostname
+    if not allow_loopback and (host == "localhost" or host.endswith(".localhost")):
+        raise UnsafeUrlError(f"{param} points at a private or reserved address", param=param)
     literal = _parse_ip_literal(host)
     if literal is not None and _is_blocked(literal, allow_loopback=allow_loopback):
         raise UnsafeUrlError(f"{param} points at a private or reserved address", param=param)

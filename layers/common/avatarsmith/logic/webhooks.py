@@ -95,12 +95,14 @@ def delete_endpoint(services: Services, tenant_id: str, endpoint_id: str) -> Non
 def _rotated(
     current: list[WebhookSecret], overlap_seconds: int, now: float
 ) -> tuple[list[WebhookSecret], str]:
-    """A new current secret; the previous current one keeps signing for `overlap_seconds`."""
+    """A new current secret; every previous one keeps signing for at most `overlap_seconds` more
+    (0 revokes them all at once, e.g. after a leak)."""
     secret = new_secret()
+    until = now + overlap_seconds
     kept = [
-        s.model_copy(update={"expires_at": now + overlap_seconds}) if s.expires_at is None else s
+        s.model_copy(update={"expires_at": min(s.expires_at or until, until)})
         for s in current
-        if (s.expires_at is None and overlap_seconds > 0) or (s.expires_at is not None and s.expires_at > now)
+        if min(s.expires_at or until, until) > now
     ]
     return [WebhookSecret(value=secret, created_at=now_iso()), *kept], secret
 
