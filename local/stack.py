@@ -35,6 +35,7 @@ class StackInfo:
     api_key: str
     tenant_id: str
     environment: dict[str, str] = field(default_factory=dict)
+    event_watch_queue_url: str = ""  # receives a copy of every job event on the bus
 
 
 class EmbeddedStack:
@@ -107,6 +108,11 @@ class EmbeddedStack:
         reset_clients()
         _reset_handler_caches()
         tenant_id, api_key = self._create_demo_tenant(provisioned)
+        from .event_watch import subscribe_watch_queue
+        from .template import resources_of_type
+
+        bus_id = next(iter(resources_of_type(template, "AWS::Events::EventBus")))
+        watch_url = subscribe_watch_queue(session, provisioned.refs[bus_id])
 
         sqs = session.client("sqs")
         for name, decl in provisioned.functions.items():
@@ -133,6 +139,7 @@ class EmbeddedStack:
             api_key=api_key,
             tenant_id=tenant_id,
             environment=provisioned.environment,
+            event_watch_queue_url=watch_url,
         )
         return self.info
 
