@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
+import jsonschema
 import pytest
 import requests
 from standardwebhooks import Webhook
@@ -18,6 +20,11 @@ from local.stack import EmbeddedStack, StackInfo
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.e2e
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+
+
+def _schema(name: str) -> dict[str, Any]:
+    return dict(json.loads((SCHEMAS / name).read_text()))
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +115,12 @@ def test_webhooks_reach_loopback_receivers_verified_even_after_three_failures(st
             "Avatar Job Queued",
         ]
         assert all(e["source"] == "avatarsmith" and "secret" not in json.dumps(e) for e in events)
+        event_schema = _schema("events/avatar-job-event.v1.json")
+        for event in events:
+            jsonschema.validate(event, event_schema)
+        payload_schema = _schema("webhooks/avatar-webhook-payload.v1.json")
+        for received in (ok, cb, *tries, again):
+            jsonschema.validate(json.loads(received.body), payload_schema)
     finally:
         for r in (flaky, healthy, callback):
             r.stop()

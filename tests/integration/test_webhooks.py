@@ -342,3 +342,62 @@ def test_a_name_that_resolves_to_a_private_address_is_refused_at_send_time(
     (delivery,) = _deliveries(key, job_id=job["id"])
     assert delivery["status"] == "failed" and delivery["attempt_count"] == 1
     assert "SSRF" in delivery["attempts"][0]["error"] and "private" in delivery["attempts"][0]["error"]
+
+
+@pytest.mark.usefixtures("no_retry_sleep")
+def test_a_failed_job_notifies_its_error_and_refund(
+    webhooks: AwsAccount, receivers: list[Receiver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a backend that rejects every prompt, and an endpoint on the default (terminal) events
+    from avatarsmith.backends import registry
+    from tests.integration.test_state_machine import _Moderated
+
+    monkeypatch.setitem(registry._FACTORIES, "async-test", _Moderated)
+    _, key = webhooks.add_tenant()
+    receiver = _receiver(receivers)
+    endpoint = _endpoint(key, receiver.url)
+    # When the job fails
+    job = _run_job(webhooks, key, model="test-async", num_variations=2)
+    _notify(webhooks)
+    # Then exactly the failed event arrives, verified, with the error code and the refund
+    (got,) = receiver.wait_for(1)
+    payload = _verify(endpoint["secret"], got)
+    assert payload["type"] == "avatar.generation.failed" and payload["data"]["job_id"] == job["id"]
+    assert payload["data"]["error"]["code"] == "content_moderated"
+    assert payload["data"]["credits"]["refunded"] == payload["data"]["credits"]["reserved"]
+    assert "avatars" not in payload["data"]
+
+
+def test_an_attempt_is_claimed_once_unless_its_sender_crashed(webhooks: AwsAccount) -> None:
+    from avatarsmith.dal.table import Table
+    from avatarsmith.dal.webhooks import WebhookRepository
+    from avatarsmith.models.webhooks import DeliveryAttempt, WebhookDelivery
+
+    repo = WebhookRepository(Table(webhooks.env["TABLE_NAME"]))
+    delivery = WebhookDelivery(
+        id="whd_" + "a" * 26,
+        tenant_id="ten_x",
+        webhook_id="msg_" + "a" * 26,
+        target="callback",
+        url="https://hooks.example.com/x",
+        event_type="avatar.generation.completed",
+        job_id="job_" + "b" * 26,
+        event={"job_id": "job_" + "b" * 26},
+        created_at="2026-11-22T00:00:00.000Z",
+        updated_at="2026-11-22T00:00:00.000Z",
+    )
+    assert repo.create_delivery(delivery) and not repo.create_delivery(delivery)
+    t = 1_000_000.0
+    assert repo.claim_attempt("ten_x", delivery.id, 1, now=t) is not None
+    assert repo.claim_attempt("ten_x", delivery.id, 1, now=t + 1) is None  # a duplicate message
+    assert repo.claim_attempt("ten_x", delivery.id, 1, now=t + 200) is not None  # the sender crashed
+    repo.record_attempt(
+        "ten_x",
+        delivery.id,
+        DeliveryAttempt(attempt=1, at="x", status_code=500),
+        status="pending",
+        next_attempt_at=None,
+        now="x",
+    )
+    assert repo.claim_attempt("ten_x", delivery.id, 1, now=t + 900) is None  # recorded: done
+    assert repo.claim_attempt("ten_x", delivery.id, 2, now=t + 900) is not None

@@ -169,15 +169,24 @@ class WebhookRepository:
         item = self.table.get(tenant_pk(tenant_id), DELIVERY_PREFIX + delivery_id, consistent=True)
         return _delivery_from_item(item) if item else None
 
-    def claim_attempt(self, tenant_id: str, delivery_id: str, attempt: int) -> WebhookDelivery | None:
-        """Take attempt number `attempt` (only one sender per number, even with duplicate messages)."""
+    def claim_attempt(
+        self, tenant_id: str, delivery_id: str, attempt: int, *, now: float, stale_after: float = 120.0
+    ) -> WebhookDelivery | None:
+        """Take attempt number `attempt`: one sender per number, even with duplicate messages.
+
+        A claim older than `stale_after` seconds whose result was never recorded (the sender crashed;
+        SQS shows the message again after the visibility timeout) may be taken again.
+        """
         try:
             item = self.table.update(
                 tenant_pk(tenant_id),
                 DELIVERY_PREFIX + delivery_id,
-                set_values={"attempt_count": attempt},
-                condition="attribute_exists(pk) AND attempt_count = :previous",
-                condition_values={":previous": attempt - 1},
+                set_values={"attempt_count": attempt, "claimed_at": now},
+                condition=(
+                    "attribute_exists(pk) AND (attempt_count = :previous OR "
+                    "(attempt_count = :attempt AND size(attempts) < :attempt AND claimed_at < :stale))"
+                ),
+                condition_values={":previous": attempt - 1, ":attempt": attempt, ":stale": now - stale_after},
             )
         except ConditionFailed:
             return None

@@ -142,7 +142,9 @@ def attempt_delivery(services: Services, message: DeliveryMessage, options: Deli
     if message.not_before > now + 0.5:  # an intermediate hop of a long backoff
         services.delivery_queue.send([message], delay_seconds=math.ceil(message.not_before - now))
         return "deferred"
-    delivery = services.webhooks.claim_attempt(message.tenant_id, message.delivery_id, message.attempt)
+    delivery = services.webhooks.claim_attempt(
+        message.tenant_id, message.delivery_id, message.attempt, now=now
+    )
     if delivery is None:
         logger.info("attempt already taken (duplicate message)", extra={"delivery_id": message.delivery_id})
         return "duplicate"
