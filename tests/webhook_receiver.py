@@ -25,6 +25,7 @@ class Received:
 class Receiver:
     answers: list[tuple[int, float, dict[str, str]]] = field(default_factory=lambda: [(200, 0.0, {})])
     received: list[Received] = field(default_factory=list)
+    fail_first_per_id: int = 0  # if set: answer 500 to the first N requests of each webhook-id
     _server: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -47,6 +48,10 @@ class Receiver:
                     )
                     index = min(len(receiver.received), len(receiver.answers)) - 1
                     status, delay, headers = receiver.answers[index]
+                    if receiver.fail_first_per_id:
+                        webhook_id = self.headers.get("webhook-id")
+                        seen = sum(1 for r in receiver.received if r.headers.get("webhook-id") == webhook_id)
+                        status = 500 if seen <= receiver.fail_first_per_id else 200
                 if delay:
                     time.sleep(delay)
                 try:

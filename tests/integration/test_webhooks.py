@@ -401,3 +401,24 @@ def test_an_attempt_is_claimed_once_unless_its_sender_crashed(webhooks: AwsAccou
     )
     assert repo.claim_attempt("ten_x", delivery.id, 1, now=t + 900) is None  # recorded: done
     assert repo.claim_attempt("ten_x", delivery.id, 2, now=t + 900) is not None
+
+
+def test_the_committed_notifier_batch_is_handled_and_a_malformed_record_is_reported(
+    webhooks: AwsAccount,
+) -> None:
+    import copy
+
+    from functions.notifier.app import lambda_handler
+    from tests.conftest import lambda_context, load_event
+
+    # Given the committed batch (a bus event for a tenant with no endpoints, a delivery that does not
+    # exist) plus one malformed record
+    event = copy.deepcopy(load_event("sqs/webhook_batch.json"))
+    bad = copy.deepcopy(event["Records"][1])
+    bad["messageId"] = "malformed-1"
+    bad["body"] = json.dumps({"kind": "delivery", "delivery_id": "nope"})
+    event["Records"].append(bad)
+    # When the notifier handles it
+    result = lambda_handler(event, lambda_context("NotifierFunction", 60))
+    # Then only the malformed record is reported as failed (it will be retried, then dead-lettered)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "malformed-1"}]}
