@@ -81,6 +81,12 @@ class EmbeddedStack:
         )
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._server.start()
+        # moto keeps its backends per process: a stack started after another one (tests, `make bench`)
+        # must not find the previous stack's resources.
+        import urllib.request
+
+        reset = urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")  # noqa: S310
+        urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - our own loopback moto server
         from . import lambda_adapter
 
         lambda_adapter.install()

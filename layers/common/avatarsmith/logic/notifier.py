@@ -16,7 +16,6 @@ message received early re-enqueues itself for the rest (at most 15 minutes per h
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import math
@@ -325,8 +324,3 @@ def build_payload(services: Services, delivery: WebhookDelivery, sent_at: float)
                 data["avatars"] = present_job(job, services)["avatars"]
     payload = {"type": delivery.event_type, "timestamp": _iso(sent_at), "data": data}
     return json.dumps(payload, separators=(",", ":")).encode()
-
-
-def secret_fingerprint(secret: str) -> str:
-    """A short, non-reversible hint shown instead of a secret (to tell rotated secrets apart)."""
-    return base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest()[:6]).decode()

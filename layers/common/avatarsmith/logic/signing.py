@@ -42,3 +42,8 @@ def webhook_headers(
         "webhook-timestamp": str(timestamp),
         "webhook-signature": signature_header(active_secrets, webhook_id, timestamp, body),
     }
+
+
+def secret_fingerprint(secret: str) -> str:
+    """A short, non-reversible hint shown instead of a secret (to tell rotated secrets apart)."""
+    return base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest()[:6]).decode()

@@ -9,9 +9,8 @@ from avatarsmith.errors import ConflictError, InvalidRequestError, NotFoundError
 from avatarsmith.ids import time_ordered_id
 from avatarsmith.logic.clock import now_iso
 from avatarsmith.logic.cursors import decode_cursor, encode_cursor
-from avatarsmith.logic.notifier import secret_fingerprint
 from avatarsmith.logic.services import Services
-from avatarsmith.logic.signing import new_secret
+from avatarsmith.logic.signing import new_secret, secret_fingerprint
 from avatarsmith.models.webhooks import (
     TEST_EVENT_TYPE,
     CreateWebhookEndpointRequest,
