@@ -26,6 +26,7 @@ class Receiver:
     answers: list[tuple[int, float, dict[str, str]]] = field(default_factory=lambda: [(200, 0.0, {})])
     received: list[Received] = field(default_factory=list)
     fail_first_per_id: int = 0  # if set: answer 500 to the first N requests of each webhook-id
+    reply_body: bytes = b"ok"
     _server: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -37,6 +38,9 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.do_POST()
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
@@ -58,9 +62,9 @@ class Receiver:
                     self.send_response(status)
                     for key, value in headers.items():
                         self.send_header(key, value)
-                    self.send_header("content-length", "2")
+                    self.send_header("content-length", str(len(receiver.reply_body)))
                     self.end_headers()
-                    self.wfile.write(b"ok")
+                    self.wfile.write(receiver.reply_body)
                 except OSError:
                     pass  # the sender gave up (timeout) and closed the connection
 

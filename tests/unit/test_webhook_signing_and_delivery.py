@@ -12,7 +12,7 @@ from standardwebhooks import Webhook
 
 from avatarsmith.logic import notifier
 from avatarsmith.logic.signing import new_secret, webhook_headers
-from avatarsmith.urlguard import UnsafeUrlError, post_pinned
+from avatarsmith.urlguard import UnsafeUrlError, fetch_bytes, request_pinned
 from tests.webhook_receiver import Receiver
 
 
@@ -70,10 +70,11 @@ def test_post_goes_to_the_checked_address_and_keeps_the_host_name(
     monkeypatch.setattr(socket, "getaddrinfo", fake)
     port = receiver.url.split(":")[2].split("/")[0]
     # When we POST to it
-    response = post_pinned(
+    response = request_pinned(
+        "POST",
         f"http://hooks.pinned.example:{port}/in?x=1",
-        b"{}",
-        {"content-type": "application/json"},
+        body=b"{}",
+        headers={"content-type": "application/json"},
         allow_loopback=True,
         param="url",
     )
@@ -85,13 +86,26 @@ def test_post_goes_to_the_checked_address_and_keeps_the_host_name(
     assert response.status == 302 and response.headers["location"].endswith("/elsewhere")
 
 
-def test_post_refuses_private_resolution_and_caps_the_body(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_calls_refuse_private_addresses_and_cap_what_they_read() -> None:
     with pytest.raises(UnsafeUrlError):
-        post_pinned("https://127.0.0.1/x", b"{}", {}, allow_loopback=False, param="url")
-    big = Receiver(answers=[(200, 0, {})]).start()
+        request_pinned("POST", "https://127.0.0.1/x", body=b"{}", allow_loopback=False, param="url")
+    server = Receiver(reply_body=b"x" * 5000).start()
     try:
-        # the receiver's body is tiny; the cap is applied even so
-        response = post_pinned(big.url, b"{}", {}, allow_loopback=True, param="url", max_response_bytes=1)
-        assert response.body == b"o"
+        response = request_pinned("POST", server.url, body=b"{}", allow_loopback=True, param="url")
+        assert len(response.body) == 4096 and response.truncated
+        # reference images use the same pinned path: the body is read up to the cap, and no further
+        assert fetch_bytes(server.url, allow_loopback=True, param="ref", max_bytes=5000) == b"x" * 5000
+        with pytest.raises(UnsafeUrlError, match="larger than 4999"):
+            fetch_bytes(server.url, allow_loopback=True, param="ref", max_bytes=4999)
+        server.answers = [(302, 0, {"Location": "https://example.com/"})]
+        with pytest.raises(UnsafeUrlError, match="redirects are not followed"):
+            fetch_bytes(server.url, allow_loopback=True, param="ref", max_bytes=5000)
     finally:
-        big.stop()
+        server.stop()
+
+
+def test_a_closed_port_is_a_network_error_not_a_crash() -> None:
+    from avatarsmith.urlguard import UrlCallError
+
+    with pytest.raises(UrlCallError):
+        request_pinned("POST", "http://127.0.0.1:9/x", body=b"{}", allow_loopback=True, param="url")

@@ -73,7 +73,7 @@ def resolve_checked(url: str, *, allow_loopback: bool, param: str) -> str:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except socket.gaierror as exc:
         raise UnsafeUrlError(f"{param} host does not resolve", param=param) from exc
-    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     for address in addresses:
         if _is_blocked(address, allow_loopback=allow_loopback):
             raise UnsafeUrlError(f"{param} resolves to a private or reserved address", param=param)
@@ -82,62 +82,49 @@ def resolve_checked(url: str, *, allow_loopback: bool, param: str) -> str:
     return str(addresses[0])
 
 
-def fetch_bytes(
-    url: str, *, allow_loopback: bool, param: str, max_bytes: int, timeout: float = 10.0
-) -> bytes:
-    """GET a user-supplied URL safely: checked, no redirects, at most `max_bytes` read."""
-    import requests
+class UrlCallError(OSError):
+    """The call to a checked URL failed on the network (refused, reset, TLS, ...)."""
 
-    resolve_checked(url, allow_loopback=allow_loopback, param=param)
-    with requests.get(url, timeout=timeout, allow_redirects=False, stream=True) as response:
-        if response.is_redirect or response.status_code != 200:
-            raise UnsafeUrlError(
-                f"{param} answered HTTP {response.status_code}; redirects are not followed", param=param
-            )
-        chunks, total = [], 0
-        for chunk in response.iter_content(64 * 1024):
-            total += len(chunk)
-            if total > max_bytes:
-                raise UnsafeUrlError(f"{param} is larger than {max_bytes} bytes", param=param)
-            chunks.append(chunk)
-        return b"".join(chunks)
+
+class UrlTimeoutError(UrlCallError):
+    """The receiver did not connect or answer in time."""
 
 
 @dataclass(frozen=True)
 class PinnedResponse:
     status: int
     headers: dict[str, str]
-    body: bytes  # at most the cap given to `post_pinned`
+    body: bytes  # at most `max_response_bytes`
+    truncated: bool  # the answer was longer than `max_response_bytes`
     latency_ms: int
 
 
-def post_pinned(
+def request_pinned(
+    method: str,
     url: str,
-    body: bytes,
-    headers: dict[str, str],
     *,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
     allow_loopback: bool,
     param: str,
     connect_timeout: float = 3.0,
     read_timeout: float = 10.0,
     max_response_bytes: int = 4096,
 ) -> PinnedResponse:
-    """POST to a user-supplied URL safely.
+    """Call a user-supplied URL safely.
 
     The host is resolved and checked once, and the connection goes to that checked address (DNS
     rebinding cannot swap in a private one between the check and the call). TLS still verifies the
     certificate against the host name (SNI + hostname check). Redirects are never followed, nothing is
-    retried here, and at most `max_response_bytes` of the answer are read. Network failures raise
-    urllib3's HTTPError subclasses (timeouts, refused connections, TLS errors) or OSError; an unsafe URL
-    raises UnsafeUrlError.
+    retried here, and at most `max_response_bytes` of the answer are read. An unsafe URL raises
+    UnsafeUrlError; a network failure UrlCallError (UrlTimeoutError for timeouts), both OSErrors.
     """
     import urllib3
 
     address = resolve_checked(url, allow_loopback=allow_loopback, param=param)
     parts = urlsplit(url)
     host = parts.hostname or ""
-    default_port = 443 if parts.scheme == "https" else 80
-    port = parts.port or default_port
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
     pool: urllib3.HTTPConnectionPool
@@ -154,29 +141,58 @@ def post_pinned(
         )
     else:
         pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1)
-    host_header = parts.netloc  # host[:port] as written (credentials are refused by the syntax check)
+    # Host: host[:port] as written (credentials are refused by the syntax check)
+    all_headers = {**(headers or {}), "Host": parts.netloc}
     started = time.monotonic()
     try:
         response = pool.urlopen(
-            "POST",
+            method,
             path,
             body=body,
-            headers={**headers, "Host": host_header},
+            headers=all_headers,
             redirect=False,
             retries=False,
             preload_content=False,
             assert_same_host=False,
         )
         try:
-            data = response.read(max_response_bytes, decode_content=False) or b""
+            data = response.read(max_response_bytes + 1, decode_content=False) or b""
         finally:
             response.release_conn()
             response.close()
+    except (urllib3.exceptions.TimeoutError, TimeoutError) as exc:
+        raise UrlTimeoutError(f"{param} timed out") from exc
+    except urllib3.exceptions.SSLError as exc:
+        raise UrlCallError(f"{param}: TLS error (the certificate must be valid for the host)") from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise UrlCallError(f"{param}: connection failed ({type(exc).__name__})") from exc
     finally:
         pool.close()
     return PinnedResponse(
         status=response.status,
         headers={k.lower(): v for k, v in response.headers.items()},
         body=bytes(data[:max_response_bytes]),
+        truncated=len(data) > max_response_bytes,
         latency_ms=int((time.monotonic() - started) * 1000),
     )
+
+
+def fetch_bytes(
+    url: str, *, allow_loopback: bool, param: str, max_bytes: int, timeout: float = 10.0
+) -> bytes:
+    """GET a user-supplied URL safely (see `request_pinned`): 200 only, at most `max_bytes`."""
+    response = request_pinned(
+        "GET",
+        url,
+        allow_loopback=allow_loopback,
+        param=param,
+        read_timeout=timeout,
+        max_response_bytes=max_bytes,
+    )
+    if response.status != 200:
+        raise UnsafeUrlError(
+            f"{param} answered HTTP {response.status}; redirects are not followed", param=param
+        )
+    if response.truncated:
+        raise UnsafeUrlError(f"{param} is larger than {max_bytes} bytes", param=param)
+    return response.body

@@ -40,7 +40,7 @@ from avatarsmith.models.webhooks import (
     event_type_for,
 )
 from avatarsmith.observability import logger
-from avatarsmith.urlguard import UnsafeUrlError, post_pinned
+from avatarsmith.urlguard import UnsafeUrlError, UrlCallError, UrlTimeoutError, request_pinned
 
 # Seconds to wait after attempt n before attempt n+1 (Standard Webhooks' suggestion, cut at ~18 h):
 # attempts at 0, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h (+ jitter) -> 7 attempts over about 17.6 hours.
@@ -103,7 +103,7 @@ def fan_out(services: Services, detail: dict[str, Any]) -> int:
             id=f"whd_{suffix}",
             tenant_id=tenant_id,
             webhook_id=f"msg_{suffix}",
-            target=target,  # type: ignore[arg-type]
+            target=target,
             endpoint_id=endpoint_id,
             url=url,
             event_type=event_type,
@@ -180,18 +180,17 @@ def _send(
     secrets: list[str],
     options: DeliveryOptions,
 ) -> _Outcome:
-    import urllib3
-
     sent_at = time.time()
     body = build_payload(services, delivery, sent_at)
     headers = webhook_headers(secrets, delivery.webhook_id, int(sent_at), body)
     base = {"attempt": message.attempt, "at": _iso(sent_at), "replay": not message.retry}
     started = time.monotonic()
     try:
-        response = post_pinned(
+        response = request_pinned(
+            "POST",
             url,
-            body,
-            headers,
+            body=body,
+            headers=headers,
             allow_loopback=options.allow_loopback,
             param="url",
             connect_timeout=options.connect_timeout,
@@ -201,7 +200,7 @@ def _send(
         return _Outcome(
             DeliveryAttempt(**base, error=f"refused by the SSRF guard: {exc.message}"), permanent=True
         )
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
+    except OSError as exc:  # UrlCallError, or anything else the socket layer raises
         latency = int((time.monotonic() - started) * 1000)
         return _Outcome(DeliveryAttempt(**base, latency_ms=latency, error=_network_error(exc)))
     code = response.status
@@ -224,15 +223,11 @@ def _send(
     )
 
 
-def _network_error(exc: BaseException) -> str:
-    import urllib3
-
-    if isinstance(exc, urllib3.exceptions.TimeoutError | TimeoutError):
+def _network_error(exc: OSError) -> str:
+    if isinstance(exc, UrlTimeoutError):
         return "timed out"
-    if isinstance(exc, urllib3.exceptions.SSLError):
-        return "TLS error (the certificate must be valid for the host)"
-    if isinstance(exc, urllib3.exceptions.NewConnectionError | ConnectionRefusedError):
-        return "connection refused or unreachable"
+    if isinstance(exc, UrlCallError):
+        return str(exc).removeprefix("url: ").removeprefix("url ")
     return f"network error ({type(exc).__name__})"
 
 
