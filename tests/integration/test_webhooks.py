@@ -401,6 +401,27 @@ def test_an_attempt_is_claimed_once_unless_its_sender_crashed(webhooks: AwsAccou
     )
     assert repo.claim_attempt("ten_x", delivery.id, 1, now=t + 900) is None  # recorded: done
     assert repo.claim_attempt("ten_x", delivery.id, 2, now=t + 900) is not None
+    # A late write for attempt 2 after attempt 3 already succeeded only appends to the log
+    assert repo.claim_attempt("ten_x", delivery.id, 3, now=t + 901) is not None
+    repo.record_attempt(
+        "ten_x",
+        delivery.id,
+        DeliveryAttempt(attempt=3, at="z", status_code=200),
+        status="succeeded",
+        next_attempt_at=None,
+        now="z",
+    )
+    repo.record_attempt(
+        "ten_x",
+        delivery.id,
+        DeliveryAttempt(attempt=2, at="y", status_code=503),
+        status="pending",
+        next_attempt_at="later",
+        now="y",
+    )
+    final = repo.get_delivery("ten_x", delivery.id)
+    assert final is not None and final.status == "succeeded" and final.next_attempt_at is None
+    assert [a.status_code for a in final.attempts] == [500, 503, 200]
 
 
 def test_the_committed_notifier_batch_is_handled_and_a_malformed_record_is_reported(

@@ -202,23 +202,36 @@ class WebhookRepository:
         next_attempt_at: str | None,
         now: str,
     ) -> None:
+        """Append the attempt; set the delivery's status only if no later attempt was claimed since
+        (a quick retry may overtake this write: then the later attempt owns the status)."""
+        key = {"pk": to_attr(tenant_pk(tenant_id)), "sk": to_attr(DELIVERY_PREFIX + delivery_id)}
+        append = "attempts = list_append(if_not_exists(attempts, :empty), :attempt)"
         values: dict[str, Any] = {
             ":empty": {"L": []},
             ":attempt": to_attr([attempt.model_dump(exclude_none=True)]),
+            ":number": to_attr(attempt.attempt),
             ":status": to_attr(status),
             ":now": to_attr(now),
             ":next": to_attr(next_attempt_at),
         }
-        self.table._call(
-            "update_item",
-            Key={"pk": to_attr(tenant_pk(tenant_id)), "sk": to_attr(DELIVERY_PREFIX + delivery_id)},
-            UpdateExpression=(
-                "SET attempts = list_append(if_not_exists(attempts, :empty), :attempt), "
-                "#status = :status, updated_at = :now, next_attempt_at = :next"
-            ),
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=values,
-        )
+        try:
+            self.table._call(
+                "update_item",
+                Key=key,
+                UpdateExpression=(
+                    f"SET {append}, #status = :status, updated_at = :now, next_attempt_at = :next"
+                ),
+                ConditionExpression="attempt_count = :number",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=values,
+            )
+        except ConditionFailed:
+            self.table._call(
+                "update_item",
+                Key=key,
+                UpdateExpression=f"SET {append}",
+                ExpressionAttributeValues={k: values[k] for k in (":empty", ":attempt")},
+            )
 
     def set_status(self, tenant_id: str, delivery_id: str, status: str, *, now: str) -> None:
         self.table.update(
@@ -271,7 +284,7 @@ def _delivery_from_item(item: dict[str, Any]) -> WebhookDelivery:
     data.update(
         status=item["status"],
         attempt_count=int(item.get("attempt_count", 0)),
-        attempts=item.get("attempts") or [],
+        attempts=sorted(item.get("attempts") or [], key=lambda a: (a["attempt"], a["at"])),
         next_attempt_at=item.get("next_attempt_at"),
         updated_at=item.get("updated_at", data["updated_at"]),
     )

@@ -238,12 +238,17 @@ def _finish(
     outcome: _Outcome,
     options: DeliveryOptions | None = None,
 ) -> str:
+    """Record the attempt and schedule what follows. The next message (or the dead-letter copy) is
+    sent before the attempt is recorded: if recording fails, the SQS message comes back and the stale
+    claim lets it finish, rather than the retry chain silently ending."""
     assert services.webhooks is not None and services.delivery_queue is not None
     now = now_iso()
     retryable = not (outcome.ok or outcome.gone or outcome.permanent) and message.retry
     if retryable and message.attempt < MAX_ATTEMPTS:
         delay = next_delay(message.attempt, options.retry_base if options else 1.0, outcome.retry_after)
         not_before = time.time() + delay
+        following = message.model_copy(update={"attempt": message.attempt + 1, "not_before": not_before})
+        services.delivery_queue.send([following], delay_seconds=math.ceil(delay))
         services.webhooks.record_attempt(
             delivery.tenant_id,
             delivery.id,
@@ -252,22 +257,19 @@ def _finish(
             next_attempt_at=_iso(not_before),
             now=now,
         )
-        following = message.model_copy(update={"attempt": message.attempt + 1, "not_before": not_before})
-        services.delivery_queue.send([following], delay_seconds=math.ceil(delay))
         logger.info(
             "delivery will be retried", extra={"delivery_id": delivery.id, "attempt": message.attempt}
         )
         return "retrying"
+    if retryable:  # every scheduled attempt failed
+        services.delivery_queue.dead_letter(message, outcome.attempt.error or "failed")
+        logger.warning("delivery exhausted its retries", extra={"delivery_id": delivery.id})
     status = "succeeded" if outcome.ok else "failed"
     services.webhooks.record_attempt(
         delivery.tenant_id, delivery.id, outcome.attempt, status=status, next_attempt_at=None, now=now
     )
-    if retryable:  # every scheduled attempt failed
-        services.delivery_queue.dead_letter(message, outcome.attempt.error or "failed")
-        logger.warning("delivery exhausted its retries", extra={"delivery_id": delivery.id})
-        return "exhausted"
     logger.info("delivery finished", extra={"delivery_id": delivery.id, "status": status})
-    return status
+    return "exhausted" if retryable else status
 
 
 def _set_endpoint_status(
