@@ -105,6 +105,17 @@ def test_every_transition_is_delivered_signed_and_verifiable(
     log = _deliveries(key, job_id=job["id"])
     assert {d["status"] for d in log} == {"succeeded"} and len(log) == 3
     assert all(d["attempts"][0]["status_code"] == 200 and "latency_ms" in d["attempts"][0] for d in log)
+    # and pages with an opaque cursor, with and without the job filter
+    for query in ({"job_id": job["id"]}, {}):
+        _, _, first = api_call("list_webhook_deliveries", key, query={**query, "limit": "2"})
+        assert len(first["data"]) == 2 and first["has_more"]
+        _, _, rest = api_call(
+            "list_webhook_deliveries", key, query={**query, "limit": "2", "cursor": first["next_cursor"]}
+        )
+        assert len(rest["data"]) == 1 and not rest["has_more"]
+        assert {d["id"] for d in first["data"] + rest["data"]} == {d["id"] for d in log}
+    status, _, body = api_call("list_webhook_deliveries", key, query={"status": "lost"})
+    assert status == 400 and body["error"]["param"] == "status"
 
 
 def test_the_secret_is_shown_once_and_endpoints_are_tenant_scoped(webhooks: AwsAccount) -> None:

@@ -272,11 +272,18 @@ class WebhookRepository:
         page = out[:limit]
         if len(out) <= limit or not page:
             return page, None
-        last = page[-1]
-        sort_key = f"{last.created_at}#{last.id}"
-        next_key = {"pk": tenant_pk(tenant_id), "sk": DELIVERY_PREFIX + last.id, pk_name: pk}
-        next_key["gsi2sk" if job_id else "gsi1sk"] = sort_key
-        return page, next_key
+        return page, self.page_key_after(page[-1], job_id=job_id)
+
+    @staticmethod
+    def page_key_after(delivery: WebhookDelivery, *, job_id: str | None) -> dict[str, Any]:
+        """The index key to continue a listing after `delivery` (filtered by job or not)."""
+        sort_key = f"{delivery.created_at}#{delivery.id}"
+        key: dict[str, Any] = {"pk": tenant_pk(delivery.tenant_id), "sk": DELIVERY_PREFIX + delivery.id}
+        if job_id:
+            key.update(gsi2pk=_job_deliveries_pk(delivery.tenant_id, job_id), gsi2sk=sort_key)
+        else:
+            key.update(gsi1pk=_deliveries_pk(delivery.tenant_id), gsi1sk=sort_key)
+        return key
 
 
 def _delivery_from_item(item: dict[str, Any]) -> WebhookDelivery:

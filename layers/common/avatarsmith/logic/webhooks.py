@@ -172,16 +172,10 @@ def list_deliveries(
     filters = {"job_id": job_id, "status": status}
     after_key = None
     if cursor:
-        after_id = decode_cursor(cursor, "webhook_deliveries", filters)
-        last = _repo(services).get_delivery(tenant_id, after_id)
+        last = _repo(services).get_delivery(tenant_id, decode_cursor(cursor, "webhook_deliveries", filters))
         if last is None:
             raise InvalidRequestError("cursor is not valid for this list", param="cursor")
-        sort_key = f"{last.created_at}#{last.id}"
-        after_key = {"pk": f"T#{tenant_id}", "sk": f"WHD#{last.id}"}
-        if job_id:
-            after_key.update(gsi2pk=f"T#{tenant_id}#WHJ#{job_id}", gsi2sk=sort_key)
-        else:
-            after_key.update(gsi1pk=f"T#{tenant_id}#WHD", gsi1sk=sort_key)
+        after_key = _repo(services).page_key_after(last, job_id=job_id)
     page, next_key = _repo(services).list_deliveries(
         tenant_id, limit=limit, after=after_key, job_id=job_id, status=status
     )
