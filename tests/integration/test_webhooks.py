@@ -189,6 +189,8 @@ def test_410_disables_the_endpoint_and_a_successful_test_ping_enables_it(
     assert status == 202 and ping["event_type"] == "webhook.test"
     _notify(webhooks)
     assert _verify(endpoint["secret"], gone.wait_for(2)[1])["type"] == "webhook.test"
+    status, _, logged = api_call("get_webhook_delivery", key, path_params={"delivery_id": ping["id"]})
+    assert logged["status"] == "succeeded" and logged["attempts"][0].get("replay") is False
     _, _, fetched = api_call("get_webhook_endpoint", key, path_params={"endpoint_id": endpoint["id"]})
     assert fetched["status"] == "enabled"
 

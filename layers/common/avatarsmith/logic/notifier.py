@@ -167,7 +167,7 @@ def attempt_delivery(services: Services, message: DeliveryMessage, options: Deli
 
 def _refused(message: DeliveryMessage, error: str) -> _Outcome:
     return _Outcome(
-        DeliveryAttempt(attempt=message.attempt, at=now_iso(), error=error, replay=not message.retry),
+        DeliveryAttempt(attempt=message.attempt, at=now_iso(), error=error, replay=message.replay),
         permanent=True,
     )
 
@@ -183,7 +183,7 @@ def _send(
     sent_at = time.time()
     body = build_payload(services, delivery, sent_at)
     headers = webhook_headers(secrets, delivery.webhook_id, int(sent_at), body)
-    base = {"attempt": message.attempt, "at": _iso(sent_at), "replay": not message.retry}
+    base = {"attempt": message.attempt, "at": _iso(sent_at), "replay": message.replay}
     started = time.monotonic()
     try:
         response = request_pinned(

@@ -200,7 +200,11 @@ def replay_delivery(services: Services, tenant_id: str, delivery_id: str) -> Web
         )
     _repo(services).set_status(tenant_id, delivery_id, "pending", now=now_iso())
     message = DeliveryMessage(
-        tenant_id=tenant_id, delivery_id=delivery_id, attempt=delivery.attempt_count + 1, retry=False
+        tenant_id=tenant_id,
+        delivery_id=delivery_id,
+        attempt=delivery.attempt_count + 1,
+        retry=False,
+        replay=True,
     )
     _queue(services).send([message])
     return delivery.model_copy(update={"status": "pending"})

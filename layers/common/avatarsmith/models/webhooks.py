@@ -118,3 +118,4 @@ class DeliveryMessage(BaseModel):
     attempt: int = Field(ge=1, le=100)
     not_before: float = 0.0  # epoch seconds: earlier receipts re-enqueue themselves (delay hops)
     retry: bool = True  # False for a test ping or a manual replay: one attempt, no schedule
+    replay: bool = False  # sent by POST /v1/webhook-deliveries/{id}/replay
