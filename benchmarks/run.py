@@ -244,11 +244,69 @@ def bench_renderer(runs: int = 7) -> None:
     print(f"cross-process bytes ({count} images, 2 processes): {verdict}")
 
 
+def bench_webhooks(jobs: int = 20) -> None:
+    """Job completion (the job's updated_at when it turned completed) -> webhook received on loopback;
+    and a receiver that fails its first 3 attempts (retry schedule scaled to 0 for the bench)."""
+    print(
+        f"\n== webhooks: completion -> receipt, {jobs} jobs, healthy loopback receiver, offline renderer =="
+    )
+    import requests
+    from standardwebhooks import Webhook
+
+    from local.stack import EmbeddedStack
+    from tests.webhook_receiver import Receiver
+
+    healthy = Receiver().start()
+    flaky = Receiver(fail_first_per_id=3).start()
+    env = {"AVATARSMITH_ALLOW_LOOPBACK_URLS": "1", "WEBHOOK_RETRY_BASE_SECONDS": "0"}
+    try:
+        with EmbeddedStack(api_port=0, extra_env=env) as info:
+            session = requests.Session()
+            session.headers["Authorization"] = f"Bearer {info.api_key}"
+            url = f"{info.api_url}/v1/webhook-endpoints"
+            secret = session.post(url, json={"url": healthy.url}).json()["secret"]
+            latencies: list[float] = []
+            for i in range(jobs):
+                job = session.post(
+                    f"{info.api_url}/v1/avatars/generate",
+                    json={"prompt": f"bench {i}", "output": {"width": 512, "height": 512}},
+                ).json()
+                received = healthy.wait_for(i + 1, timeout=30)[i]
+                payload = Webhook(secret).verify(received.body, received.headers)
+                assert payload["data"]["id"] == job["id"]
+                completed = datetime.fromisoformat(payload["data"]["updated_at"].replace("Z", "+00:00"))
+                latencies.append(received.at - completed.timestamp())
+            ordered = sorted(latencies)
+            p95 = ordered[min(len(ordered) - 1, round(0.95 * len(ordered)) - 1)]
+            print(
+                f"{'completed -> webhook received':<34}: p50 {statistics.median(latencies) * 1000:6.0f} ms"
+                f"   p95 {p95 * 1000:6.0f} ms   (target p50 <= 1000 ms)"
+            )
+            # Reliability: a second receiver that fails its first three attempts of every delivery.
+            flaky_secret = session.post(url, json={"url": flaky.url}).json()["secret"]
+            ids = []
+            for i in range(5):
+                session.post(f"{info.api_url}/v1/avatars/generate", json={"prompt": f"flaky {i}"})
+            tries = flaky.wait_for(20, timeout=60)
+            for t in tries:
+                Webhook(flaky_secret).verify(t.body, t.headers)
+                ids.append(t.headers["webhook-id"])
+            arrived = sum(1 for t in tries if ids.count(t.headers["webhook-id"]) == 4)
+            print(
+                f"{'fails first 3 attempts -> arrived':<34}: {len(set(ids))}/5 messages, "
+                f"{arrived}/20 requests verified, 4 per webhook-id (target 100%)"
+            )
+    finally:
+        healthy.stop()
+        flaky.stop()
+
+
 def main() -> None:
     bench_cold_imports()
     bench_aws_calls()
     bench_local_latency()
     bench_renderer()
+    bench_webhooks()
     print("\n" + json.dumps({"python": sys.version.split()[0]}))
 
 

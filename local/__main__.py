@@ -33,6 +33,8 @@ Avatarsmith local stack is running (state lives as long as this process; Ctrl-C 
   API base URL : {info.api_url}
   API key      : {info.api_key}
   AWS emulator : {info.moto_url}   (moto: DynamoDB, SQS, S3, Step Functions, EventBridge)
+  Job events   : one line per event below (AVATARSMITH_PRINT_EVENTS=0 to silence)
+  Webhooks     : receivers on 127.0.0.1 work when AVATARSMITH_ALLOW_LOOPBACK_URLS=1 is set
 
 Try it:
   curl -s -X POST {info.api_url}/v1/avatars/generate \\
@@ -43,6 +45,14 @@ Try it:
 """,
         flush=True,
     )
+    printer = None
+    if os.environ.get("AVATARSMITH_PRINT_EVENTS", "1") != "0":
+        import boto3
+
+        from .event_watch import EventPrinter
+
+        printer = EventPrinter(boto3.session.Session().client("sqs"), info.event_watch_queue_url)
+        printer.start()
     stopped = threading.Event()
     # Explicit handlers: a shell may start us with SIGINT ignored (background jobs), and Ctrl-C must work.
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -50,6 +60,8 @@ Try it:
     while not stopped.wait(0.5):
         pass
     print("stopping…", flush=True)
+    if printer is not None:
+        printer.stop()
     stack.stop()
     return 0
 

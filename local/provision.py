@@ -59,6 +59,8 @@ def provision(session: Any, template: dict[str, Any], parameter_overrides: dict[
     _queues(session.client("sqs"), template, out)
     _buckets(session.client("s3"), template, out)
     _buses(session.client("events"), template, out)
+    _rules(session.client("events"), template, out)
+    _queue_policies(session.client("sqs"), template, out)
     role_arn = _role(session.client("iam"))
     _functions(session.client("lambda"), template, out, role_arn)
     _state_machines(session.client("stepfunctions"), template, out, role_arn)
@@ -144,6 +146,44 @@ def _buses(events: Any, template: dict[str, Any], out: Provisioned) -> None:
         out.refs[logical_id] = name
         out.attrs[(logical_id, "Arn")] = arn
         out.attrs[(logical_id, "Name")] = name
+
+
+def _rules(events: Any, template: dict[str, Any], out: Provisioned) -> None:
+    """EventBridge rules and their targets (moto delivers to SQS targets; Lambda/SNS targets it cannot)."""
+    for logical_id, resource in resources_of_type(template, "AWS::Events::Rule").items():
+        props = resource["Properties"]
+        name = _physical(logical_id)
+        bus = out.resolve(props["EventBusName"]) if "EventBusName" in props else "default"
+        arn = events.put_rule(
+            Name=name,
+            EventBusName=bus,
+            EventPattern=json.dumps(props["EventPattern"]),
+            State=props.get("State", "ENABLED"),
+            Description=props.get("Description", ""),
+        )["RuleArn"]
+        targets = [{"Id": t["Id"], "Arn": out.resolve(t["Arn"])} for t in props.get("Targets", [])]
+        if targets:
+            events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+        out.refs[logical_id] = name
+        out.attrs[(logical_id, "Arn")] = arn
+
+
+def _queue_policies(sqs: Any, template: dict[str, Any], out: Provisioned) -> None:
+    for resource in resources_of_type(template, "AWS::SQS::QueuePolicy").values():
+        props = resource["Properties"]
+        document = _resolve_deep(out, props["PolicyDocument"])
+        for queue in props["Queues"]:
+            sqs.set_queue_attributes(QueueUrl=out.resolve(queue), Attributes={"Policy": json.dumps(document)})
+
+
+def _resolve_deep(out: Provisioned, value: Any) -> Any:
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("Ref", "Fn::GetAtt", "Fn::Sub"):
+        return out.resolve(value)
+    if isinstance(value, dict):
+        return {k: _resolve_deep(out, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_deep(out, v) for v in value]
+    return value
 
 
 def _role(iam: Any) -> str:

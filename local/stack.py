@@ -35,6 +35,7 @@ class StackInfo:
     api_key: str
     tenant_id: str
     environment: dict[str, str] = field(default_factory=dict)
+    event_watch_queue_url: str = ""  # receives a copy of every job event on the bus
 
 
 class EmbeddedStack:
@@ -80,6 +81,12 @@ class EmbeddedStack:
         )
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._server.start()
+        # moto keeps its backends per process: a stack started after another one (tests, `make bench`)
+        # must not find the previous stack's resources.
+        import urllib.request
+
+        reset = urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")  # noqa: S310
+        urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - our own loopback moto server
         from . import lambda_adapter
 
         lambda_adapter.install()
@@ -107,6 +114,11 @@ class EmbeddedStack:
         reset_clients()
         _reset_handler_caches()
         tenant_id, api_key = self._create_demo_tenant(provisioned)
+        from .event_watch import subscribe_watch_queue
+        from .template import resources_of_type
+
+        bus_id = next(iter(resources_of_type(template, "AWS::Events::EventBus")))
+        watch_url = subscribe_watch_queue(session, provisioned.refs[bus_id])
 
         sqs = session.client("sqs")
         for name, decl in provisioned.functions.items():
@@ -133,6 +145,7 @@ class EmbeddedStack:
             api_key=api_key,
             tenant_id=tenant_id,
             environment=provisioned.environment,
+            event_watch_queue_url=watch_url,
         )
         return self.info
 
@@ -220,7 +233,7 @@ def _reset_handler_caches() -> None:
     from avatarsmith.logic.auth import clear_auth_cache
 
     clear_auth_cache()
-    for module_name in ("functions.api.app", "functions.processor.app"):
+    for module_name in ("functions.api.app", "functions.processor.app", "functions.notifier.app"):
         module = sys.modules.get(module_name)
         if module is not None:
             module.get_services.cache_clear()

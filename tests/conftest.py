@@ -52,7 +52,7 @@ def _reset_caches() -> None:
     clear_settings_cache()
     reset_clients()
     clear_auth_cache()
-    for module_name in ("functions.api.app", "functions.processor.app"):
+    for module_name in ("functions.api.app", "functions.processor.app", "functions.notifier.app"):
         module = sys.modules.get(module_name)
         if module is not None:
             module.get_services.cache_clear()

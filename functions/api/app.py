@@ -26,11 +26,13 @@ from avatarsmith.errors import (
 )
 from avatarsmith.logic import avatars as avatar_logic
 from avatarsmith.logic import jobs as job_logic
+from avatarsmith.logic import webhooks as webhook_logic
 from avatarsmith.logic.auth import authenticate
 from avatarsmith.logic.presenters import present_avatar, present_job, present_list
 from avatarsmith.logic.services import Services
 from avatarsmith.models.api import GenerateAvatarRequest, SaveAvatarRequest
 from avatarsmith.models.domain import JobStatus
+from avatarsmith.models.webhooks import CreateWebhookEndpointRequest, RotateSecretRequest
 from avatarsmith.observability import logger
 
 app = APIGatewayHttpResolver()
@@ -50,6 +52,7 @@ def get_services() -> Services:
         include_test_models=settings.AVATARSMITH_ENABLE_TEST_BACKENDS,
         allow_loopback_urls=settings.AVATARSMITH_ALLOW_LOOPBACK_URLS,
         presigned_url_ttl=settings.PRESIGNED_URL_TTL_SECONDS,
+        webhook_queue_url=settings.WEBHOOK_QUEUE_URL,
     )
 
 
@@ -272,6 +275,106 @@ def list_models() -> Response[dict]:
         for m in models
     ]
     return _json(200, present_list(data, next_cursor=None))
+
+
+# --- webhooks: endpoints, the callback secret, the delivery log and replay ------------------------------
+@app.post("/v1/webhook-endpoints")
+def create_webhook_endpoint() -> Response[dict]:
+    tenant_id = _tenant()
+    request = _parse(CreateWebhookEndpointRequest, _json_body())
+    endpoint, secret = webhook_logic.create_endpoint(get_services(), tenant_id, request)
+    return _json(
+        201,
+        webhook_logic.present_endpoint(endpoint, secret=secret),
+        {"Location": f"/v1/webhook-endpoints/{endpoint.id}"},
+    )
+
+
+@app.get("/v1/webhook-endpoints")
+def list_webhook_endpoints() -> Response[dict]:
+    tenant_id = _tenant()
+    endpoints = webhook_logic.list_endpoints(get_services(), tenant_id)
+    return _json(200, present_list([webhook_logic.present_endpoint(e) for e in endpoints], next_cursor=None))
+
+
+@app.get("/v1/webhook-endpoints/<endpoint_id>")
+def get_webhook_endpoint(endpoint_id: str) -> Response[dict]:
+    tenant_id = _tenant()
+    endpoint = webhook_logic.get_endpoint(get_services(), tenant_id, endpoint_id)
+    return _json(200, webhook_logic.present_endpoint(endpoint))
+
+
+@app.delete("/v1/webhook-endpoints/<endpoint_id>")
+def delete_webhook_endpoint(endpoint_id: str) -> Response[dict]:
+    tenant_id = _tenant()
+    webhook_logic.delete_endpoint(get_services(), tenant_id, endpoint_id)
+    return _json(200, {"id": endpoint_id, "object": "webhook_endpoint", "deleted": True})
+
+
+def _rotate_request() -> RotateSecretRequest:
+    raw = app.current_event.decoded_body
+    return _parse(RotateSecretRequest, _json_body() if raw and raw.strip() else {})
+
+
+@app.post("/v1/webhook-endpoints/<endpoint_id>/rotate-secret")
+def rotate_webhook_endpoint_secret(endpoint_id: str) -> Response[dict]:
+    tenant_id = _tenant()
+    endpoint, secret = webhook_logic.rotate_endpoint_secret(
+        get_services(), tenant_id, endpoint_id, _rotate_request()
+    )
+    return _json(200, webhook_logic.present_endpoint(endpoint, secret=secret))
+
+
+@app.post("/v1/webhook-endpoints/<endpoint_id>/test")
+def test_webhook_endpoint(endpoint_id: str) -> Response[dict]:
+    tenant_id = _tenant()
+    delivery = webhook_logic.send_test(get_services(), tenant_id, endpoint_id)
+    return _json(
+        202, webhook_logic.present_delivery(delivery), {"Location": f"/v1/webhook-deliveries/{delivery.id}"}
+    )
+
+
+@app.post("/v1/webhook-callback-secret")
+def rotate_webhook_callback_secret() -> Response[dict]:
+    tenant_id = _tenant()
+    secret, previous_expires = webhook_logic.rotate_callback_secret(
+        get_services(), tenant_id, _rotate_request()
+    )
+    body = {"object": "webhook_callback_secret", "secret": secret, "previous_secret_expires_at": None}
+    if previous_expires:
+        body["previous_secret_expires_at"] = webhook_logic.epoch_iso(previous_expires)
+    return _json(200, body)
+
+
+@app.get("/v1/webhook-deliveries")
+def list_webhook_deliveries() -> Response[dict]:
+    tenant_id = _tenant()
+    query = app.current_event.get_query_string_value
+    deliveries, next_cursor = webhook_logic.list_deliveries(
+        get_services(),
+        tenant_id,
+        limit=_int_query("limit", 20, low=1, high=100),
+        cursor=query("cursor") or None,
+        job_id=query("job_id") or None,
+        status=query("status") or None,
+    )
+    return _json(
+        200, present_list([webhook_logic.present_delivery(d) for d in deliveries], next_cursor=next_cursor)
+    )
+
+
+@app.get("/v1/webhook-deliveries/<delivery_id>")
+def get_webhook_delivery(delivery_id: str) -> Response[dict]:
+    tenant_id = _tenant()
+    delivery = webhook_logic.get_delivery(get_services(), tenant_id, delivery_id)
+    return _json(200, webhook_logic.present_delivery(delivery))
+
+
+@app.post("/v1/webhook-deliveries/<delivery_id>/replay")
+def replay_webhook_delivery(delivery_id: str) -> Response[dict]:
+    tenant_id = _tenant()
+    delivery = webhook_logic.replay_delivery(get_services(), tenant_id, delivery_id)
+    return _json(202, webhook_logic.present_delivery(delivery))
 
 
 # --- the error envelope ------------------------------------------------------------------------------

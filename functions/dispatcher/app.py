@@ -14,7 +14,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from avatarsmith.config import get_dispatcher_settings
+from avatarsmith.dal.events import EventPublisher
 from avatarsmith.dal.executions import ExecutionStarter
+from avatarsmith.logic.events import EVENT_SOURCE, detail_type_for, queued_event_detail
 from avatarsmith.models.tasks import GenerationMessage
 from avatarsmith.observability import logger
 
@@ -23,7 +25,18 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def start_job(record: SQSRecord) -> None:
     message = GenerationMessage.model_validate(json.loads(record.body))
-    starter = ExecutionStarter(get_dispatcher_settings().STATE_MACHINE_ARN)
+    settings = get_dispatcher_settings()
+    # `queued` goes on the bus before the execution starts, so it precedes `processing`. A retried
+    # message publishes it again; subscribers dedupe on job id + status (the notifier does).
+    detail = queued_event_detail(
+        job_id=message.job_id,
+        tenant_id=message.tenant_id,
+        model=message.model,
+        credits_reserved=message.credits_reserved,
+        created_at=message.created_at,
+    )
+    EventPublisher(settings.EVENT_BUS_NAME, EVENT_SOURCE).put(detail_type_for("queued"), detail)
+    starter = ExecutionStarter(settings.STATE_MACHINE_ARN)
     started = starter.start(job_id=message.job_id, tenant_id=message.tenant_id)
     logger.info(
         "execution started" if started else "execution already existed", extra={"job_id": message.job_id}

@@ -31,6 +31,7 @@ def get_services() -> Services:
         table_name=settings.TABLE_NAME,
         bucket_name=settings.IMAGES_BUCKET_NAME,
         allow_loopback_urls=settings.AVATARSMITH_ALLOW_LOOPBACK_URLS,
+        event_bus_name=settings.EVENT_BUS_NAME,
     )
 
 

@@ -76,3 +76,31 @@ def wait_for_execution(sfn: Any, execution_arn: str, timeout: float = 60) -> dic
 def state_names_entered(sfn: Any, execution_arn: str) -> list[str]:
     events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
     return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+
+
+def run_notifier(sqs: Any, queue_url: str, *, idle_polls: int = 2, max_batches: int = 200) -> int:
+    """Feed what is on the webhook delivery queue to the notifier, batch by batch, the way the Lambda
+    event source does (delete only what succeeded), until the queue stays empty. Returns batches run."""
+    from functions.notifier.app import lambda_handler
+    from local.poller import sqs_event
+
+    arn = "arn:aws:sqs:us-east-1:123456789012:WebhookDeliveryQueue"
+    batches, idle = 0, 0
+    while idle < idle_polls and batches < max_batches:
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=30
+        ).get("Messages", [])
+        if not messages:
+            idle += 1
+            time.sleep(0.05)
+            continue
+        idle, batches = 0, batches + 1
+        result = lambda_handler(sqs_event(messages, arn, "us-east-1"), lambda_context("NotifierFunction", 60))
+        failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+    return batches

@@ -34,7 +34,13 @@ def test_generate_queues_a_job_and_enqueues_it(aws: AwsAccount, tenant: tuple[st
     assert [a["seed"] for a in job["avatars"]] == [7, 8]
     assert job["request"]["style"] == "noir" and job["client_reference_id"] == "run-1"
     messages = aws.client("sqs").receive_message(QueueUrl=aws.env["GENERATION_QUEUE_URL"])["Messages"]
-    assert json.loads(messages[0]["Body"]) == {"job_id": job["id"], "tenant_id": tenant[0]}
+    assert json.loads(messages[0]["Body"]) == {
+        "job_id": job["id"],
+        "tenant_id": tenant[0],
+        "model": job["model"],
+        "credits_reserved": 2,
+        "created_at": job["created_at"],
+    }
 
 
 def test_the_committed_generate_event_is_accepted_as_written(

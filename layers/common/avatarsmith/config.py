@@ -35,16 +35,30 @@ class ApiSettings(_FeatureFlags):
     IMAGES_BUCKET_NAME: str
     PRESIGNED_URL_TTL_SECONDS: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
     API_KEY_CACHE_SECONDS: int = Field(default=60, ge=0, le=3600)
+    WEBHOOK_QUEUE_URL: str
 
 
 class DispatcherSettings(_EnvSettings):
     STATE_MACHINE_ARN: str
+    EVENT_BUS_NAME: str
 
 
 class ProcessorSettings(_FeatureFlags):
     TABLE_NAME: str
     IMAGES_BUCKET_NAME: str
     GENERATION_DEADLINE_SECONDS: int = Field(default=900, ge=10, le=86_400)
+    EVENT_BUS_NAME: str
+
+
+class NotifierSettings(_FeatureFlags):
+    TABLE_NAME: str
+    IMAGES_BUCKET_NAME: str
+    WEBHOOK_QUEUE_URL: str
+    WEBHOOK_DEAD_LETTER_QUEUE_URL: str
+    PRESIGNED_URL_TTL_SECONDS: int = Field(default=86_400, ge=60, le=7 * 24 * 3600)
+    WEBHOOK_RETRY_BASE_SECONDS: float = Field(default=1.0, ge=0, le=10)
+    WEBHOOK_CONNECT_TIMEOUT_SECONDS: float = Field(default=3.0, gt=0, le=30)
+    WEBHOOK_READ_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=30)
 
 
 @lru_cache(maxsize=1)
@@ -62,7 +76,12 @@ def get_processor_settings() -> ProcessorSettings:
     return ProcessorSettings.from_env()
 
 
+@lru_cache(maxsize=1)
+def get_notifier_settings() -> NotifierSettings:
+    return NotifierSettings.from_env()
+
+
 def clear_settings_cache() -> None:
     """For tests and the local stack, which change the environment between runs."""
-    for getter in (get_api_settings, get_dispatcher_settings, get_processor_settings):
+    for getter in (get_api_settings, get_dispatcher_settings, get_processor_settings, get_notifier_settings):
         getter.cache_clear()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from avatarsmith.errors import InvalidRequestError
@@ -43,6 +45,8 @@ def check_url_syntax(url: str, *, allow_loopback: bool, param: str) -> str:
     except ValueError as exc:
         raise UnsafeUrlError(f"{param} has an invalid port", param=param) from exc
     host = parts.hostname
+    if not allow_loopback and (host == "localhost" or host.endswith(".localhost")):
+        raise UnsafeUrlError(f"{param} points at a private or reserved address", param=param)
     literal = _parse_ip_literal(host)
     if literal is not None and _is_blocked(literal, allow_loopback=allow_loopback):
         raise UnsafeUrlError(f"{param} points at a private or reserved address", param=param)
@@ -61,36 +65,134 @@ def _parse_ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Addres
         return None
 
 
-def resolve_checked(url: str, *, allow_loopback: bool, param: str) -> None:
-    """Resolve the URL's host and refuse it if ANY address is not public."""
+def resolve_checked(url: str, *, allow_loopback: bool, param: str) -> str:
+    """Resolve the URL's host and refuse it if ANY address is not public; returns the first address."""
     check_url_syntax(url, allow_loopback=allow_loopback, param=param)
     host = urlsplit(url).hostname or ""
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except socket.gaierror as exc:
         raise UnsafeUrlError(f"{param} host does not resolve", param=param) from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    for address in addresses:
         if _is_blocked(address, allow_loopback=allow_loopback):
             raise UnsafeUrlError(f"{param} resolves to a private or reserved address", param=param)
+    if not addresses:
+        raise UnsafeUrlError(f"{param} host does not resolve", param=param)
+    return str(addresses[0])
+
+
+class UrlCallError(OSError):
+    """The call to a checked URL failed on the network (refused, reset, TLS, ...)."""
+
+
+class UrlTimeoutError(UrlCallError):
+    """The receiver did not connect or answer in time."""
+
+
+@dataclass(frozen=True)
+class PinnedResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes  # at most `max_response_bytes`
+    truncated: bool  # the answer was longer than `max_response_bytes`
+    latency_ms: int
+
+
+def request_pinned(
+    method: str,
+    url: str,
+    *,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    allow_loopback: bool,
+    param: str,
+    connect_timeout: float = 3.0,
+    read_timeout: float = 10.0,
+    max_response_bytes: int = 4096,
+) -> PinnedResponse:
+    """Call a user-supplied URL safely.
+
+    The host is resolved and checked once, and the connection goes to that checked address (DNS
+    rebinding cannot swap in a private one between the check and the call). TLS still verifies the
+    certificate against the host name (SNI + hostname check). Redirects are never followed, nothing is
+    retried here, and at most `max_response_bytes` of the answer are read. An unsafe URL raises
+    UnsafeUrlError; a network failure UrlCallError (UrlTimeoutError for timeouts), both OSErrors.
+    """
+    import urllib3
+
+    address = resolve_checked(url, allow_loopback=allow_loopback, param=param)
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+    pool: urllib3.HTTPConnectionPool
+    if parts.scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(
+            address,
+            port,
+            timeout=timeout,
+            retries=False,
+            maxsize=1,
+            server_hostname=host,
+            assert_hostname=host,
+            cert_reqs="CERT_REQUIRED",
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1)
+    # Host: host[:port] as written (credentials are refused by the syntax check)
+    all_headers = {**(headers or {}), "Host": parts.netloc}
+    started = time.monotonic()
+    try:
+        response = pool.urlopen(
+            method,
+            path,
+            body=body,
+            headers=all_headers,
+            redirect=False,
+            retries=False,
+            preload_content=False,
+            assert_same_host=False,
+        )
+        try:
+            data = response.read(max_response_bytes + 1, decode_content=False) or b""
+        finally:
+            response.release_conn()
+            response.close()
+    except (urllib3.exceptions.TimeoutError, TimeoutError) as exc:
+        raise UrlTimeoutError(f"{param} timed out") from exc
+    except urllib3.exceptions.SSLError as exc:
+        raise UrlCallError(f"{param}: TLS error (the certificate must be valid for the host)") from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise UrlCallError(f"{param}: connection failed ({type(exc).__name__})") from exc
+    finally:
+        pool.close()
+    return PinnedResponse(
+        status=response.status,
+        headers={k.lower(): v for k, v in response.headers.items()},
+        body=bytes(data[:max_response_bytes]),
+        truncated=len(data) > max_response_bytes,
+        latency_ms=int((time.monotonic() - started) * 1000),
+    )
 
 
 def fetch_bytes(
     url: str, *, allow_loopback: bool, param: str, max_bytes: int, timeout: float = 10.0
 ) -> bytes:
-    """GET a user-supplied URL safely: checked, no redirects, at most `max_bytes` read."""
-    import requests
-
-    resolve_checked(url, allow_loopback=allow_loopback, param=param)
-    with requests.get(url, timeout=timeout, allow_redirects=False, stream=True) as response:
-        if response.is_redirect or response.status_code != 200:
-            raise UnsafeUrlError(
-                f"{param} answered HTTP {response.status_code}; redirects are not followed", param=param
-            )
-        chunks, total = [], 0
-        for chunk in response.iter_content(64 * 1024):
-            total += len(chunk)
-            if total > max_bytes:
-                raise UnsafeUrlError(f"{param} is larger than {max_bytes} bytes", param=param)
-            chunks.append(chunk)
-        return b"".join(chunks)
+    """GET a user-supplied URL safely (see `request_pinned`): 200 only, at most `max_bytes`."""
+    response = request_pinned(
+        "GET",
+        url,
+        allow_loopback=allow_loopback,
+        param=param,
+        read_timeout=timeout,
+        max_response_bytes=max_bytes,
+    )
+    if response.status != 200:
+        raise UnsafeUrlError(
+            f"{param} answered HTTP {response.status}; redirects are not followed", param=param
+        )
+    if response.truncated:
+        raise UnsafeUrlError(f"{param} is larger than {max_bytes} bytes", param=param)
+    return response.body

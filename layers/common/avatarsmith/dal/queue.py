@@ -13,10 +13,26 @@ class GenerationQueue:
     def __init__(self, url: str):
         self.url = url
 
-    def enqueue(self, *, tenant_id: str, job_id: str) -> None:
+    def enqueue(
+        self,
+        *,
+        tenant_id: str,
+        job_id: str,
+        model: str | None = None,
+        credits_reserved: int | None = None,
+        created_at: str | None = None,
+    ) -> None:
+        """The message also carries what the dispatcher's `queued` event needs (no table read there)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        body = json.dumps({"job_id": job_id, "tenant_id": tenant_id}, separators=(",", ":"))
+        message = {
+            "job_id": job_id,
+            "tenant_id": tenant_id,
+            "model": model,
+            "credits_reserved": credits_reserved,
+            "created_at": created_at,
+        }
+        body = json.dumps({k: v for k, v in message.items() if v is not None}, separators=(",", ":"))
         try:
             client("sqs").send_message(QueueUrl=self.url, MessageBody=body)
         except (ClientError, BotoCoreError) as exc:

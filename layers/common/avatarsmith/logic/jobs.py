@@ -88,7 +88,13 @@ def create_generation_job(services: Services, tenant_id: str, request: GenerateA
     services.jobs.create(job)
     assert services.queue is not None, "the api function always has a queue"
     try:
-        services.queue.enqueue(tenant_id=tenant_id, job_id=job_id)
+        services.queue.enqueue(
+            tenant_id=tenant_id,
+            job_id=job_id,
+            model=model.id,
+            credits_reserved=job.credits.reserved,
+            created_at=job.created_at,
+        )
     except ServiceUnavailableError:
         logger.exception("enqueue failed; failing the job", extra={"job_id": job_id})
         with contextlib.suppress(StaleJobError):  # someone else already moved it on

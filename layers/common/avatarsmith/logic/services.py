@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from avatarsmith.dal.avatars import AvatarRepository
+from avatarsmith.dal.events import EventPublisher
 from avatarsmith.dal.jobs import JobRepository
 from avatarsmith.dal.queue import GenerationQueue
 from avatarsmith.dal.storage import ImageStore
 from avatarsmith.dal.table import Table
 from avatarsmith.dal.tenants import TenantRepository
+from avatarsmith.dal.webhooks import DeliveryQueue, WebhookRepository
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,9 @@ class Services:
     include_test_models: bool = False
     allow_loopback_urls: bool = False
     presigned_url_ttl: int = 3600
+    events: EventPublisher | None = None
+    webhooks: WebhookRepository | None = None
+    delivery_queue: DeliveryQueue | None = None
 
     @classmethod
     def build(
@@ -33,7 +38,12 @@ class Services:
         include_test_models: bool = False,
         allow_loopback_urls: bool = False,
         presigned_url_ttl: int = 3600,
+        event_bus_name: str | None = None,
+        webhook_queue_url: str | None = None,
+        webhook_dead_letter_queue_url: str | None = None,
     ) -> Services:
+        from avatarsmith.logic.events import EVENT_SOURCE
+
         table = Table(table_name)
         return cls(
             jobs=JobRepository(table),
@@ -44,4 +54,9 @@ class Services:
             include_test_models=include_test_models,
             allow_loopback_urls=allow_loopback_urls,
             presigned_url_ttl=presigned_url_ttl,
+            events=EventPublisher(event_bus_name, EVENT_SOURCE) if event_bus_name else None,
+            webhooks=WebhookRepository(table),
+            delivery_queue=DeliveryQueue(webhook_queue_url, webhook_dead_letter_queue_url)
+            if webhook_queue_url
+            else None,
         )

@@ -24,14 +24,13 @@ from avatarsmith.errors import (
     error_code_for,
 )
 from avatarsmith.logic.clock import now_iso
+from avatarsmith.logic.events import EVENT_VERSION, detail_type_for, job_event_detail
 from avatarsmith.logic.prompting import compose_prompt
 from avatarsmith.logic.references import MAX_REFERENCE_BYTES, sniff_media_type
 from avatarsmith.logic.services import Services
 from avatarsmith.models.domain import Job, JobError, JobStatus, Provenance, Variation
 from avatarsmith.observability import logger
 from avatarsmith.urlguard import UnsafeUrlError, fetch_bytes
-
-EVENT_VERSION = "1"
 
 
 def _load_job(services: Services, tenant_id: str, job_id: str) -> Job:
@@ -85,6 +84,10 @@ def submit_generation(
             job = exc.current or job
     if job.status != JobStatus.PROCESSING:
         raise JobNotRunnableError(f"job {job_id} is {job.status.value}")
+    if services.events is not None:
+        # Published on every run of this step (a retry publishes again): subscribers dedupe on
+        # job id + status, and the notifier's delivery ids are derived from them.
+        services.events.put(detail_type_for(job.status.value), job_event_detail(job))
     entry = _model_entry(job)
     backend = get_backend(entry.backend)
     references = load_references(services, job)
@@ -161,22 +164,8 @@ def store_images(
 
 
 def _event(job: Job) -> dict[str, Any]:
-    """The thin EventBridge detail: ids, status, model, credits. No image bytes, URLs or secrets."""
-    detail: dict[str, Any] = {
-        "version": EVENT_VERSION,
-        "job_id": job.id,
-        "tenant_id": job.tenant_id,
-        "status": job.status.value,
-        "model": job.spec.model,
-        "credits": job.credits.model_dump(),
-        "variations": [{"index": v.index, "status": v.status} for v in job.variations],
-        "client_reference_id": job.client_reference_id,
-        "callback_id": job.callback_id,
-        "updated_at": job.updated_at,
-    }
-    if job.error:
-        detail["error"] = job.error.model_dump()
-    return {k: v for k, v in detail.items() if v is not None}
+    """The thin EventBridge detail the ASL publishes (see logic/events.py and its JSON Schema)."""
+    return job_event_detail(job)
 
 
 def mark_completed(

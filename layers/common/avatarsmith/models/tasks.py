@@ -11,11 +11,14 @@ TenantId = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class GenerationMessage(BaseModel):
-    """The generation queue's message body."""
+    """The generation queue's message body (model/credits/created_at feed the `queued` event)."""
 
     model_config = ConfigDict(extra="forbid")
     job_id: JobId
     tenant_id: TenantId
+    model: str | None = None
+    credits_reserved: int | None = None
+    created_at: str | None = None
 
 
 class _Task(BaseModel):

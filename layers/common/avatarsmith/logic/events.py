@@ -1,0 +1,63 @@
+"""Job events on the EventBridge bus: one per transition, schema `schemas/events/avatar-job-event.v1.json`.
+
+source `avatarsmith`, detail-type `Avatar Job <Status>` (Queued, Processing, Completed, Failed, Canceled).
+The detail is thin: ids, status, model, credits, per-variation status and the API path of the job. No
+image bytes, no presigned URLs (they expire), no prompts, no callback URLs, no secrets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from avatarsmith.models.domain import Job, JobStatus
+
+EVENT_SOURCE = "avatarsmith"
+EVENT_VERSION = "1"
+
+
+def detail_type_for(status: str) -> str:
+    return f"Avatar Job {status.capitalize()}"
+
+
+def job_links(job_id: str) -> dict[str, str]:
+    return {"job": f"/v1/jobs/{job_id}"}
+
+
+def job_event_detail(job: Job) -> dict[str, Any]:
+    detail: dict[str, Any] = {
+        "version": EVENT_VERSION,
+        "job_id": job.id,
+        "tenant_id": job.tenant_id,
+        "status": job.status.value,
+        "model": job.spec.model,
+        "credits": job.credits.model_dump(),
+        "variations": [{"index": v.index, "status": v.status} for v in job.variations],
+        "client_reference_id": job.client_reference_id,
+        "callback_id": job.callback_id,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "links": job_links(job.id),
+    }
+    if job.error:
+        detail["error"] = job.error.model_dump()
+    return {k: v for k, v in detail.items() if v is not None}
+
+
+def queued_event_detail(
+    *, job_id: str, tenant_id: str, model: str | None, credits_reserved: int | None, created_at: str | None
+) -> dict[str, Any]:
+    """The `queued` detail, built by the dispatcher from the queue message (no table read)."""
+    detail: dict[str, Any] = {
+        "version": EVENT_VERSION,
+        "job_id": job_id,
+        "tenant_id": tenant_id,
+        "status": JobStatus.QUEUED.value,
+        "model": model,
+        "credits": {"reserved": credits_reserved, "charged": 0, "refunded": 0}
+        if credits_reserved is not None
+        else None,
+        "created_at": created_at,
+        "updated_at": created_at,
+        "links": job_links(job_id),
+    }
+    return {k: v for k, v in detail.items() if v is not None}
