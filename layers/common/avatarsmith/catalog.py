@@ -109,7 +109,7 @@ def parse_catalog(raw: str) -> _Catalog:
     """Validate a catalog document (the packaged file or a deployment's SSM override)."""
     doc = json.loads(raw)
     if not isinstance(doc, dict) or not isinstance(doc.get("models"), list) or not doc.get("version"):
-        raise ValueError("a model catalog is {\"version\": ..., \"models\": [...]}")
+        raise ValueError('a model catalog is {"version": ..., "models": [...]}')
     seen: set[str] = set()
     for model in doc["models"]:
         model_id = str(model["id"]).lower()
@@ -120,7 +120,9 @@ def parse_catalog(raw: str) -> _Catalog:
             raise ValueError(f"model catalog: {model_id!r} needs credits_per_variation >= 0 and routes")
         for route in model["routes"]:
             if not route.get("backend") or not route.get("backend_model"):
-                raise ValueError(f"model catalog: every route of {model_id!r} needs backend and backend_model")
+                raise ValueError(
+                    f"model catalog: every route of {model_id!r} needs backend and backend_model"
+                )
     if DEFAULT_MODEL not in seen:
         raise ValueError(f"model catalog: the default model {DEFAULT_MODEL!r} must stay in the catalog")
     return _Catalog(str(doc["version"]), tuple(doc["models"]))

@@ -25,8 +25,8 @@ from functools import lru_cache
 from avatarsmith.errors import BackendNotConfiguredError
 
 BACKENDS_ENV = "AVATARSMITH_BACKENDS"
-SECRET_ENV = "AVATARSMITH_BACKEND_SECRET"
-SECRET_CACHE_ENV = "AVATARSMITH_SECRET_CACHE_SECONDS"
+SECRET_ENV = "AVATARSMITH_BACKEND_SECRET"  # noqa: S105 - the variable naming the secret
+SECRET_CACHE_ENV = "AVATARSMITH_SECRET_CACHE_SECONDS"  # noqa: S105
 
 # Public endpoints used when the operator gives no base URL.
 DEFAULT_BASE_URLS: dict[str, str | None] = {
@@ -63,7 +63,9 @@ def parse_backends(raw: str) -> dict[str, BackendConfig]:
         name, _, value = item.partition("=")
         name, value = name.strip().lower(), value.strip()
         if name not in KNOWN_BACKENDS:
-            raise ValueError(f"{BACKENDS_ENV}: unknown backend {name!r}; known: {', '.join(sorted(KNOWN_BACKENDS))}")
+            raise ValueError(
+                f"{BACKENDS_ENV}: unknown backend {name!r}; known: {', '.join(sorted(KNOWN_BACKENDS))}"
+            )
         if name != "bedrock":
             value = (value or DEFAULT_BASE_URLS[name] or "").rstrip("/")
             if not value.startswith(("https://", "http://")):

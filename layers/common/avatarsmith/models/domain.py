@@ -76,6 +76,9 @@ class GenerationSpec(_Frozen):
     # changes meanwhile). None for jobs created before routes existed: the catalog is asked again.
     backend: str | None = None
     backend_model: str | None = None
+    # Set only on the copy the workflow hands to a backend: the prompt chosen at submit (the composer's,
+    # or the optional optimiser's rewrite). Never stored with the job; provenance records it.
+    final_prompt: str | None = None
 
     def variation_seed(self, index: int) -> int:
         return (self.seed + index) % 2_147_483_648
