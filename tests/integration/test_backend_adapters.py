@@ -8,7 +8,6 @@ import io
 import json
 import time
 import types
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -248,7 +247,7 @@ def test_automatic1111_txt2img_img2img_and_errors(
     with serve(A1111Fake()) as fake:
         configure(aws, monkeypatch, {"automatic1111": fake.url})
         fake.fail("txt2img", 503, "restarting")
-        execution, job, states = run_job(
+        execution, job, _ = run_job(
             aws,
             {
                 "prompt": "x",
@@ -283,3 +282,33 @@ def test_automatic1111_txt2img_img2img_and_errors(
         fake.fail("txt2img", 422, {"detail": [{"msg": "invalid sampler"}]})
         execution, job, _ = run_job(aws, {"prompt": "x", "model": "sdxl-local"})
         assert execution["status"] == "FAILED" and job["error"]["code"] == "generation_rejected"
+
+
+def test_optimised_prompt_is_sent_and_recorded(aws: AwsAccount, monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.stub import Stubber
+
+    from avatarsmith.logic import prompt_optimizer
+
+    client = aws.session.client("bedrock-runtime", region_name="us-east-1")
+    stubber = Stubber(client)
+    stubber.add_response(
+        "converse",
+        {
+            "output": {
+                "message": {"role": "assistant", "content": [{"text": "cinematic portrait of a pilot"}]}
+            },
+            "stopReason": "end_turn",
+            "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
+            "metrics": {"latencyMs": 1},
+        },
+    )
+    stubber.activate()
+    monkeypatch.setattr(prompt_optimizer, "make_client", lambda: client)
+    monkeypatch.setenv(prompt_optimizer.MODEL_ENV, "amazon.nova-lite-v1:0")
+    with serve(OpenAIFake()) as fake:
+        configure(aws, monkeypatch, {"openai": fake.url})
+        execution, job, _ = run_job(aws, {"prompt": "pilot", "model": "gpt-image-1"})
+        assert execution["status"] == "SUCCEEDED", job
+        assert fake.requests[0].json()["prompt"] == "cinematic portrait of a pilot"
+    assert job["provenance"]["final_prompt"] == "cinematic portrait of a pilot"
+    assert "prompt rewritten by amazon.nova-lite-v1:0" in job["provenance"]["adjustments"]
