@@ -38,7 +38,7 @@ def _http_adapter(module: str, cls: str, name: str) -> BackendFactory:
 
         config = backend_config(name)
         adapter = getattr(importlib.import_module(f"avatarsmith.backends.{module}"), cls)
-        return adapter(config.value or "", credential(name), allow_loopback=_allow_loopback())  # type: ignore[no-any-return]
+        return adapter(config.value or "", credential(name), allow_loopback=_allow_loopback())
 
     return build
 
