@@ -102,7 +102,9 @@ class FakeProvider:
 def serve(provider: FakeProvider) -> Iterator[FakeProvider]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body go out in separate writes: no 40 ms delayed-ACK stalls
+        disable_nagle_algorithm = (
+            True  # headers and body go out in separate writes: no 40 ms delayed-ACK stalls
+        )
 
         def log_message(self, *args: Any) -> None:
             pass
