@@ -15,9 +15,11 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 from typing import Any
 
 from avatarsmith.backends.base import VariationOutput
+from avatarsmith.backends.http import check_deadline
 from avatarsmith.backends.mapping import (
     Plan,
     nearest_ratio,
@@ -157,8 +159,13 @@ class BedrockBackend(SyncGeneration):
     def generate(
         self, spec: GenerationSpec, plan: Plan, references: list[bytes], timeout: float
     ) -> list[VariationOutput]:
-        if self._family(spec) == "stability":
-            return [self._stability(spec, plan, references, i) for i in range(spec.num_variations)]
+        if self._family(spec) == "stability":  # one image per call: a call per variation
+            deadline = time.time() + timeout
+            outputs = []
+            for i in range(spec.num_variations):
+                check_deadline(deadline, self.name)
+                outputs.append(self._stability(spec, plan, references, i))
+            return outputs
         return self._amazon(spec, plan, references)
 
     def _amazon(self, spec: GenerationSpec, plan: Plan, references: list[bytes]) -> list[VariationOutput]:

@@ -100,6 +100,7 @@ def submit_generation(
     submitted = backend.submit(spec, references, deadline=time.time() + deadline_seconds)
     state = dict(submitted.state)
     state["final_prompt"] = prompt
+    state["backend_version"] = backend.version
     state["adjustments"] = [*notes, *state.get("adjustments", [])]
     submitted = submitted.model_copy(update={"state": state})
     logger.info(
@@ -239,7 +240,7 @@ def mark_completed(
     completed = sum(1 for v in stored if v.status == "completed")
     charged = min(job.credits.reserved, completed * entry.credits_per_variation)
     credits = job.credits.model_copy(update={"charged": charged, "refunded": job.credits.reserved - charged})
-    backend = get_backend(handle.backend)
+    version = handle.state.get("backend_version") or get_backend(handle.backend).version
     adjustments = [str(a) for a in handle.state.get("adjustments", [])]
     reproducible = "seed" in entry.capabilities and not any("not reproducible" in a for a in adjustments)
     provenance = Provenance(
@@ -248,7 +249,7 @@ def mark_completed(
         backend_job_id=handle.backend_job_id,
         final_prompt=str(handle.state.get("final_prompt") or compose_prompt(job.spec)),
         seed=job.spec.seed if reproducible else None,
-        renderer_version=backend.version,
+        renderer_version=str(version),
         reproducible=reproducible,
         adjustments=adjustments,
         catalog_version=entry.catalog_version or None,
