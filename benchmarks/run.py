@@ -301,12 +301,64 @@ def bench_webhooks(jobs: int = 20) -> None:
         flaky.stop()
 
 
+def bench_backend_adapters(jobs: int = 10) -> None:
+    """Adapter overhead per job against the loopback protocol fakes (no provider latency): submit, polls
+    until ready, fetch; plus the size of the BackendJob state carried by the state machine (limit 256 KB)."""
+    sys.path[:0] = [str(ROOT), str(ROOT / "layers/common")]
+    from avatarsmith.backends.automatic1111 import Automatic1111Backend
+    from avatarsmith.backends.bfl import BflBackend
+    from avatarsmith.backends.comfyui import ComfyUIBackend
+    from avatarsmith.backends.fal import FalBackend
+    from avatarsmith.backends.openai import OpenAIBackend
+    from avatarsmith.backends.replicate import ReplicateBackend
+    from avatarsmith.models.domain import GenerationSpec, OutputSpec
+    from tests.fakes.providers import A1111Fake, BflFake, ComfyFake, FalFake, OpenAIFake, ReplicateFake
+    from tests.fakes.server import serve
+
+    cases = [
+        ("replicate", ReplicateFake, ReplicateBackend, "sdxl-replicate", "stability-ai/sdxl"),
+        ("fal", FalFake, FalBackend, "flux-schnell", "fal-ai/flux/schnell"),
+        ("bfl", BflFake, BflBackend, "flux-kontext", "flux-kontext-pro"),
+        ("comfyui", ComfyFake, ComfyUIBackend, "comfyui-workflow", "comfyui_txt2img.json"),
+        ("openai", OpenAIFake, OpenAIBackend, "gpt-image-1", "gpt-image-1"),
+        ("automatic1111", A1111Fake, Automatic1111Backend, "sdxl-local", "sd_xl_base_1.0"),
+    ]
+    print("\n== backend adapters vs loopback fakes (4 variations, 2 polls per task) ==")
+    for name, fake_cls, adapter_cls, model, backend_model in cases:
+        spec = GenerationSpec(
+            prompt="bench",
+            model=model,
+            backend=name,
+            backend_model=backend_model,
+            seed=1,
+            num_variations=4,
+            output=OutputSpec(width=512, height=512),
+        )
+        timings, state_bytes = [], 0
+        with serve(fake_cls()) as fake:
+            adapter = adapter_cls(fake.url, fake.key, allow_loopback=True)
+            for _ in range(jobs):
+                start = time.perf_counter()
+                job = adapter.submit(spec, [], deadline=time.time() + 600)
+                while job.status != "succeeded":
+                    job = adapter.poll(spec, job)
+                state_bytes = max(state_bytes, len(json.dumps(job.model_dump())))
+                outputs = adapter.fetch(spec, [], job)
+                assert len(outputs) == 4
+                timings.append(time.perf_counter() - start)
+        print(
+            f"{name:14s} median {statistics.median(timings) * 1000:7.1f} ms/job   "
+            f"max BackendJob {state_bytes:5d} bytes"
+        )
+
+
 def main() -> None:
     bench_cold_imports()
     bench_aws_calls()
     bench_local_latency()
     bench_renderer()
     bench_webhooks()
+    bench_backend_adapters()
     print("\n" + json.dumps({"python": sys.version.split()[0]}))
 
 

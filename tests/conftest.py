@@ -45,11 +45,13 @@ def _isolated_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
 
 
 def _reset_caches() -> None:
+    from avatarsmith.backends.settings import clear_backend_settings_cache
     from avatarsmith.config import clear_settings_cache
     from avatarsmith.dal.clients import reset_clients
     from avatarsmith.logic.auth import clear_auth_cache
 
     clear_settings_cache()
+    clear_backend_settings_cache()
     reset_clients()
     clear_auth_cache()
     for module_name in ("functions.api.app", "functions.processor.app", "functions.notifier.app"):

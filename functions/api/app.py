@@ -270,11 +270,13 @@ def list_models() -> Response[dict]:
             "backend": m.backend,
             "credits_per_variation": m.credits_per_variation,
             "capabilities": sorted(m.capabilities),
+            "max_prompt_chars": m.max_prompt_chars,
             "default": m.id == catalog.DEFAULT_MODEL,
         }
         for m in models
     ]
-    return _json(200, present_list(data, next_cursor=None))
+    version = models[0].catalog_version if models else None
+    return _json(200, present_list(data, next_cursor=None, catalog_version=version))
 
 
 # --- webhooks: endpoints, the callback secret, the delivery log and replay ------------------------------

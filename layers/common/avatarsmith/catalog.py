@@ -1,12 +1,19 @@
 """Style presets and the model catalog.
 
 Style ids are stable integers (302.AI passes ids); never renumber, only append.
-Each model maps a public id to a backend and a credit cost per variation.
+Models live in the versioned `models_catalog.json` (or a deployment's override in SSM): each public id
+has a credit cost per variation and an ordered list of routes (backend, backend model, capabilities,
+prompt limits); the first route whose backend is configured serves it.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,8 @@ def find_style(value: str | int) -> StylePreset | None:
 
 @dataclass(frozen=True)
 class ModelEntry:
+    """A public model id resolved to the one backend route that serves it in this deployment."""
+
     id: str
     backend: str
     backend_model: str
@@ -113,44 +122,124 @@ class ModelEntry:
     description: str
     capabilities: frozenset[str] = field(default_factory=frozenset)
     test_only: bool = False
+    max_prompt_chars: int = 4000
+    max_negative_chars: int | None = None
+    options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    catalog_version: str = ""
 
 
-# Backends that ship with every deployment; others need configuration (a later issue).
+# Backends that ship with every deployment; the others are configured (see backends/settings.py).
 BUILTIN_BACKENDS = frozenset({"offline"})
 TEST_BACKENDS = frozenset({"async-test"})
 
 DEFAULT_MODEL = "avatarsmith-studio"
 
-_OFFLINE_CAPS = frozenset({"seed", "negative_prompt", "reference_images", "styles", "attributes"})
+CATALOG_FILE = Path(__file__).with_name("models_catalog.json")
+CATALOG_PARAMETER_ENV = "AVATARSMITH_MODEL_CATALOG_PARAMETER"
 
-MODELS: tuple[ModelEntry, ...] = (
-    ModelEntry(
-        DEFAULT_MODEL,
-        "offline",
-        "studio-simple",
-        1,
-        "Built-in offline avatar renderer: deterministic, no network, no model weights.",
-        _OFFLINE_CAPS,
-    ),
-    # The seeds' public model ids. Until a real backend is configured for them they are served by the
-    # offline renderer (the job's provenance always names the backend that actually ran).
-    ModelEntry(
-        "flux", "offline", "studio-simple", 2, "Fast, standard quality (Percify `flux`).", _OFFLINE_CAPS
-    ),
-    ModelEntry("imagen3", "offline", "studio-simple", 5, "High quality (Percify `imagen3`).", _OFFLINE_CAPS),
-    ModelEntry(
-        "reality4", "offline", "studio-simple", 5, "Ultra realistic (Percify `reality4`).", _OFFLINE_CAPS
-    ),
-    ModelEntry(
-        "test-async",
-        "async-test",
-        "studio-simple",
-        1,
-        "Test backend: asynchronous, needs several polls before the images are ready.",
-        _OFFLINE_CAPS,
-        test_only=True,
-    ),
-)
+
+@dataclass(frozen=True)
+class _Catalog:
+    version: str
+    models: tuple[dict[str, Any], ...]
+
+
+def parse_catalog(raw: str) -> _Catalog:
+    """Validate a catalog document (the packaged file or a deployment's SSM override)."""
+    doc = json.loads(raw)
+    if not isinstance(doc, dict) or not isinstance(doc.get("models"), list) or not doc.get("version"):
+        raise ValueError('a model catalog is {"version": ..., "models": [...]}')
+    seen: set[str] = set()
+    for model in doc["models"]:
+        model_id = str(model["id"]).lower()
+        if model_id in seen:
+            raise ValueError(f"model catalog: duplicate id {model_id!r}")
+        seen.add(model_id)
+        if int(model["credits_per_variation"]) < 0 or not model.get("routes"):
+            raise ValueError(f"model catalog: {model_id!r} needs credits_per_variation >= 0 and routes")
+        for route in model["routes"]:
+            if not route.get("backend") or not route.get("backend_model"):
+                raise ValueError(
+                    f"model catalog: every route of {model_id!r} needs backend and backend_model"
+                )
+    if DEFAULT_MODEL not in seen:
+        raise ValueError(f"model catalog: the default model {DEFAULT_MODEL!r} must stay in the catalog")
+    return _Catalog(str(doc["version"]), tuple(doc["models"]))
+
+
+@lru_cache(maxsize=4)
+def _parsed(raw: str) -> _Catalog:
+    return parse_catalog(raw)
+
+
+def load_catalog() -> _Catalog:
+    """The packaged catalog, or the deployment's override from the SSM parameter named by
+    AVATARSMITH_MODEL_CATALOG_PARAMETER (read through Powertools parameters, cached 5 minutes)."""
+    name = os.environ.get(CATALOG_PARAMETER_ENV, "").strip()
+    if name:
+        from aws_lambda_powertools.utilities import parameters
+
+        return _parsed(str(parameters.get_parameter(name, max_age=300)))
+    return _parsed(CATALOG_FILE.read_text())
+
+
+def _entry(model: dict[str, Any], route: dict[str, Any], version: str) -> ModelEntry:
+    return ModelEntry(
+        id=str(model["id"]).lower(),
+        backend=str(route["backend"]),
+        backend_model=str(route["backend_model"]),
+        credits_per_variation=int(model["credits_per_variation"]),
+        description=str(model.get("description", "")),
+        capabilities=frozenset(route.get("capabilities", ())),
+        test_only=bool(model.get("test_only", False)),
+        max_prompt_chars=int(route.get("max_prompt_chars", 4000)),
+        max_negative_chars=route.get("max_negative_chars"),
+        options=dict(route.get("options", {})),
+        catalog_version=version,
+    )
+
+
+def _enabled_backends(include_test: bool) -> frozenset[str]:
+    from avatarsmith.backends.settings import configured_backends
+
+    enabled = frozenset(configured_backends()) | BUILTIN_BACKENDS
+    return enabled | TEST_BACKENDS if include_test else enabled - TEST_BACKENDS
+
+
+def catalog_ids() -> frozenset[str]:
+    """Every public id in the catalog, configured or not."""
+    return frozenset(str(m["id"]).lower() for m in load_catalog().models)
+
+
+def available_models(*, include_test: bool) -> list[ModelEntry]:
+    """Models with at least one configured backend, each resolved to its first configured route."""
+    cat = load_catalog()
+    enabled = _enabled_backends(include_test)
+    out: list[ModelEntry] = []
+    for model in cat.models:
+        if model.get("test_only") and not include_test:
+            continue
+        route = next((r for r in model["routes"] if r["backend"] in enabled), None)
+        if route is not None:
+            out.append(_entry(model, route, cat.version))
+    return out
+
+
+def find_model(model_id: str, *, include_test: bool) -> ModelEntry | None:
+    key = model_id.strip().lower()
+    return next((m for m in available_models(include_test=include_test) if m.id == key), None)
+
+
+def find_route(model_id: str, backend: str) -> ModelEntry | None:
+    """The catalog's route of `model_id` on `backend`, configured or not (a running job keeps its route)."""
+    cat = load_catalog()
+    key = model_id.strip().lower()
+    for model in cat.models:
+        if str(model["id"]).lower() == key:
+            route = next((r for r in model["routes"] if r["backend"] == backend), None)
+            return _entry(model, route, cat.version) if route else None
+    return None
+
 
 # 302.AI's `model` names the language model that rewrites the prompt, not the image model. Values that
 # look like a language model are taken as `prompt_model` instead of being rejected.
@@ -173,15 +262,7 @@ PROMPT_MODEL_PREFIXES = (
 )
 
 
-def available_models(*, include_test: bool) -> list[ModelEntry]:
-    backends = BUILTIN_BACKENDS | (TEST_BACKENDS if include_test else frozenset())
-    return [m for m in MODELS if m.backend in backends]
-
-
-def find_model(model_id: str, *, include_test: bool) -> ModelEntry | None:
-    key = model_id.strip().lower()
-    return next((m for m in available_models(include_test=include_test) if m.id == key), None)
-
-
 def looks_like_prompt_model(model_id: str) -> bool:
-    return model_id.strip().lower().startswith(PROMPT_MODEL_PREFIXES)
+    """True for a language model's name; never for an image model in the catalog (e.g. `gpt-image-1`)."""
+    key = model_id.strip().lower()
+    return key.startswith(PROMPT_MODEL_PREFIXES) and key not in catalog_ids()

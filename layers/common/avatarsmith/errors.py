@@ -34,6 +34,14 @@ class ModelUnavailableError(InvalidRequestError):
     code = "model_unavailable"
 
 
+class PromptTooLongError(InvalidRequestError):
+    code = "prompt_too_long"
+
+
+class CapabilityUnsupportedError(InvalidRequestError):
+    code = "capability_unsupported"
+
+
 class UnauthorizedError(AvatarsmithError):
     status_code = 401
     code = "unauthorized"
@@ -101,6 +109,10 @@ class BackendThrottledError(WorkflowError):
 
     code = "backend_throttled"
 
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
 
 class BackendUnavailableError(WorkflowError):
     """Transient: 5xx, timeouts, connection resets. Retried by the ASL."""
@@ -116,6 +128,30 @@ class GenerationRejectedError(WorkflowError):
 
 class ContentModeratedError(GenerationRejectedError):
     code = "content_moderated"
+
+
+class BackendAuthError(GenerationRejectedError):
+    """Terminal: the backend refused our credentials (401/403, AccessDeniedException)."""
+
+    code = "backend_auth_failed"
+
+
+class BackendQuotaExhaustedError(GenerationRejectedError):
+    """Terminal: the account's quota or balance is exhausted (OpenAI insufficient_quota, Bedrock quota)."""
+
+    code = "backend_quota_exhausted"
+
+
+class BackendModelNotFoundError(GenerationRejectedError):
+    """Terminal: the backend does not know the configured model (404, unknown model id)."""
+
+    code = "backend_model_not_found"
+
+
+class BackendNotConfiguredError(GenerationRejectedError):
+    """Terminal: the job names a backend this deployment has no configuration or credentials for."""
+
+    code = "backend_not_configured"
 
 
 class InvalidReferenceImageError(GenerationRejectedError):

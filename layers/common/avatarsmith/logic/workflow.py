@@ -16,6 +16,7 @@ from avatarsmith.backends.registry import get_backend
 from avatarsmith.dal.jobs import StaleJobError
 from avatarsmith.dal.storage import image_key, thumbnail_key
 from avatarsmith.errors import (
+    ContentModeratedError,
     GenerationRejectedError,
     GenerationTimeoutError,
     InvalidReferenceImageError,
@@ -25,10 +26,11 @@ from avatarsmith.errors import (
 )
 from avatarsmith.logic.clock import now_iso
 from avatarsmith.logic.events import EVENT_VERSION, detail_type_for, job_event_detail
+from avatarsmith.logic.prompt_optimizer import choose_prompt
 from avatarsmith.logic.prompting import compose_prompt
 from avatarsmith.logic.references import MAX_REFERENCE_BYTES, sniff_media_type
 from avatarsmith.logic.services import Services
-from avatarsmith.models.domain import Job, JobError, JobStatus, Provenance, Variation
+from avatarsmith.models.domain import GenerationSpec, Job, JobError, JobStatus, Provenance, Variation
 from avatarsmith.observability import logger
 from avatarsmith.urlguard import UnsafeUrlError, fetch_bytes
 
@@ -41,7 +43,12 @@ def _load_job(services: Services, tenant_id: str, job_id: str) -> Job:
 
 
 def _model_entry(job: Job) -> catalog.ModelEntry:
-    entry = catalog.find_model(job.spec.model, include_test=True)
+    """The route the job was created with (kept even if configuration changed since), else the catalog's."""
+    entry = None
+    if job.spec.backend:
+        entry = catalog.find_route(job.spec.model, job.spec.backend)
+    if entry is None:
+        entry = catalog.find_model(job.spec.model, include_test=True)
     if entry is None:
         raise GenerationRejectedError(f"model {job.spec.model} is no longer in the catalog")
     return entry
@@ -91,7 +98,14 @@ def submit_generation(
     entry = _model_entry(job)
     backend = get_backend(entry.backend)
     references = load_references(services, job)
-    submitted = backend.submit(job.spec, references, deadline=time.time() + deadline_seconds)
+    prompt, notes = choose_prompt(job.spec, max_chars=entry.max_prompt_chars)
+    spec = _backend_spec(job, entry, prompt)
+    submitted = backend.submit(spec, references, deadline=time.time() + deadline_seconds)
+    state = dict(submitted.state)
+    state["final_prompt"] = prompt
+    state["backend_version"] = backend.version
+    state["adjustments"] = [*notes, *state.get("adjustments", [])]
+    submitted = submitted.model_copy(update={"state": state})
     logger.info(
         "generation submitted",
         extra={"job_id": job_id, "backend": backend.name, "backend_job_id": submitted.backend_job_id},
@@ -99,17 +113,43 @@ def submit_generation(
     return submitted.model_dump()
 
 
+def _backend_spec(job: Job, entry: catalog.ModelEntry, prompt: str) -> GenerationSpec:
+    """The spec a backend receives: the job's, with its route and the prompt chosen at submit."""
+    return job.spec.model_copy(
+        update={"backend": entry.backend, "backend_model": entry.backend_model, "final_prompt": prompt}
+    )
+
+
+def _handle_spec(job: Job, handle: BackendJob) -> GenerationSpec:
+    entry = _model_entry(job)
+    return _backend_spec(job, entry, str(handle.state.get("final_prompt") or compose_prompt(job.spec)))
+
+
+def _cancel_quietly(backend: Any, spec: GenerationSpec, handle: BackendJob) -> None:
+    cancel = getattr(backend, "cancel", None)
+    if cancel is None:
+        return
+    try:
+        cancel(spec, handle)
+    except Exception:  # best effort: the job fails with generation_timeout either way
+        logger.warning("backend job could not be cancelled", extra={"backend": handle.backend})
+
+
 def poll_generation(
     services: Services, *, tenant_id: str, job_id: str, generation: dict[str, Any]
 ) -> dict[str, Any]:
     """PollGeneration: ask the backend again; fail with generation_timeout past the job's deadline."""
     handle = BackendJob.model_validate(generation)
-    if time.time() > handle.deadline:
-        raise GenerationTimeoutError(f"generation did not finish before its deadline ({handle.polls} polls)")
     job = _load_job(services, tenant_id, job_id)
+    backend = get_backend(handle.backend)
+    spec = _handle_spec(job, handle) if job.spec.backend else job.spec
+    if time.time() > handle.deadline:
+        _cancel_quietly(backend, spec, handle)
+        raise GenerationTimeoutError(f"generation did not finish before its deadline ({handle.polls} polls)")
     if job.status != JobStatus.PROCESSING:
+        _cancel_quietly(backend, spec, handle)
         raise JobNotRunnableError(f"job {job_id} is {job.status.value}")
-    polled = get_backend(handle.backend).poll(job.spec, handle)
+    polled = backend.poll(spec, handle)
     return polled.model_dump()
 
 
@@ -125,7 +165,8 @@ def store_images(
         raise JobNotRunnableError(f"job {job_id} is {job.status.value}")
     spec = job.spec
     fmt = spec.output.format
-    outputs = get_backend(handle.backend).fetch(spec, load_references(services, job), handle)
+    backend_spec = _handle_spec(job, handle) if spec.backend else spec
+    outputs = get_backend(handle.backend).fetch(backend_spec, load_references(services, job), handle)
     variations: list[dict[str, Any]] = []
     for out in outputs:
         if out.image is None:
@@ -157,6 +198,8 @@ def store_images(
         )
     if not any(v["status"] == "completed" for v in variations):
         codes = {v.get("error_code") for v in variations}
+        if codes == {ContentModeratedError.code}:
+            raise ContentModeratedError("every variation was blocked by the backend's content moderation")
         raise GenerationRejectedError(
             f"no variation could be generated ({', '.join(sorted(map(str, codes)))})"
         )
@@ -186,15 +229,19 @@ def mark_completed(
     completed = sum(1 for v in stored if v.status == "completed")
     charged = min(job.credits.reserved, completed * entry.credits_per_variation)
     credits = job.credits.model_copy(update={"charged": charged, "refunded": job.credits.reserved - charged})
-    backend = get_backend(handle.backend)
+    version = handle.state.get("backend_version") or get_backend(handle.backend).version
+    adjustments = [str(a) for a in handle.state.get("adjustments", [])]
+    reproducible = "seed" in entry.capabilities and not any("not reproducible" in a for a in adjustments)
     provenance = Provenance(
         backend=handle.backend,
         backend_model=entry.backend_model,
         backend_job_id=handle.backend_job_id,
-        final_prompt=compose_prompt(job.spec),
-        seed=job.spec.seed,
-        renderer_version=backend.version,
-        reproducible=True,
+        final_prompt=str(handle.state.get("final_prompt") or compose_prompt(job.spec)),
+        seed=job.spec.seed if reproducible else None,
+        renderer_version=str(version),
+        reproducible=reproducible,
+        adjustments=adjustments,
+        catalog_version=entry.catalog_version or None,
     )
     try:
         job = services.jobs.transition(

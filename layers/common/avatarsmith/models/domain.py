@@ -72,6 +72,13 @@ class GenerationSpec(_Frozen):
     seed: int  # always resolved at submit so every job is reproducible
     num_variations: int = 1
     prompt_model: str | None = None
+    # The backend route chosen when the job was created (the processor keeps it even if configuration
+    # changes meanwhile). None for jobs created before routes existed: the catalog is asked again.
+    backend: str | None = None
+    backend_model: str | None = None
+    # Set only on the copy the workflow hands to a backend: the prompt chosen at submit (the composer's,
+    # or the optional optimiser's rewrite). Never stored with the job; provenance records it.
+    final_prompt: str | None = None
 
     def variation_seed(self, index: int) -> int:
         return (self.seed + index) % 2_147_483_648
@@ -103,6 +110,10 @@ class Provenance(_Frozen):
     seed: int | None = None
     renderer_version: str | None = None
     reproducible: bool = True
+    # How the request was mapped onto the backend, e.g. "negative_prompt folded into the prompt",
+    # "generated at 1024x1536, cropped to 512x768", "prompt rewritten by amazon.nova-lite-v1:0".
+    adjustments: list[str] = Field(default_factory=list)
+    catalog_version: str | None = None
 
 
 class JobError(_Frozen):
