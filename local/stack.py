@@ -12,6 +12,8 @@ from .template import load_template
 
 log = logging.getLogger("avatarsmith.local")
 
+DEFAULT_DEMO_CREDITS = 1_000_000  # AVATARSMITH_DEMO_CREDITS overrides it for the demo tenant
+
 _FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
@@ -137,34 +139,24 @@ class EmbeddedStack:
         return self.info
 
     def _create_demo_tenant(self, provisioned: Any) -> tuple[str, str]:
-        from avatarsmith.dal.table import Table
-        from avatarsmith.dal.tenants import TenantRepository
-        from avatarsmith.ids import new_api_key, new_tenant_id
-        from avatarsmith.logic.clock import now_iso
-        from avatarsmith.models.domain import Tenant
+        from avatarsmith.logic.tenant_admin import TenantAdmin
 
-        tenants = TenantRepository(Table(provisioned.environment["TABLE_NAME"]))
-        tenant = Tenant(id=new_tenant_id(), name="demo")
-        api_key = self.api_key or new_api_key()
-        tenants.create_tenant(tenant, created_at=now_iso())
-        tenants.add_api_key(tenant.id, api_key, created_at=now_iso())
-        return tenant.id, api_key
+        credits = int(os.environ.get("AVATARSMITH_DEMO_CREDITS") or DEFAULT_DEMO_CREDITS)
+        created = TenantAdmin.for_table(provisioned.environment["TABLE_NAME"]).create_tenant(
+            "demo", credits=credits, api_key=self.api_key
+        )
+        return created["tenant_id"], created["api_key"]
 
-    def add_tenant(self, name: str) -> tuple[str, str]:
-        """A further tenant with its own key (tests use it to check isolation)."""
-        from avatarsmith.dal.table import Table
-        from avatarsmith.dal.tenants import TenantRepository
-        from avatarsmith.ids import new_api_key, new_tenant_id
-        from avatarsmith.logic.clock import now_iso
-        from avatarsmith.models.domain import Tenant
+    def add_tenant(self, name: str, *, credits: int = DEFAULT_DEMO_CREDITS, **limits: int) -> tuple[str, str]:
+        """A further tenant with its own key (tests use it to check isolation and credit races)."""
+        from avatarsmith.logic.tenant_admin import TenantAdmin
+        from avatarsmith.models.billing import TenantLimits
 
         assert self.info is not None
-        tenants = TenantRepository(Table(self.info.environment["TABLE_NAME"]))
-        tenant = Tenant(id=new_tenant_id(), name=name)
-        api_key = new_api_key()
-        tenants.create_tenant(tenant, created_at=now_iso())
-        tenants.add_api_key(tenant.id, api_key, created_at=now_iso())
-        return tenant.id, api_key
+        created = TenantAdmin.for_table(self.info.environment["TABLE_NAME"]).create_tenant(
+            name, credits=credits, limits=TenantLimits(**limits)
+        )
+        return created["tenant_id"], created["api_key"]
 
     def stop(self) -> None:
         if self._api is not None:
