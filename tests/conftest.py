@@ -68,9 +68,7 @@ class AwsAccount:
     def client(self, service: str) -> Any:
         return self.session.client(service)
 
-    def add_tenant(
-        self, name: str = "tenant", *, credits: int = 1_000_000, **limits: int
-    ) -> tuple[str, str]:
+    def add_tenant(self, name: str = "tenant", *, credits: int = 1_000_000, **limits: int) -> tuple[str, str]:
         from avatarsmith.logic.tenant_admin import TenantAdmin
         from avatarsmith.models.billing import TenantLimits
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -34,7 +35,47 @@ from avatarsmith.models.api import GenerateAvatarRequest, SaveAvatarRequest
 from avatarsmith.models.domain import JobStatus
 from avatarsmith.observability import logger
 
-app = APIGatewayHttpResolver()
+
+class _PerRequestResolver(APIGatewayHttpResolver):
+    """Powertools keeps the current event on the router class. A Lambda container serves one request at a
+    time, but the local stack and the concurrency tests run this handler on many threads at once (like
+    many containers), so the per-request state lives in a thread-local here."""
+
+    _state = threading.local()
+
+    @property  # type: ignore[override]
+    def current_event(self) -> Any:
+        return self._state.event
+
+    @current_event.setter
+    def current_event(self, value: Any) -> None:
+        self._state.event = value
+
+    @property  # type: ignore[override]
+    def lambda_context(self) -> Any:
+        return getattr(self._state, "lambda_context", None)
+
+    @lambda_context.setter
+    def lambda_context(self, value: Any) -> None:
+        self._state.lambda_context = value
+
+    @property  # type: ignore[override]
+    def context(self) -> dict:
+        if not hasattr(self._state, "context"):
+            self._state.context = {}
+        return self._state.context  # type: ignore[no-any-return]
+
+    @context.setter
+    def context(self, value: dict) -> None:
+        self._state.context = value
+
+    def resolve(self, event: Any, context: Any) -> dict[str, Any]:
+        self._state.event = self._to_proxy_event(event)
+        self._state.lambda_context = context
+        return super().resolve(event, context)
+
+
+app = _PerRequestResolver()
 M = TypeVar("M", bound=BaseModel)
 
 _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
