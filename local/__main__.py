@@ -12,9 +12,12 @@ def main() -> int:
     port = int(os.environ.get("PORT", "3000"))
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", os.environ["LOG_LEVEL"])
+    from pathlib import Path
+
     from .stack import EmbeddedStack
 
     stack = EmbeddedStack(
+        state_file=Path(__file__).resolve().parent.parent / ".avatarsmith-local.json",
         api_port=port,
         api_key=os.environ.get("AVATARSMITH_API_KEY") or None,
         extra_env={"AVATARSMITH_ALLOW_LOOPBACK_URLS": os.environ.get("AVATARSMITH_ALLOW_LOOPBACK_URLS", "0")},
@@ -33,6 +36,7 @@ Avatarsmith local stack is running (state lives as long as this process; Ctrl-C 
   API base URL : {info.api_url}
   API key      : {info.api_key}
   AWS emulator : {info.moto_url}   (moto: DynamoDB, SQS, S3, Step Functions, EventBridge)
+  Demo tenant  : {info.tenant_id}   (manage tenants: avatarsmith-admin --local --help)
 
 Try it:
   curl -s -X POST {info.api_url}/v1/avatars/generate \\

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .template import load_template
@@ -50,6 +52,7 @@ class EmbeddedStack:
         api_key: str | None = None,
         parameter_overrides: dict[str, str] | None = None,
         extra_env: dict[str, str] | None = None,
+        state_file: Path | None = None,
     ):
         self.api_port = api_port
         self.moto_port = moto_port or free_port()
@@ -61,6 +64,7 @@ class EmbeddedStack:
         self._server: Any = None
         self._api: Any = None
         self.info: StackInfo | None = None
+        self.state_file = state_file  # where `avatarsmith-admin --local` finds this stack (make run only)
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> StackInfo:
@@ -136,7 +140,21 @@ class EmbeddedStack:
             tenant_id=tenant_id,
             environment=provisioned.environment,
         )
+        if self.state_file is not None:
+            self._write_state_file(self.state_file, self.info)
         return self.info
+
+    @staticmethod
+    def _write_state_file(path: Path, info: StackInfo) -> None:
+        state = {
+            "api_url": info.api_url,
+            "moto_url": info.moto_url,
+            "region": _FAKE_AWS_ENV["AWS_REGION"],
+            "table_name": info.environment["TABLE_NAME"],
+            "demo_tenant_id": info.tenant_id,
+            "pid": os.getpid(),
+        }
+        path.write_text(json.dumps(state, indent=2) + "\n")
 
     def _create_demo_tenant(self, provisioned: Any) -> tuple[str, str]:
         from avatarsmith.logic.tenant_admin import TenantAdmin
@@ -159,6 +177,8 @@ class EmbeddedStack:
         return created["tenant_id"], created["api_key"]
 
     def stop(self) -> None:
+        if self.state_file is not None and self.state_file.exists():
+            self.state_file.unlink()
         if self._api is not None:
             self._api.stop()
             self._api = None

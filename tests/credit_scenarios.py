@@ -65,8 +65,8 @@ def same_key_race(world: World, n: int = 32) -> dict[str, Any]:
     status, _, listed = world.call("GET", "/v1/jobs", key, query={"client_reference_id": ref})
     assert status == 200 and [j["id"] for j in listed["data"]] == [results[0][2]["id"]], listed
     audit = _assert_balanced(world, tenant_id)
-    assert audit["balance"] == 100 - COST and audit["reserved"] == COST, audit
-    assert audit["entries"] == 2, "one grant and exactly one reservation"
+    assert audit["entries_by_kind"].get("reserve") == 1, f"exactly one reservation: {audit}"
+    assert audit["balance"] + audit["reserved"] + audit["charged"] == 100, audit
     return {"requests": n, "jobs": 1, "balance": audit["balance"]}
 
 
@@ -91,7 +91,7 @@ def mismatched_body(world: World) -> dict[str, Any]:
     )
     assert mine[0] == 202 and mine[2]["id"] != first[2]["id"], "keys are scoped per tenant"
     audit = _assert_balanced(world, tenant_id)
-    assert audit["balance"] == 100 - COST
+    assert audit["entries_by_kind"].get("reserve") == 1, audit
     return {"mismatch": other[0]}
 
 
@@ -106,8 +106,8 @@ def exhaust_race(world: World, k: int = 5) -> dict[str, Any]:
     assert all(r[2]["error"]["code"] == "insufficient_credits" for r in refused)
     assert all(r[2]["error"]["details"][0]["cost"] == COST for r in refused)
     audit = _assert_balanced(world, tenant_id)
-    assert audit["balance"] + audit["reserved"] <= k * COST
-    assert audit["entries"] == 1 + k, "one grant and one reservation per accepted job"
+    assert audit["entries_by_kind"].get("reserve") == k, f"one reservation per accepted job: {audit}"
+    assert audit["balance"] + audit["reserved"] + audit["charged"] == k * COST, audit
     return {"accepted": statuses[202], "refused": statuses[402], "balance": audit["balance"]}
 
 
@@ -153,6 +153,7 @@ def cancel_twice(world: World) -> dict[str, Any]:
         assert all(r[2]["status"] == "canceled" for r in canceled)
         assert canceled[0][2]["credits"] == {"reserved": 5, "charged": 0, "refunded": 5}
     audit = _assert_balanced(world, tenant_id)
+    assert audit["entries_by_kind"].get("refund", 0) == (1 if canceled else 0), f"refunded once: {audit}"
     return {"canceled": len(canceled), "balance": audit["balance"]}
 
 

@@ -3,6 +3,7 @@ demo tenant and the tests). Not reachable from the public API."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,18 +100,34 @@ class TenantAdmin:
 
     def audit(self, tenant_id: str) -> dict[str, Any]:
         """Does the ledger add up? balance == sum(amount) and reserved == sum(reserved_delta)."""
-        account = self._require(tenant_id)
+        # A consistent snapshot while jobs run: every change to the tenant's credits writes a ledger entry
+        # in the same transaction, so if the ledger is the same before and after reading the balance,
+        # nothing changed in between.
         entries = self.billing.all_ledger_entries(tenant_id)
+        for _ in range(50):
+            account = self._require(tenant_id)
+            after = self.billing.all_ledger_entries(tenant_id)
+            if [e.id for e in after] == [e.id for e in entries]:
+                break
+            entries = after
         ledger_balance = sum(e.amount for e in entries)
         ledger_reserved = sum(e.reserved_delta for e in entries)
+        kinds = Counter(e.kind for e in entries)
+        granted = sum(e.amount for e in entries if e.kind in ("grant", "deduct"))
+        charged = -sum(e.reserved_delta for e in entries if e.kind == "charge")
         return {
             "tenant_id": tenant_id,
             "balance": account.balance,
             "reserved": account.reserved,
+            "charged": charged,
+            "granted": granted,
             "ledger_balance": ledger_balance,
             "ledger_reserved": ledger_reserved,
             "entries": len(entries),
-            "balanced": ledger_balance == account.balance and ledger_reserved == account.reserved,
+            "entries_by_kind": dict(sorted(kinds.items())),
+            "balanced": ledger_balance == account.balance
+            and ledger_reserved == account.reserved
+            and account.balance + account.reserved + charged == granted,
         }
 
     def list_tenants(self) -> list[dict[str, Any]]:
