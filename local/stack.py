@@ -86,6 +86,9 @@ class EmbeddedStack:
         )
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._server.start()
+        from moto.moto_api._internal.models import moto_api_backend
+
+        moto_api_backend.reset()  # moto's backends are per process: a new stack starts empty
         from . import lambda_adapter
 
         lambda_adapter.install()

@@ -185,8 +185,8 @@ class BillingRepository:
         operations.append(_put_new(job_to_item(job)))
         reserve = ledger_entry("reserve", -cost, reserved_delta=cost, now=now, job_id=job.id)
         operations.append(_put_new(ledger_item(tenant_id, reserve)))
-        try:
-            self.table.transact(operations)
+        try:  # the job id is the token: the SDK retrying a lost response cannot reserve twice
+            self.table.transact(operations, token=job.id)
         except TransactionCancelled as exc:
             if "idempotency" in index:
                 reason = exc.reason(index["idempotency"])

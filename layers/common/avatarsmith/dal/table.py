@@ -20,6 +20,7 @@ from avatarsmith.errors import StorageError
 
 from .clients import client
 
+TRANSACTION_CONFLICT_ATTEMPTS = 6
 BY_STATUS_INDEX = "ByStatus"
 BY_CLIENT_REFERENCE_INDEX = "ByClientReference"
 
@@ -166,27 +167,46 @@ class Table:
         response = self._call("update_item", **kwargs)
         return from_item(response["Attributes"])
 
-    def transact(self, operations: list[dict[str, Any]]) -> None:
+    def transact(self, operations: list[dict[str, Any]], *, token: str | None = None) -> None:
         """One TransactWriteItems: each operation is {"Put"|"Update"|"Delete"|"ConditionCheck": {...}}
-        without TableName. Raises TransactionCancelled with one reason per operation (in order)."""
+        without TableName. Raises TransactionCancelled with one reason per operation (in order).
+
+        `token` (ClientRequestToken) makes the SDK's own retries of a lost response idempotent. A
+        cancellation caused only by conflicts with concurrent transactions on the same items (e.g. two
+        submits of one tenant) is retried here with jittered backoff.
+        """
+        import random
+        import time
+
         from botocore.exceptions import BotoCoreError, ClientError
 
         items = [{kind: {"TableName": self.name, **op} for kind, op in o.items()} for o in operations]
-        try:
-            self._ddb.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            if error.get("Code") == "TransactionCanceledException":
+        kwargs: dict[str, Any] = {"TransactItems": items}
+        if token:
+            kwargs["ClientRequestToken"] = token
+        for attempt in range(TRANSACTION_CONFLICT_ATTEMPTS):
+            try:
+                self._ddb.transact_write_items(**kwargs)
+                return
+            except ClientError as exc:
+                error = exc.response.get("Error", {})
+                if error.get("Code") != "TransactionCanceledException":
+                    raise StorageError("DynamoDB TransactWriteItems failed") from exc
                 reasons = [
                     CancellationReason(
                         str(r.get("Code") or "None"), from_item(r["Item"]) if r.get("Item") else None
                     )
                     for r in exc.response.get("CancellationReasons", [])
                 ]
+                codes = {r.code for r in reasons} - {"None"}
+                if codes <= {"TransactionConflict"} and attempt + 1 < TRANSACTION_CONFLICT_ATTEMPTS:
+                    time.sleep(random.uniform(0, 0.02 * 2**attempt))
+                    continue
+                if codes <= {"TransactionConflict"}:
+                    raise StorageError("DynamoDB TransactWriteItems kept conflicting") from exc
                 raise TransactionCancelled(reasons) from exc
-            raise StorageError("DynamoDB TransactWriteItems failed") from exc
-        except BotoCoreError as exc:
-            raise StorageError("DynamoDB TransactWriteItems failed") from exc
+            except BotoCoreError as exc:
+                raise StorageError("DynamoDB TransactWriteItems failed") from exc
 
     def delete(self, pk: str, sk: str) -> None:
         self._call("delete_item", Key=to_item({"pk": pk, "sk": sk}))
