@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
 
-.PHONY: run test unit integration e2e lint format typecheck validate bench clean
+.PHONY: run test unit integration e2e lint format typecheck validate bench stress clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ validate: $(STAMP)
 ## bench: print cold-import ratios, AWS calls per operation and local latency
 bench: $(STAMP)
 	PYTHONPATH=.:layers/common $(BIN)/python -m benchmarks.run
+
+## stress: every credit/idempotency race 20 times in a row (handler under moto, and HTTP to the local stack)
+stress: $(STAMP)
+	PYTHONPATH=.:layers/common $(BIN)/python -m benchmarks.stress
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache

@@ -14,6 +14,7 @@ import threading
 from typing import Any
 
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.responses import DynamoHandler
 
 _LOCK = threading.RLock()
 _OPERATIONS = (
@@ -27,12 +28,17 @@ _OPERATIONS = (
     "transact_write_items",
     "transact_get_items",
 )
+_HANDLER_OPERATIONS = ("call_action",)
 _originals: dict[str, Any] = {}
+_handler_originals: dict[str, Any] = {}
 
 
 def install() -> None:
     if _originals:
         return
+    for name in _HANDLER_OPERATIONS:
+        _handler_originals[name] = getattr(DynamoHandler, name)
+        setattr(DynamoHandler, name, _locked(_handler_originals[name]))
     for name in _OPERATIONS:
         original = getattr(DynamoDBBackend, name, None)
         if original is None:
@@ -45,6 +51,9 @@ def uninstall() -> None:
     for name, original in _originals.items():
         setattr(DynamoDBBackend, name, original)
     _originals.clear()
+    for name, original in _handler_originals.items():
+        setattr(DynamoHandler, name, original)
+    _handler_originals.clear()
 
 
 def _locked(method: Any) -> Any:

@@ -43,7 +43,7 @@ class _PerRequestResolver(APIGatewayHttpResolver):
 
     _state = threading.local()
 
-    @property  # type: ignore[override]
+    @property
     def current_event(self) -> Any:
         return self._state.event
 
@@ -51,7 +51,7 @@ class _PerRequestResolver(APIGatewayHttpResolver):
     def current_event(self, value: Any) -> None:
         self._state.event = value
 
-    @property  # type: ignore[override]
+    @property
     def lambda_context(self) -> Any:
         return getattr(self._state, "lambda_context", None)
 
@@ -59,11 +59,11 @@ class _PerRequestResolver(APIGatewayHttpResolver):
     def lambda_context(self, value: Any) -> None:
         self._state.lambda_context = value
 
-    @property  # type: ignore[override]
+    @property
     def context(self) -> dict:
         if not hasattr(self._state, "context"):
             self._state.context = {}
-        return self._state.context  # type: ignore[no-any-return]
+        return self._state.context
 
     @context.setter
     def context(self, value: dict) -> None:

@@ -194,7 +194,7 @@ class Table:
                     raise StorageError("DynamoDB TransactWriteItems failed") from exc
                 reasons = [
                     CancellationReason(
-                        str(r.get("Code") or "None"), from_item(r["Item"]) if r.get("Item") else None
+                        str(r.get("Code") or "None"), from_item(dict(r["Item"])) if r.get("Item") else None
                     )
                     for r in exc.response.get("CancellationReasons", [])
                 ]
