@@ -31,6 +31,7 @@ def _quiet() -> None:
 def _run_round(world: Any, results: Counter, failures: list[str], timings: dict[str, list[float]]) -> None:
     from tests import credit_scenarios as scenarios
 
+    round_started = time.perf_counter()
     for name, scenario in scenarios.SCENARIOS.items():
         started = time.perf_counter()
         try:
@@ -39,6 +40,11 @@ def _run_round(world: Any, results: Counter, failures: list[str], timings: dict[
         except Exception:
             failures.append(f"{name}: {traceback.format_exc(limit=3)}")
         timings.setdefault(name, []).append(time.perf_counter() - started)
+    done = len(timings[next(iter(timings))])
+    print(
+        f"  round {done}: {time.perf_counter() - round_started:5.1f} s, {len(failures)} failure(s) so far",
+        flush=True,
+    )
 
 
 def _report(

@@ -29,6 +29,7 @@ _OPERATIONS = (
     "transact_get_items",
 )
 _HANDLER_OPERATIONS = ("call_action",)
+_REPLACED = ("transact_write_items",)
 _originals: dict[str, Any] = {}
 _handler_originals: dict[str, Any] = {}
 
@@ -44,7 +45,8 @@ def install() -> None:
         if original is None:
             continue
         _originals[name] = original
-        setattr(DynamoDBBackend, name, _locked(original))
+        replacement = _transact_write_items if name in _REPLACED else original
+        setattr(DynamoDBBackend, name, _locked(replacement))
 
 
 def uninstall() -> None:
@@ -64,3 +66,69 @@ def _locked(method: Any) -> Any:
 
     wrapper.__avatarsmith_atomic__ = True  # type: ignore[attr-defined]
     return wrapper
+
+
+def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    """moto's TransactWriteItems semantics (cancellation reasons, ALL_OLD items, one operation per item)
+    with every condition checked before anything is written. Runs under the lock."""
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import (
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    seen: set[tuple[str, str]] = set()
+    planned: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    errors: list[Any] = []
+    for entry in transact_items:
+        if len(entry) > 1:
+            raise TransactWriteSingleOpException
+        op_type, op = next(iter(entry.items()))
+        if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+            raise ValueError("Unsupported transaction operation")
+        table_name = op["TableName"]
+        table = self.get_table(table_name)
+        if op_type == "Put":
+            key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+            if table.range_key_attr is not None:
+                key[table.range_key_attr] = op["Item"][table.range_key_attr]
+        else:
+            key = op["Key"]
+        marker = (str(table_name), str(dict(sorted(key.items()))))
+        if marker in seen:
+            raise MultipleTransactionsException()
+        seen.add(marker)
+        planned.append((op_type, op, key))
+        condition = op.get("ConditionExpression")
+        current = self.get_item(table_name, key)
+        if condition is not None:
+            check = get_filter_expression(
+                condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            )
+            if not check.expr(current):
+                old = None
+                if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                    old = current.to_json()["Attributes"]
+                errors.append(("ConditionalCheckFailed", "The conditional request failed", old))
+                continue
+        errors.append((None, None, None))
+    if any(code is not None for code, _, _ in errors):
+        raise TransactionCanceledException(errors)
+    for op_type, op, key in planned:  # every condition holds, and nobody else can write meanwhile
+        names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+        if op_type == "Put":
+            self.put_item(op["TableName"], op["Item"])
+        elif op_type == "Update":
+            self.update_item(
+                op["TableName"],
+                key,
+                update_expression=op["UpdateExpression"],
+                expression_attribute_names=names,  # type: ignore[arg-type]
+                expression_attribute_values=values,  # type: ignore[arg-type]
+            )
+        elif op_type == "Delete":
+            self.delete_item(op["TableName"], key)

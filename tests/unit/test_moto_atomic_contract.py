@@ -25,7 +25,7 @@ def test_install_wraps_and_uninstall_restores() -> None:
         assert getattr(DynamoDBBackend.transact_write_items, "__avatarsmith_atomic__", False)
         assert getattr(DynamoHandler.call_action, "__avatarsmith_atomic__", False)
         moto_atomic.install()  # twice is harmless
-        assert DynamoDBBackend.transact_write_items.__wrapped__ is original  # type: ignore[attr-defined]
+        assert DynamoDBBackend.transact_write_items.__wrapped__ is moto_atomic._transact_write_items  # type: ignore[attr-defined]
         assert isinstance(moto_atomic._LOCK, type(threading.RLock()))
     finally:
         moto_atomic.uninstall()
