@@ -227,8 +227,7 @@ def get_job(job_id: str) -> Response[dict]:
     if wait:
         job = job_logic.wait_for_job(services, tenant_id, job_id, timeout_seconds=min(wait, _time_left()))
     else:  # the job and the balance header in one BatchGetItem
-        found, balance = services.billing.job_with_balance(tenant_id, job_id)
-        job = job_logic.get_job(services, tenant_id, job_id) if found is None else found
+        job, balance = billing_logic.get_job_with_balance(services, tenant_id, job_id)
         if balance is not None:
             headers[billing_logic.BALANCE_HEADER] = str(balance)
     return _json(200, present_job(job, services), headers)

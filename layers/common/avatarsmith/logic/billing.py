@@ -304,6 +304,14 @@ def cancel_job(services: Services, tenant_id: str, job_id: str) -> Job:
     return job
 
 
+def get_job_with_balance(services: Services, tenant_id: str, job_id: str) -> tuple[Job, int | None]:
+    """The job and the tenant's balance (for the balance header) in one read."""
+    job, balance = services.billing.job_with_balance(tenant_id, job_id)
+    if job is None:
+        raise JobNotFoundError(f"no job with id {job_id}", param="job_id")
+    return job, balance
+
+
 # --- account ----------------------------------------------------------------------------------------
 def present_entry(entry: LedgerEntry) -> dict[str, Any]:
     return {"object": "ledger_entry", **entry.model_dump(exclude_none=True)}
