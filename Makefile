@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
 
-.PHONY: run test unit integration e2e lint format typecheck validate bench gallery clean
+.PHONY: run test unit integration e2e lint format typecheck validate bench gallery stress clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,9 @@ bench: $(STAMP)
 ## gallery: render docs/gallery.png (every style x attributes) and docs/gallery-photos.png (photo avatars)
 gallery: $(STAMP)
 	PYTHONPATH=.:layers/common $(BIN)/python scripts/gallery.py
+## stress: every credit/idempotency race 20 times in a row (handler under moto, and HTTP to the local stack)
+stress: $(STAMP)
+	PYTHONPATH=.:layers/common $(BIN)/python -m benchmarks.stress
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache

@@ -125,6 +125,75 @@ def bench_aws_calls() -> None:
         lambda_adapter.uninstall()
 
 
+def bench_credit_calls() -> None:
+    """AWS calls of the pay-per-use paths: idempotent submit and replay, account, cancel, settlement."""
+    print("\n== AWS calls with credits, Idempotency-Key and limits (botocore before-call hook, moto) ==")
+    import uuid
+
+    import boto3
+    from moto import mock_aws
+
+    from avatarsmith.config import clear_settings_cache
+    from avatarsmith.dal.clients import client, reset_clients
+    from avatarsmith.logic.auth import clear_auth_cache
+    from local import lambda_adapter
+    from local.provision import provision
+    from local.template import load_template
+    from tests.conftest import AwsAccount
+    from tests.integration.helpers import api_call
+
+    calls: list[str] = []
+
+    def count(event_name: str, **_: Any) -> None:
+        calls.append(event_name.split(".", 2)[-1])
+
+    with mock_aws(config={"lambda": {"use_docker": False}}):  # type: ignore[arg-type]
+        lambda_adapter.install()
+        reset_clients()
+        clear_auth_cache()
+        provisioned = provision(boto3.session.Session(), load_template(), {})
+        os.environ.update(provisioned.environment)
+        clear_settings_cache()
+        account = AwsAccount(
+            provisioned.refs, provisioned.attrs, provisioned.environment, boto3.session.Session()
+        )
+        _, key = account.add_tenant("bench-credits", credits=1000)
+        _, poor = account.add_tenant("bench-poor", credits=1)
+        for service in ("dynamodb", "sqs", "s3"):
+            client(service).meta.events.register("before-call.*.*", count)
+        api_call("list_styles", key)
+        api_call("list_styles", poor)
+
+        def measure(label: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            calls.clear()
+            status, _, body = api_call(*args, **kwargs)
+            print(f"{label:<48}: {len(calls)} call(s) {calls}  [HTTP {status}]")
+            return body
+
+        body = {"prompt": "bench", "model": "flux"}
+        measure("POST generate, no key            (target <= 2)", "generate_avatar", key, body=body)
+        idem = {"Idempotency-Key": str(uuid.uuid4())}
+        job = measure(
+            "POST generate + Idempotency-Key (explained: 3)", "generate_avatar", key, body=body, headers=idem
+        )
+        measure(
+            "  same key, same body: replay    (target 1)", "generate_avatar", key, body=body, headers=idem
+        )
+        measure("  same key, other body: 409", "generate_avatar", key, body={"prompt": "x"}, headers=idem)
+        measure("POST generate, balance too low: 402", "generate_avatar", poor, body=body)
+        measure(
+            "GET /v1/jobs/{id} + balance header (target 1)", "get_job", key, path_params={"job_id": job["id"]}
+        )
+        measure("GET /v1/account (tenant + ledger page)", "get_account", key, query={})
+        measure(
+            "POST /v1/jobs/{id}/cancel (read + settle txn)",
+            "cancel_job",
+            key,
+            path_params={"job_id": job["id"]},
+        )
+        lambda_adapter.uninstall()
+
+
 def bench_local_latency(jobs: int = 20) -> None:
     print(f"\n== local submit-to-completed latency, {jobs} jobs, offline renderer, 512x512 ==")
     import requests
@@ -355,6 +424,7 @@ def bench_backend_adapters(jobs: int = 10) -> None:
 def main() -> None:
     bench_cold_imports()
     bench_aws_calls()
+    bench_credit_calls()
     bench_local_latency()
     bench_renderer()
     bench_webhooks()

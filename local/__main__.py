@@ -12,9 +12,12 @@ def main() -> int:
     port = int(os.environ.get("PORT", "3000"))
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", os.environ["LOG_LEVEL"])
+    from pathlib import Path
+
     from .stack import EmbeddedStack
 
     stack = EmbeddedStack(
+        state_file=Path(__file__).resolve().parent.parent / ".avatarsmith-local.json",
         api_port=port,
         api_key=os.environ.get("AVATARSMITH_API_KEY") or None,
         extra_env={"AVATARSMITH_ALLOW_LOOPBACK_URLS": os.environ.get("AVATARSMITH_ALLOW_LOOPBACK_URLS", "0")},
@@ -35,6 +38,7 @@ Avatarsmith local stack is running (state lives as long as this process; Ctrl-C 
   AWS emulator : {info.moto_url}   (moto: DynamoDB, SQS, S3, Step Functions, EventBridge)
   Job events   : one line per event below (AVATARSMITH_PRINT_EVENTS=0 to silence)
   Webhooks     : receivers on 127.0.0.1 work when AVATARSMITH_ALLOW_LOOPBACK_URLS=1 is set
+  Demo tenant  : {info.tenant_id}   (manage tenants: avatarsmith-admin --local --help)
 
 Try it:
   curl -s -X POST {info.api_url}/v1/avatars/generate \\

@@ -32,6 +32,11 @@ class Route:
         return found.groupdict() if found else None
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # the default listen backlog (5) resets bursts of concurrent clients
+    daemon_threads = True
+
+
 def build_event(
     method: str,
     raw_path: str,
@@ -102,7 +107,7 @@ class ApiServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
 
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        self.httpd = _Server((host, port), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="api-http", daemon=True)

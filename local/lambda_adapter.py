@@ -89,7 +89,13 @@ def _invoke(
 
 def install() -> None:
     LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
+    from . import moto_atomic
+
+    moto_atomic.install()  # concurrent requests need DynamoDB's per-item atomicity
 
 
 def uninstall() -> None:
     LambdaSimpleBackend.invoke = _original_invoke  # type: ignore[method-assign]
+    from . import moto_atomic
+
+    moto_atomic.uninstall()

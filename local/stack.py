@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .template import load_template
 
 log = logging.getLogger("avatarsmith.local")
+
+DEFAULT_DEMO_CREDITS = 1_000_000  # AVATARSMITH_DEMO_CREDITS overrides it for the demo tenant
 
 _FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -49,6 +53,7 @@ class EmbeddedStack:
         api_key: str | None = None,
         parameter_overrides: dict[str, str] | None = None,
         extra_env: dict[str, str] | None = None,
+        state_file: Path | None = None,
     ):
         self.api_port = api_port
         self.moto_port = moto_port or free_port()
@@ -60,6 +65,7 @@ class EmbeddedStack:
         self._server: Any = None
         self._api: Any = None
         self.info: StackInfo | None = None
+        self.state_file = state_file  # where `avatarsmith-admin --local` finds this stack (make run only)
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> StackInfo:
@@ -81,12 +87,9 @@ class EmbeddedStack:
         )
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._server.start()
-        # moto keeps its backends per process: a stack started after another one (tests, `make bench`)
-        # must not find the previous stack's resources.
-        import urllib.request
+        from moto.moto_api._internal.models import moto_api_backend
 
-        reset = urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")  # noqa: S310
-        urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - our own loopback moto server
+        moto_api_backend.reset()  # moto's backends are per process: a new stack starts empty
         from . import lambda_adapter
 
         lambda_adapter.install()
@@ -147,39 +150,45 @@ class EmbeddedStack:
             environment=provisioned.environment,
             event_watch_queue_url=watch_url,
         )
+        if self.state_file is not None:
+            self._write_state_file(self.state_file, self.info)
         return self.info
 
+    @staticmethod
+    def _write_state_file(path: Path, info: StackInfo) -> None:
+        state = {
+            "api_url": info.api_url,
+            "moto_url": info.moto_url,
+            "region": _FAKE_AWS_ENV["AWS_REGION"],
+            "table_name": info.environment["TABLE_NAME"],
+            "demo_tenant_id": info.tenant_id,
+            "pid": os.getpid(),
+        }
+        path.write_text(json.dumps(state, indent=2) + "\n")
+
     def _create_demo_tenant(self, provisioned: Any) -> tuple[str, str]:
-        from avatarsmith.dal.table import Table
-        from avatarsmith.dal.tenants import TenantRepository
-        from avatarsmith.ids import new_api_key, new_tenant_id
-        from avatarsmith.logic.clock import now_iso
-        from avatarsmith.models.domain import Tenant
+        from avatarsmith.logic.tenant_admin import TenantAdmin
 
-        tenants = TenantRepository(Table(provisioned.environment["TABLE_NAME"]))
-        tenant = Tenant(id=new_tenant_id(), name="demo")
-        api_key = self.api_key or new_api_key()
-        tenants.create_tenant(tenant, created_at=now_iso())
-        tenants.add_api_key(tenant.id, api_key, created_at=now_iso())
-        return tenant.id, api_key
+        credits = int(os.environ.get("AVATARSMITH_DEMO_CREDITS") or DEFAULT_DEMO_CREDITS)
+        created = TenantAdmin.for_table(provisioned.environment["TABLE_NAME"]).create_tenant(
+            "demo", credits=credits, api_key=self.api_key
+        )
+        return created["tenant_id"], created["api_key"]
 
-    def add_tenant(self, name: str) -> tuple[str, str]:
-        """A further tenant with its own key (tests use it to check isolation)."""
-        from avatarsmith.dal.table import Table
-        from avatarsmith.dal.tenants import TenantRepository
-        from avatarsmith.ids import new_api_key, new_tenant_id
-        from avatarsmith.logic.clock import now_iso
-        from avatarsmith.models.domain import Tenant
+    def add_tenant(self, name: str, *, credits: int = DEFAULT_DEMO_CREDITS, **limits: int) -> tuple[str, str]:
+        """A further tenant with its own key (tests use it to check isolation and credit races)."""
+        from avatarsmith.logic.tenant_admin import TenantAdmin
+        from avatarsmith.models.billing import TenantLimits
 
         assert self.info is not None
-        tenants = TenantRepository(Table(self.info.environment["TABLE_NAME"]))
-        tenant = Tenant(id=new_tenant_id(), name=name)
-        api_key = new_api_key()
-        tenants.create_tenant(tenant, created_at=now_iso())
-        tenants.add_api_key(tenant.id, api_key, created_at=now_iso())
-        return tenant.id, api_key
+        created = TenantAdmin.for_table(self.info.environment["TABLE_NAME"]).create_tenant(
+            name, credits=credits, limits=TenantLimits(**limits)
+        )
+        return created["tenant_id"], created["api_key"]
 
     def stop(self) -> None:
+        if self.state_file is not None and self.state_file.exists():
+            self.state_file.unlink()
         if self._api is not None:
             self._api.stop()
             self._api = None

@@ -70,19 +70,14 @@ class AwsAccount:
     def client(self, service: str) -> Any:
         return self.session.client(service)
 
-    def add_tenant(self, name: str = "tenant") -> tuple[str, str]:
-        from avatarsmith.dal.table import Table
-        from avatarsmith.dal.tenants import TenantRepository
-        from avatarsmith.ids import new_api_key, new_tenant_id
-        from avatarsmith.logic.clock import now_iso
-        from avatarsmith.models.domain import Tenant
+    def add_tenant(self, name: str = "tenant", *, credits: int = 1_000_000, **limits: int) -> tuple[str, str]:
+        from avatarsmith.logic.tenant_admin import TenantAdmin
+        from avatarsmith.models.billing import TenantLimits
 
-        repo = TenantRepository(Table(self.env["TABLE_NAME"]))
-        tenant = Tenant(id=new_tenant_id(), name=name)
-        key = new_api_key()
-        repo.create_tenant(tenant, created_at=now_iso())
-        repo.add_api_key(tenant.id, key, created_at=now_iso())
-        return tenant.id, key
+        created = TenantAdmin.for_table(self.env["TABLE_NAME"]).create_tenant(
+            name, credits=credits, limits=TenantLimits(**limits)
+        )
+        return created["tenant_id"], created["api_key"]
 
 
 @pytest.fixture

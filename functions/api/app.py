@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -25,9 +26,10 @@ from avatarsmith.errors import (
     UnsupportedMediaTypeError,
 )
 from avatarsmith.logic import avatars as avatar_logic
+from avatarsmith.logic import billing as billing_logic
 from avatarsmith.logic import jobs as job_logic
 from avatarsmith.logic import webhooks as webhook_logic
-from avatarsmith.logic.auth import authenticate
+from avatarsmith.logic.auth import Principal, authenticate_principal
 from avatarsmith.logic.presenters import present_avatar, present_job, present_list
 from avatarsmith.logic.services import Services
 from avatarsmith.models.api import GenerateAvatarRequest, SaveAvatarRequest
@@ -35,7 +37,47 @@ from avatarsmith.models.domain import JobStatus
 from avatarsmith.models.webhooks import CreateWebhookEndpointRequest, RotateSecretRequest
 from avatarsmith.observability import logger
 
-app = APIGatewayHttpResolver()
+
+class _PerRequestResolver(APIGatewayHttpResolver):
+    """Powertools keeps the current event on the router class. A Lambda container serves one request at a
+    time, but the local stack and the concurrency tests run this handler on many threads at once (like
+    many containers), so the per-request state lives in a thread-local here."""
+
+    _state = threading.local()
+
+    @property
+    def current_event(self) -> Any:
+        return self._state.event
+
+    @current_event.setter
+    def current_event(self, value: Any) -> None:
+        self._state.event = value
+
+    @property
+    def lambda_context(self) -> Any:
+        return getattr(self._state, "lambda_context", None)
+
+    @lambda_context.setter
+    def lambda_context(self, value: Any) -> None:
+        self._state.lambda_context = value
+
+    @property
+    def context(self) -> dict:
+        if not hasattr(self._state, "context"):
+            self._state.context = {}
+        return self._state.context
+
+    @context.setter
+    def context(self, value: dict) -> None:
+        self._state.context = value
+
+    def resolve(self, event: Any, context: Any) -> dict[str, Any]:
+        self._state.event = self._to_proxy_event(event)
+        self._state.lambda_context = context
+        return super().resolve(event, context)
+
+
+app = _PerRequestResolver()
 M = TypeVar("M", bound=BaseModel)
 
 _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
@@ -74,11 +116,20 @@ def _request_id() -> str:
 
 
 def _tenant() -> str:
-    return authenticate(
+    return _principal().tenant_id
+
+
+def _principal() -> Principal:
+    """The caller, counted against its per-container request rate (429 rate_limited when over)."""
+    from avatarsmith.logic.ratelimit import count_request
+
+    principal = authenticate_principal(
         get_services(),
         dict(app.current_event.headers or {}),
         cache_seconds=get_api_settings().API_KEY_CACHE_SECONDS,
     )
+    count_request(principal.tenant_id, principal.requests_per_minute)
+    return principal
 
 
 def _json_body() -> Any:
@@ -153,10 +204,21 @@ def health() -> Response[dict]:
 
 @app.post("/v1/avatars/generate")
 def generate_avatar() -> Response[dict]:
-    tenant_id = _tenant()
-    request = _parse(GenerateAvatarRequest, _json_body())
-    job = job_logic.create_generation_job(get_services(), tenant_id, request)
-    return _json(202, present_job(job, get_services()), {"Location": f"/v1/jobs/{job.id}"})
+    principal = _principal()
+    key = _idempotency_key()
+    body = _json_body()
+    request = _parse(GenerateAvatarRequest, body)
+    services = get_services()
+    result = billing_logic.submit_generation(
+        services,
+        principal,
+        request,
+        idempotency_key=key,
+        fingerprint=billing_logic.request_fingerprint("POST /v1/avatars/generate", body),
+        present=lambda job: present_job(job, services),
+        wait_seconds=_idempotency_wait(),
+    )
+    return _replayable(result)
 
 
 @app.get("/v1/jobs/<job_id>")
@@ -164,11 +226,14 @@ def get_job(job_id: str) -> Response[dict]:
     tenant_id = _tenant()
     wait, applied = _requested_wait()
     services = get_services()
+    headers = {"Preference-Applied": applied} if applied else {}
     if wait:
         job = job_logic.wait_for_job(services, tenant_id, job_id, timeout_seconds=min(wait, _time_left()))
-    else:
-        job = job_logic.get_job(services, tenant_id, job_id)
-    return _json(200, present_job(job, services), {"Preference-Applied": applied} if applied else None)
+    else:  # the job and the balance header in one BatchGetItem
+        job, balance = billing_logic.get_job_with_balance(services, tenant_id, job_id)
+        if balance is not None:
+            headers[billing_logic.BALANCE_HEADER] = str(balance)
+    return _json(200, present_job(job, services), headers)
 
 
 @app.get("/v1/jobs")
@@ -202,10 +267,26 @@ def list_jobs() -> Response[dict]:
 @app.post("/v1/avatars/save")
 def save_avatar() -> Response[dict]:
     tenant_id = _tenant()
-    request = _parse(SaveAvatarRequest, _json_body())
+    key = _idempotency_key()
+    body = _json_body()
+    request = _parse(SaveAvatarRequest, body)
     services = get_services()
-    avatar = avatar_logic.save_avatar(services, tenant_id, request)
-    return _json(201, present_avatar(avatar, services), {"Location": f"/v1/avatars/{avatar.id}"})
+
+    def save() -> billing_logic.ApiResult:
+        avatar = avatar_logic.save_avatar(services, tenant_id, request)
+        payload = json.dumps(present_avatar(avatar, services), separators=(",", ":"))
+        return billing_logic.ApiResult(201, payload, {"Location": f"/v1/avatars/{avatar.id}"})
+
+    return _replayable(
+        billing_logic.run_idempotent(
+            services,
+            tenant_id,
+            idempotency_key=key,
+            fingerprint=billing_logic.request_fingerprint("POST /v1/avatars/save", body),
+            action=save,
+            wait_seconds=_idempotency_wait(),
+        )
+    )
 
 
 @app.get("/v1/avatars")
@@ -379,6 +460,54 @@ def replay_webhook_delivery(delivery_id: str) -> Response[dict]:
     return _json(202, webhook_logic.present_delivery(delivery))
 
 
+# --- pay-per-use: account, cancel, Idempotency-Key ------------------------------------------------------
+def _idempotency_key() -> str | None:
+    return billing_logic.check_idempotency_key((app.current_event.headers or {}).get("idempotency-key"))
+
+
+def _idempotency_wait() -> float:
+    return max(0.0, min(float(get_api_settings().IDEMPOTENCY_WAIT_SECONDS), _time_left()))
+
+
+def _replayable(result: billing_logic.ApiResult) -> Response[dict]:
+    headers = dict(result.headers)
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(
+        status_code=result.status_code, content_type="application/json", body=result.body, headers=headers
+    )
+
+
+@app.get("/v1/account")
+def get_account() -> Response[dict]:
+    tenant_id = _tenant()
+    limit = _int_query("limit", 20, low=1, high=100)
+    account = billing_logic.account_view(get_services(), tenant_id, ledger_limit=limit)
+    return _json(200, account, {billing_logic.BALANCE_HEADER: str(account["balance"])})
+
+
+@app.post("/v1/jobs/<job_id>/cancel")
+def cancel_job(job_id: str) -> Response[dict]:
+    tenant_id = _tenant()
+    key = _idempotency_key()
+    services = get_services()
+
+    def cancel() -> billing_logic.ApiResult:
+        job = billing_logic.cancel_job(services, tenant_id, job_id)
+        return billing_logic.ApiResult(200, json.dumps(present_job(job, services), separators=(",", ":")))
+
+    return _replayable(
+        billing_logic.run_idempotent(
+            services,
+            tenant_id,
+            idempotency_key=key,
+            fingerprint=billing_logic.request_fingerprint(f"POST /v1/jobs/{job_id}/cancel", None),
+            action=cancel,
+            wait_seconds=_idempotency_wait(),
+        )
+    )
+
+
 # --- the error envelope ------------------------------------------------------------------------------
 def _envelope(
     status: int,
@@ -387,20 +516,23 @@ def _envelope(
     *,
     param: str | None = None,
     details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[dict]:
     error: dict[str, Any] = {"code": code, "message": message, "request_id": _request_id()}
     if param:
         error["param"] = param
     if details:
         error["details"] = details
-    return _json(status, {"error": error})
+    return _json(status, {"error": error}, headers)
 
 
 @app.exception_handler(AvatarsmithError)
 def handle_avatarsmith_error(exc: AvatarsmithError) -> Response[dict]:
     if exc.status_code >= 500:
         logger.exception("request failed", extra={"code": exc.code})
-    return _envelope(exc.status_code, exc.code, exc.message, param=exc.param, details=exc.details)
+    return _envelope(
+        exc.status_code, exc.code, exc.message, param=exc.param, details=exc.details, headers=exc.headers
+    )
 
 
 @app.not_found

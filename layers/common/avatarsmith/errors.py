@@ -22,6 +22,7 @@ class AvatarsmithError(Exception):
         self.message = message
         self.param = param
         self.details = details
+        self.headers: dict[str, str] = {}
 
 
 # --- client errors -----------------------------------------------------------------------------
@@ -67,6 +68,46 @@ class ConflictError(AvatarsmithError):
 
 class JobNotCompletedError(ConflictError):
     code = "job_not_completed"
+
+
+class IdempotencyKeyMismatchError(ConflictError):
+    code = "idempotency_key_mismatch"
+
+
+class RequestInProgressError(ConflictError):
+    code = "request_in_progress"
+
+
+class JobNotCancelableError(ConflictError):
+    code = "job_not_cancelable"
+
+
+class InsufficientCreditsError(AvatarsmithError):
+    status_code = 402
+    code = "insufficient_credits"
+
+    def __init__(self, message: str, *, cost: int, balance: int):
+        super().__init__(message, details=[{"cost": cost, "balance": balance}])
+        self.cost = cost
+        self.balance = balance
+        self.headers = {"X-Credits-Balance": str(balance)}
+
+
+class RateLimitedError(AvatarsmithError):
+    """429 with `Retry-After` and the IETF `RateLimit-*` headers."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, limit: int, reset_seconds: int, param: str | None = None):
+        super().__init__(message, param=param)
+        reset = max(1, int(reset_seconds))
+        self.headers = {
+            "Retry-After": str(reset),
+            "RateLimit-Limit": str(limit),
+            "RateLimit-Remaining": "0",
+            "RateLimit-Reset": str(reset),
+        }
 
 
 class PayloadTooLargeError(AvatarsmithError):

@@ -37,3 +37,11 @@ def new_tenant_id() -> str:
 def new_api_key() -> str:
     """A secret API key; only its hash is ever stored."""
     return f"ask_{secrets.token_urlsafe(30)}"
+
+
+def new_ledger_entry_id() -> str:
+    return time_ordered_id("led")
+
+
+def new_api_key_id() -> str:
+    return time_ordered_id("key")

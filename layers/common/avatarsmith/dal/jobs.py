@@ -25,6 +25,7 @@ from .table import (
     job_sk,
     status_pk,
     tenant_pk,
+    update_operation,
 )
 
 JOB_PREFIX = "JOB#"
@@ -104,15 +105,7 @@ class JobRepository:
 
         Raises ConditionFailed (carrying the job as stored now) when another writer got there first.
         """
-        set_values: dict[str, Any] = {
-            "status": to.value,
-            "updated_at": now,
-            "gsi1pk": status_pk(job.tenant_id, to.value),
-        }
-        for key, value in (changes or {}).items():
-            set_values[key] = _encode_change(key, value)
-        placeholders = {f":from{i}": s.value for i, s in enumerate(allowed_from)}
-        condition = f"#status IN ({', '.join(placeholders)})"
+        set_values, condition, placeholders = _transition_parts(job, to, allowed_from, now, changes)
         try:
             item = self.table.update(
                 tenant_pk(job.tenant_id),
@@ -174,6 +167,45 @@ class JobRepository:
             # A filtered page can come back short while more items remain: continue after what was read.
             return jobs, str(last["sk"]).removeprefix(JOB_PREFIX)
         return jobs, None
+
+
+def transition_operation(
+    job: Job,
+    *,
+    to: JobStatus,
+    allowed_from: tuple[JobStatus, ...],
+    now: str,
+    changes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The same conditional transition as `JobRepository.transition`, as one transaction operation."""
+    set_values, condition, placeholders = _transition_parts(job, to, allowed_from, now, changes)
+    return {
+        "Update": update_operation(
+            tenant_pk(job.tenant_id),
+            job_sk(job.id),
+            set_values=set_values,
+            condition=condition,
+            condition_values=placeholders,
+        )
+    }
+
+
+def _transition_parts(
+    job: Job,
+    to: JobStatus,
+    allowed_from: tuple[JobStatus, ...],
+    now: str,
+    changes: dict[str, Any] | None,
+) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    set_values: dict[str, Any] = {
+        "status": to.value,
+        "updated_at": now,
+        "gsi1pk": status_pk(job.tenant_id, to.value),
+    }
+    for key, value in (changes or {}).items():
+        set_values[key] = _encode_change(key, value)
+    placeholders = {f":from{i}": s.value for i, s in enumerate(allowed_from)}
+    return set_values, f"#status IN ({', '.join(placeholders)})", placeholders
 
 
 class StaleJobError(Exception):

@@ -20,6 +20,7 @@ from avatarsmith.errors import StorageError
 
 from .clients import client
 
+TRANSACTION_CONFLICT_ATTEMPTS = 6
 BY_STATUS_INDEX = "ByStatus"
 BY_CLIENT_REFERENCE_INDEX = "ByClientReference"
 
@@ -154,26 +155,67 @@ class Table:
 
         On a failed condition raises ConditionFailed carrying the current item.
         """
-        names = {f"#a{i}": name for i, name in enumerate(set_values)}
-        values = {f":v{i}": to_attr(value) for i, value in enumerate(set_values.values())}
-        expression = "SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(set_values)))
-        if remove:
-            names.update({f"#r{i}": name for i, name in enumerate(remove)})
-            expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove)))
-        kwargs: dict[str, Any] = {
-            "Key": to_item({"pk": pk, "sk": sk}),
-            "UpdateExpression": expression,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-            "ReturnValues": "ALL_NEW",
-        }
-        if condition:
-            kwargs["ConditionExpression"] = condition
-            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-            values.update({k: to_attr(v) for k, v in (condition_values or {}).items()})
-            names.update({"#status": "status"} if "#status" in condition else {})
+        kwargs = update_operation(
+            pk,
+            sk,
+            set_values=set_values,
+            condition=condition,
+            condition_values=condition_values,
+            remove=remove,
+        )
+        kwargs["ReturnValues"] = "ALL_NEW"
         response = self._call("update_item", **kwargs)
         return from_item(response["Attributes"])
+
+    def transact(self, operations: list[dict[str, Any]], *, token: str | None = None) -> None:
+        """One TransactWriteItems: each operation is {"Put"|"Update"|"Delete"|"ConditionCheck": {...}}
+        without TableName. Raises TransactionCancelled with one reason per operation (in order).
+
+        `token` (ClientRequestToken) makes the SDK's own retries of a lost response idempotent. A
+        cancellation caused only by conflicts with concurrent transactions on the same items (e.g. two
+        submits of one tenant) is retried here with jittered backoff.
+        """
+        import random
+        import time
+
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        items = [{kind: {"TableName": self.name, **op} for kind, op in o.items()} for o in operations]
+        kwargs: dict[str, Any] = {"TransactItems": items}
+        if token:
+            kwargs["ClientRequestToken"] = token
+        for attempt in range(TRANSACTION_CONFLICT_ATTEMPTS):
+            try:
+                self._ddb.transact_write_items(**kwargs)
+                return
+            except ClientError as exc:
+                error = exc.response.get("Error", {})
+                if error.get("Code") != "TransactionCanceledException":
+                    raise StorageError("DynamoDB TransactWriteItems failed") from exc
+                reasons = [
+                    CancellationReason(
+                        str(r.get("Code") or "None"), from_item(dict(r["Item"])) if r.get("Item") else None
+                    )
+                    for r in exc.response.get("CancellationReasons", [])
+                ]
+                codes = {r.code for r in reasons} - {"None"}
+                if codes <= {"TransactionConflict"} and attempt + 1 < TRANSACTION_CONFLICT_ATTEMPTS:
+                    time.sleep(random.uniform(0, 0.02 * 2**attempt))
+                    continue
+                if codes <= {"TransactionConflict"}:
+                    raise StorageError("DynamoDB TransactWriteItems kept conflicting") from exc
+                raise TransactionCancelled(reasons) from exc
+            except BotoCoreError as exc:
+                raise StorageError("DynamoDB TransactWriteItems failed") from exc
+
+    def delete(self, pk: str, sk: str) -> None:
+        self._call("delete_item", Key=to_item({"pk": pk, "sk": sk}))
+
+    def query_prefix(self, pk: str, prefix: str, *, limit: int, newest_first: bool = True) -> list[dict]:
+        items, _ = self.query_page(
+            partition_key=("pk", pk), sort_prefix=("sk", prefix), limit=limit, newest_first=newest_first
+        )
+        return items
 
     def query_page(
         self,
@@ -231,3 +273,55 @@ class Table:
             start = response.get("LastEvaluatedKey")
             if not start:
                 return total
+
+
+class CancellationReason:
+    """Why one operation of a cancelled transaction failed ("None" when it did not), with the item as it
+    was when its condition failed (if ReturnValuesOnConditionCheckFailure=ALL_OLD was asked)."""
+
+    def __init__(self, code: str, item: dict[str, Any] | None):
+        self.code = code
+        self.item = item
+
+    @property
+    def condition_failed(self) -> bool:
+        return self.code == "ConditionalCheckFailed"
+
+
+class TransactionCancelled(Exception):
+    def __init__(self, reasons: list[CancellationReason]):
+        super().__init__("transaction cancelled: " + ", ".join(r.code for r in reasons))
+        self.reasons = reasons
+
+    def reason(self, index: int) -> CancellationReason:
+        return self.reasons[index] if index < len(self.reasons) else CancellationReason("None", None)
+
+
+def update_operation(
+    pk: str,
+    sk: str,
+    *,
+    set_values: dict[str, Any],
+    condition: str | None = None,
+    condition_values: dict[str, Any] | None = None,
+    remove: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The UpdateItem arguments (also usable as a transaction's Update) for SET/REMOVE under a condition."""
+    names = {f"#a{i}": name for i, name in enumerate(set_values)}
+    values = {f":v{i}": to_attr(value) for i, value in enumerate(set_values.values())}
+    expression = "SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(set_values)))
+    if remove:
+        names.update({f"#r{i}": name for i, name in enumerate(remove)})
+        expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove)))
+    kwargs: dict[str, Any] = {
+        "Key": to_item({"pk": pk, "sk": sk}),
+        "UpdateExpression": expression,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+    if condition:
+        kwargs["ConditionExpression"] = condition
+        kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        values.update({k: to_attr(v) for k, v in (condition_values or {}).items()})
+        names.update({"#status": "status"} if "#status" in condition else {})
+    return kwargs

@@ -85,7 +85,20 @@ def _model(model_id: str, include_test: bool) -> catalog.ModelEntry:
 
 
 def create_generation_job(services: Services, tenant_id: str, request: GenerateAvatarRequest) -> Job:
-    """Write a queued job and enqueue it. If the queue refuses, the job is failed (nothing left dangling)."""
+    """Write a queued job with its credit reservation and enqueue it (no rate window, no idempotency key).
+
+    The api route goes through `logic.billing.submit_generation`, which adds both.
+    """
+    from avatarsmith.logic.billing import reserve_and_enqueue
+
+    job = build_generation_job(services, tenant_id, request)
+    reserve_and_enqueue(services, job)
+    return job
+
+
+def build_generation_job(services: Services, tenant_id: str, request: GenerateAvatarRequest) -> Job:
+    """Validate the request and build the queued job (reference uploads are stored here); nothing is
+    written to DynamoDB yet."""
     model, prompt_model = resolve_model(request.model, include_test=services.include_test_models)
     if request.callback_url:
         check_url_syntax(
@@ -128,20 +141,25 @@ def create_generation_job(services: Services, tenant_id: str, request: GenerateA
         callback_url=request.callback_url,
         callback_id=request.callback_id,
     )
-    services.jobs.create(job)
+    return job
+
+
+def enqueue_or_fail(services: Services, job: Job) -> None:
+    """Enqueue a stored job. If the queue refuses, the job is failed and its credits refunded (in one
+    transaction with the transition), and ServiceUnavailableError propagates."""
     assert services.queue is not None, "the api function always has a queue"
     try:
         services.queue.enqueue(
-            tenant_id=tenant_id,
-            job_id=job_id,
-            model=model.id,
+            tenant_id=job.tenant_id,
+            job_id=job.id,
+            model=job.spec.model,
             credits_reserved=job.credits.reserved,
             created_at=job.created_at,
         )
     except ServiceUnavailableError:
-        logger.exception("enqueue failed; failing the job", extra={"job_id": job_id})
+        logger.exception("enqueue failed; failing the job", extra={"job_id": job.id})
         with contextlib.suppress(StaleJobError):  # someone else already moved it on
-            services.jobs.transition(
+            services.billing.finish_job(
                 job,
                 to=JobStatus.FAILED,
                 allowed_from=(JobStatus.QUEUED,),
@@ -152,8 +170,10 @@ def create_generation_job(services: Services, tenant_id: str, request: GenerateA
                 },
             )
         raise
-    logger.info("job queued", extra={"job_id": job_id, "model": model.id, "variations": spec.num_variations})
-    return job
+    logger.info(
+        "job queued",
+        extra={"job_id": job.id, "model": job.spec.model, "variations": job.spec.num_variations},
+    )
 
 
 def get_job(services: Services, tenant_id: str, job_id: str) -> Job:

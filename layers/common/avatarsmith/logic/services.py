@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from avatarsmith.dal.avatars import AvatarRepository
+from avatarsmith.dal.billing import BillingRepository
 from avatarsmith.dal.events import EventPublisher
 from avatarsmith.dal.jobs import JobRepository
 from avatarsmith.dal.queue import GenerationQueue
@@ -21,6 +22,7 @@ class Services:
     tenants: TenantRepository
     images: ImageStore
     queue: GenerationQueue | None
+    billing: BillingRepository
     include_test_models: bool = False
     allow_loopback_urls: bool = False
     presigned_url_ttl: int = 3600
@@ -51,6 +53,7 @@ class Services:
             tenants=TenantRepository(table),
             images=ImageStore(bucket_name),
             queue=GenerationQueue(queue_url) if queue_url else None,
+            billing=BillingRepository(table),
             include_test_models=include_test_models,
             allow_loopback_urls=allow_loopback_urls,
             presigned_url_ttl=presigned_url_ttl,

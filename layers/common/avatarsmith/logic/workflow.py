@@ -243,8 +243,8 @@ def mark_completed(
         adjustments=adjustments,
         catalog_version=entry.catalog_version or None,
     )
-    try:
-        job = services.jobs.transition(
+    try:  # the transition and the charge/refund commit together: settled exactly once
+        job = services.billing.finish_job(
             job,
             to=JobStatus.COMPLETED,
             allowed_from=(JobStatus.PROCESSING,),
@@ -302,8 +302,8 @@ def mark_failed(services: Services, *, tenant_id: str, job_id: str, error: dict[
         for v in job.variations
     ]
     credits = job.credits.model_copy(update={"charged": 0, "refunded": job.credits.reserved})
-    try:
-        job = services.jobs.transition(
+    try:  # the transition and the refund commit together: a second run refunds nothing
+        job = services.billing.finish_job(
             job,
             to=JobStatus.FAILED,
             allowed_from=(JobStatus.QUEUED, JobStatus.PROCESSING),

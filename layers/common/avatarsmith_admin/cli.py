@@ -1,0 +1,212 @@
+"""`avatarsmith-admin`: tenants, API keys, credits and limits, straight against the stack's table.
+
+Targets (one of):
+  --local                       the running local stack (`make run`), found through .avatarsmith-local.json
+  --table NAME [--region R]     a deployed stack's table (AWS credentials from the usual places)
+  --stack NAME [--region R]     a deployed stack, its table read from the CloudFormation output TableName
+
+Every command prints JSON with --json (the secret of a new key is shown once, in that output only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+LOCAL_STATE_FILE = ".avatarsmith-local.json"
+
+
+class CliError(Exception):
+    pass
+
+
+def find_local_state(start: Path | None = None) -> dict[str, Any]:
+    explicit = os.environ.get("AVATARSMITH_LOCAL_STATE")
+    candidates = [Path(explicit)] if explicit else []
+    here = (start or Path.cwd()).resolve()
+    candidates += [d / LOCAL_STATE_FILE for d in (here, *here.parents)]
+    candidates.append(Path(__file__).resolve().parents[3] / LOCAL_STATE_FILE)  # the source checkout
+    for path in candidates:
+        if path.is_file():
+            return dict(json.loads(path.read_text()))
+    raise CliError(
+        f"no running local stack found ({LOCAL_STATE_FILE} is written by `make run`); start it first"
+    )
+
+
+def _target(args: argparse.Namespace) -> str:
+    """Point the AWS clients at the chosen stack and return its table name."""
+    if args.local:
+        state = find_local_state()
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": state["moto_url"],
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_DEFAULT_REGION": state.get("region", "us-east-1"),
+            }
+        )
+        return str(state["table_name"])
+    if args.region:
+        os.environ["AWS_DEFAULT_REGION"] = args.region
+    if args.table:
+        return str(args.table)
+    if args.stack:
+        import boto3
+
+        stacks = boto3.client("cloudformation").describe_stacks(StackName=args.stack)["Stacks"]
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+        if "TableName" not in outputs:
+            raise CliError(f"stack {args.stack} has no TableName output")
+        return outputs["TableName"]
+    raise CliError("choose a target: --local, --table NAME or --stack NAME")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="avatarsmith-admin", description=__doc__.split("\n\n")[0])
+    target = parser.add_argument_group("target")
+    target.add_argument("--local", action="store_true", help="the running local stack")
+    target.add_argument("--table", help="a deployed stack's DynamoDB table name")
+    target.add_argument("--stack", help="a deployed CloudFormation stack name")
+    target.add_argument("--region", help="AWS region of --table/--stack")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def limits(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--max-concurrent-jobs", type=int)
+        p.add_argument("--submits-per-minute", type=int)
+        p.add_argument("--requests-per-minute", type=int)
+
+    p = commands.add_parser("create-tenant", help="create a tenant and its first API key")
+    p.add_argument("name")
+    p.add_argument("--credits", type=int, default=0)
+    limits(p)
+    commands.add_parser("list-tenants", help="every tenant with its balance")
+    p = commands.add_parser("show-tenant", help="balance, reserved credits, limits and recent ledger entries")
+    p.add_argument("tenant_id")
+    p.add_argument("--entries", type=int, default=20)
+    p = commands.add_parser("audit", help="check that the ledger adds up to the balance")
+    p.add_argument("tenant_id")
+    p = commands.add_parser("issue-key", help="issue another API key (the secret is shown once)")
+    p.add_argument("tenant_id")
+    p = commands.add_parser("list-keys", help="the tenant's keys: id, prefix, status, last use")
+    p.add_argument("tenant_id")
+    p = commands.add_parser("revoke-key", help="revoke a key")
+    p.add_argument("tenant_id")
+    p.add_argument("key_id")
+    p = commands.add_parser("rotate-key", help="issue a new key and revoke the old one")
+    p.add_argument("tenant_id")
+    p.add_argument("key_id")
+    p = commands.add_parser("grant-credits", help="add credits (a ledger entry)")
+    p.add_argument("tenant_id")
+    p.add_argument("amount", type=int)
+    p.add_argument("--note")
+    p = commands.add_parser("deduct-credits", help="remove credits (never below zero)")
+    p.add_argument("tenant_id")
+    p.add_argument("amount", type=int)
+    p.add_argument("--note")
+    p = commands.add_parser("set-limits", help="per-tenant limits (unset ones keep their value)")
+    p.add_argument("tenant_id")
+    limits(p)
+    return parser
+
+
+def _limits(args: argparse.Namespace) -> dict[str, int | None]:
+    return {
+        "max_concurrent_jobs": args.max_concurrent_jobs,
+        "submits_per_minute": args.submits_per_minute,
+        "requests_per_minute": args.requests_per_minute,
+    }
+
+
+def run(args: argparse.Namespace) -> Any:
+    from avatarsmith.dal.clients import reset_clients
+    from avatarsmith.logic.tenant_admin import TenantAdmin
+    from avatarsmith.models.billing import TenantLimits
+
+    table = _target(args)
+    reset_clients()  # the target may have changed the endpoint or region
+    admin = TenantAdmin.for_table(table)
+    command = args.command
+    if command in ("grant-credits", "deduct-credits") and args.amount <= 0:
+        raise CliError("amount must be a positive number of credits")
+    if command == "create-tenant":
+        if args.credits < 0:
+            raise CliError("--credits cannot be negative")
+        chosen = {k: v for k, v in _limits(args).items() if v is not None}
+        created = admin.create_tenant(args.name, credits=args.credits, limits=TenantLimits(**chosen))
+        return {
+            "tenant_id": created["tenant_id"],
+            "name": created["name"],
+            "api_key": created["api_key"],
+            "key_id": created["key"]["key_id"],
+            "key_prefix": created["key"]["prefix"],
+            "credits": created["credits"],
+        }
+    if command == "list-tenants":
+        return {"tenants": admin.list_tenants()}
+    if command == "show-tenant":
+        return admin.account(args.tenant_id, ledger_limit=args.entries)
+    if command == "audit":
+        return admin.audit(args.tenant_id)
+    if command == "issue-key":
+        issued = admin.issue_key(args.tenant_id)
+        return {"tenant_id": args.tenant_id, "api_key": issued["api_key"], **issued["key"]}
+    if command == "list-keys":
+        return {"tenant_id": args.tenant_id, "keys": admin.list_keys(args.tenant_id)}
+    if command == "revoke-key":
+        return admin.revoke_key(args.tenant_id, args.key_id)
+    if command == "rotate-key":
+        rotated = admin.rotate_key(args.tenant_id, args.key_id)
+        return {"api_key": rotated["api_key"], **rotated["key"], "revoked": rotated["revoked"]}
+    if command in ("grant-credits", "deduct-credits"):
+        amount = args.amount if command == "grant-credits" else -args.amount
+        entry = admin.adjust_credits(args.tenant_id, amount, note=args.note)
+        balance = admin.account(args.tenant_id, ledger_limit=1)["balance"]
+        return {"tenant_id": args.tenant_id, "entry": entry.model_dump(exclude_none=True), "balance": balance}
+    if command == "set-limits":
+        return {
+            "tenant_id": args.tenant_id,
+            "limits": admin.set_limits(args.tenant_id, **_limits(args)).model_dump(),
+        }
+    raise CliError(f"unknown command {command}")
+
+
+def _human(result: dict[str, Any]) -> str:
+    lines = []
+    for key, value in result.items():
+        if isinstance(value, list):
+            lines.append(f"{key}:")
+            lines.extend(f"  - {json.dumps(v, sort_keys=True)}" for v in value)
+        elif isinstance(value, dict):
+            lines.append(f"{key}: {json.dumps(value, sort_keys=True)}")
+        else:
+            lines.append(f"{key}: {value}")
+    if "api_key" in result:
+        lines.append("(the API key is shown only now: store it safely)")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from avatarsmith.logic.tenant_admin import AdminError
+
+    try:
+        result = run(args)
+    except (CliError, AdminError) as exc:
+        if args.json:
+            print(json.dumps({"error": str(exc)}))
+        else:
+            print(f"avatarsmith-admin: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2, sort_keys=True) if args.json else _human(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
