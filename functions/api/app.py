@@ -95,6 +95,7 @@ def get_services() -> Services:
         allow_loopback_urls=settings.AVATARSMITH_ALLOW_LOOPBACK_URLS,
         presigned_url_ttl=settings.PRESIGNED_URL_TTL_SECONDS,
         webhook_queue_url=settings.WEBHOOK_QUEUE_URL,
+        event_bus_name=settings.EVENT_BUS_NAME,
     )
 
 

@@ -124,3 +124,41 @@ def test_webhooks_reach_loopback_receivers_verified_even_after_three_failures(st
     finally:
         for r in (flaky, healthy, callback):
             r.stop()
+
+
+def test_cancelling_a_running_job_publishes_canceled_and_never_failed(
+    stack: StackInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a job on the asynchronous test backend that would need 30 one-second polls
+    monkeypatch.setenv("AVATARSMITH_TEST_BACKEND_POLLS", "30")
+    monkeypatch.setenv("AVATARSMITH_TEST_BACKEND_POLL_SECONDS", "1")
+    api = _session(stack.api_key)
+    job = api.post(f"{stack.api_url}/v1/avatars/generate", json={"prompt": "x", "model": "test-async"}).json()
+    deadline = time.monotonic() + 10
+    while api.get(f"{stack.api_url}/v1/jobs/{job['id']}").json()["status"] != "processing":
+        assert time.monotonic() < deadline, "the job never started processing"
+        time.sleep(0.05)
+    # When the caller cancels it mid-generation
+    canceled = api.post(f"{stack.api_url}/v1/jobs/{job['id']}/cancel")
+    assert canceled.status_code == 200, canceled.text
+    assert canceled.json()["status"] == "canceled"
+    assert canceled.json()["credits"]["refunded"] == canceled.json()["credits"]["reserved"]
+    # Then the workflow stops at its next poll without turning the job into a failure
+    sfn = boto3.session.Session().client("stepfunctions")
+    machine = next(m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"])
+    arn = machine.replace(":stateMachine:", ":execution:") + f":{job['id']}"
+    deadline = time.monotonic() + 15
+    while (execution := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the execution did not stop after the cancel"
+        time.sleep(0.1)
+    assert execution["status"] == "SUCCEEDED"  # ends in JobAlreadyFinished, not in GenerationFailed
+    assert api.get(f"{stack.api_url}/v1/jobs/{job['id']}").json()["status"] == "canceled"
+    # And the bus carried queued, processing and canceled for it, and no failed event
+    events = _watched_events(stack, job["id"], 3)
+    assert sorted(e["detail-type"] for e in events) == [
+        "Avatar Job Canceled",
+        "Avatar Job Processing",
+        "Avatar Job Queued",
+    ]
+    time.sleep(0.5)
+    assert _watched_events(stack, job["id"], 1, timeout=1) == []

@@ -126,7 +126,7 @@ def test_a_terminal_error_is_caught_into_mark_failed_and_refunded(
     execution, job, states = _run(aws, key, {"prompt": "x", "model": "test-async", "num_variations": 3})
     assert execution["status"] == "FAILED"
     assert states.count("SubmitGeneration") == 1, "terminal errors are not retried"
-    assert states[-3:] == ["MarkFailed", "PublishFailedEvent", "GenerationFailed"]
+    assert states[-4:] == ["MarkFailed", "DidThisRunFailTheJob", "PublishFailedEvent", "GenerationFailed"]
     assert job["status"] == "failed"
     assert job["error"]["code"] == "content_moderated"
     assert "content filter" in job["error"]["message"]

@@ -36,6 +36,7 @@ class ApiSettings(_FeatureFlags):
     PRESIGNED_URL_TTL_SECONDS: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
     API_KEY_CACHE_SECONDS: int = Field(default=60, ge=0, le=3600)
     WEBHOOK_QUEUE_URL: str
+    EVENT_BUS_NAME: str
     IDEMPOTENCY_WAIT_SECONDS: float = Field(default=10, ge=0, le=25)
 
 

@@ -28,10 +28,12 @@ from avatarsmith.errors import (
     JobNotFoundError,
     RateLimitedError,
     RequestInProgressError,
+    StorageError,
     UnauthorizedError,
 )
 from avatarsmith.logic.auth import Principal
 from avatarsmith.logic.clock import now_iso
+from avatarsmith.logic.events import detail_type_for, job_event_detail
 from avatarsmith.logic.jobs import build_generation_job, enqueue_or_fail
 from avatarsmith.logic.ratelimit import current_window
 from avatarsmith.logic.services import Services
@@ -271,9 +273,8 @@ def _recover_abandoned_submit(services: Services, tenant_id: str, record: Idempo
 
 
 # --- cancel -----------------------------------------------------------------------------------------
-def cancel_job(services: Services, tenant_id: str, job_id: str) -> Job:
-    """queued|processing -> canceled, refunding every reserved credit, exactly once. Cancelling a
-    cancelled job returns it unchanged; a completed or failed job cannot be cancelled (409)."""
+def _cancel_transition(services: Services, tenant_id: str, job_id: str) -> Job:
+    """queued|processing -> canceled, refunding every reserved credit, exactly once."""
     job = services.jobs.get(tenant_id, job_id, consistent=True)
     if job is None:
         raise JobNotFoundError(f"no job with id {job_id}", param="job_id")
@@ -301,6 +302,23 @@ def cancel_job(services: Services, tenant_id: str, job_id: str) -> Job:
         status = current.status.value if current else "gone"
         raise JobNotCancelableError(f"job {job_id} is already {status}", param="job_id") from exc
     logger.info("job canceled", extra={"job_id": job_id, "refunded": credits.refunded})
+    return job
+
+
+def cancel_job(services: Services, tenant_id: str, job_id: str) -> Job:
+    """queued|processing -> canceled, refunding every reserved credit, exactly once. Cancelling a
+    cancelled job returns it unchanged; a completed or failed job cannot be cancelled (409).
+
+    The `canceled` event is published on every successful call (a repeated cancel publishes again:
+    subscribers dedupe on job id + status, as for every other transition). The cancel is committed
+    before the event: if the bus refuses it, the failure is logged and the job record stays the truth.
+    """
+    job = _cancel_transition(services, tenant_id, job_id)
+    if services.events is not None:
+        try:
+            services.events.put(detail_type_for(job.status.value), job_event_detail(job))
+        except StorageError:
+            logger.exception("could not publish the canceled event", extra={"job_id": job_id})
     return job
 
 
