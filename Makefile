@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	PORT=$(PORT) PYTHONPATH=.:layers/common $(BIN)/python -m local
 
-## test: lint, validate the template (raw and SAM-transformed) and run every test
-test: $(STAMP) lint validate
+## test: lint, type-check, validate the template (raw and SAM-transformed) and run every test
+test: $(STAMP) lint typecheck validate
 	$(BIN)/python -m pytest
 
 unit: $(STAMP)

@@ -83,7 +83,7 @@ class EmbeddedStack:
         from moto.server import ThreadedMotoServer
 
         default_user_config.update(
-            {"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}  # type: ignore[typeddict-item]
+            {"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}
         )
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._server.start()

@@ -100,7 +100,7 @@ def get_services() -> Services:
 
 
 # --- helpers ----------------------------------------------------------------------------------------
-def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[dict]:
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
     return Response(
         status_code=status,
         content_type="application/json",
@@ -199,12 +199,12 @@ def _time_left() -> float:
 
 # --- routes -------------------------------------------------------------------------------------------
 @app.get("/v1/health")
-def health() -> Response[dict]:
+def health() -> Response[str]:
     return _json(200, {"status": "ok", "version": __version__})
 
 
 @app.post("/v1/avatars/generate")
-def generate_avatar() -> Response[dict]:
+def generate_avatar() -> Response[str]:
     principal = _principal()
     key = _idempotency_key()
     body = _json_body()
@@ -223,7 +223,7 @@ def generate_avatar() -> Response[dict]:
 
 
 @app.get("/v1/jobs/<job_id>")
-def get_job(job_id: str) -> Response[dict]:
+def get_job(job_id: str) -> Response[str]:
     tenant_id = _tenant()
     wait, applied = _requested_wait()
     services = get_services()
@@ -238,7 +238,7 @@ def get_job(job_id: str) -> Response[dict]:
 
 
 @app.get("/v1/jobs")
-def list_jobs() -> Response[dict]:
+def list_jobs() -> Response[str]:
     tenant_id = _tenant()
     query = app.current_event.get_query_string_value
     status_value = query("status")
@@ -266,7 +266,7 @@ def list_jobs() -> Response[dict]:
 
 
 @app.post("/v1/avatars/save")
-def save_avatar() -> Response[dict]:
+def save_avatar() -> Response[str]:
     tenant_id = _tenant()
     key = _idempotency_key()
     body = _json_body()
@@ -291,7 +291,7 @@ def save_avatar() -> Response[dict]:
 
 
 @app.get("/v1/avatars")
-def list_avatars() -> Response[dict]:
+def list_avatars() -> Response[str]:
     tenant_id = _tenant()
     services = get_services()
     limit = _int_query("limit", 20, low=1, high=100)
@@ -324,14 +324,14 @@ def list_avatars() -> Response[dict]:
 
 
 @app.get("/v1/avatars/<avatar_id>")
-def get_avatar(avatar_id: str) -> Response[dict]:
+def get_avatar(avatar_id: str) -> Response[str]:
     tenant_id = _tenant()
     services = get_services()
     return _json(200, present_avatar(avatar_logic.get_avatar(services, tenant_id, avatar_id), services))
 
 
 @app.get("/v1/styles")
-def list_styles() -> Response[dict]:
+def list_styles() -> Response[str]:
     _tenant()
     data = [
         {"id": s.id, "object": "style", "name": s.name, "title": s.title, "description": s.description}
@@ -341,7 +341,7 @@ def list_styles() -> Response[dict]:
 
 
 @app.get("/v1/models")
-def list_models() -> Response[dict]:
+def list_models() -> Response[str]:
     _tenant()
     models = catalog.available_models(include_test=get_api_settings().AVATARSMITH_ENABLE_TEST_BACKENDS)
     data = [
@@ -363,7 +363,7 @@ def list_models() -> Response[dict]:
 
 # --- webhooks: endpoints, the callback secret, the delivery log and replay ------------------------------
 @app.post("/v1/webhook-endpoints")
-def create_webhook_endpoint() -> Response[dict]:
+def create_webhook_endpoint() -> Response[str]:
     tenant_id = _tenant()
     request = _parse(CreateWebhookEndpointRequest, _json_body())
     endpoint, secret = webhook_logic.create_endpoint(get_services(), tenant_id, request)
@@ -375,21 +375,21 @@ def create_webhook_endpoint() -> Response[dict]:
 
 
 @app.get("/v1/webhook-endpoints")
-def list_webhook_endpoints() -> Response[dict]:
+def list_webhook_endpoints() -> Response[str]:
     tenant_id = _tenant()
     endpoints = webhook_logic.list_endpoints(get_services(), tenant_id)
     return _json(200, present_list([webhook_logic.present_endpoint(e) for e in endpoints], next_cursor=None))
 
 
 @app.get("/v1/webhook-endpoints/<endpoint_id>")
-def get_webhook_endpoint(endpoint_id: str) -> Response[dict]:
+def get_webhook_endpoint(endpoint_id: str) -> Response[str]:
     tenant_id = _tenant()
     endpoint = webhook_logic.get_endpoint(get_services(), tenant_id, endpoint_id)
     return _json(200, webhook_logic.present_endpoint(endpoint))
 
 
 @app.delete("/v1/webhook-endpoints/<endpoint_id>")
-def delete_webhook_endpoint(endpoint_id: str) -> Response[dict]:
+def delete_webhook_endpoint(endpoint_id: str) -> Response[str]:
     tenant_id = _tenant()
     webhook_logic.delete_endpoint(get_services(), tenant_id, endpoint_id)
     return _json(200, {"id": endpoint_id, "object": "webhook_endpoint", "deleted": True})
@@ -401,7 +401,7 @@ def _rotate_request() -> RotateSecretRequest:
 
 
 @app.post("/v1/webhook-endpoints/<endpoint_id>/rotate-secret")
-def rotate_webhook_endpoint_secret(endpoint_id: str) -> Response[dict]:
+def rotate_webhook_endpoint_secret(endpoint_id: str) -> Response[str]:
     tenant_id = _tenant()
     endpoint, secret = webhook_logic.rotate_endpoint_secret(
         get_services(), tenant_id, endpoint_id, _rotate_request()
@@ -410,7 +410,7 @@ def rotate_webhook_endpoint_secret(endpoint_id: str) -> Response[dict]:
 
 
 @app.post("/v1/webhook-endpoints/<endpoint_id>/test")
-def test_webhook_endpoint(endpoint_id: str) -> Response[dict]:
+def test_webhook_endpoint(endpoint_id: str) -> Response[str]:
     tenant_id = _tenant()
     delivery = webhook_logic.send_test(get_services(), tenant_id, endpoint_id)
     return _json(
@@ -419,7 +419,7 @@ def test_webhook_endpoint(endpoint_id: str) -> Response[dict]:
 
 
 @app.post("/v1/webhook-callback-secret")
-def rotate_webhook_callback_secret() -> Response[dict]:
+def rotate_webhook_callback_secret() -> Response[str]:
     tenant_id = _tenant()
     secret, previous_expires = webhook_logic.rotate_callback_secret(
         get_services(), tenant_id, _rotate_request()
@@ -431,7 +431,7 @@ def rotate_webhook_callback_secret() -> Response[dict]:
 
 
 @app.get("/v1/webhook-deliveries")
-def list_webhook_deliveries() -> Response[dict]:
+def list_webhook_deliveries() -> Response[str]:
     tenant_id = _tenant()
     query = app.current_event.get_query_string_value
     deliveries, next_cursor = webhook_logic.list_deliveries(
@@ -448,14 +448,14 @@ def list_webhook_deliveries() -> Response[dict]:
 
 
 @app.get("/v1/webhook-deliveries/<delivery_id>")
-def get_webhook_delivery(delivery_id: str) -> Response[dict]:
+def get_webhook_delivery(delivery_id: str) -> Response[str]:
     tenant_id = _tenant()
     delivery = webhook_logic.get_delivery(get_services(), tenant_id, delivery_id)
     return _json(200, webhook_logic.present_delivery(delivery))
 
 
 @app.post("/v1/webhook-deliveries/<delivery_id>/replay")
-def replay_webhook_delivery(delivery_id: str) -> Response[dict]:
+def replay_webhook_delivery(delivery_id: str) -> Response[str]:
     tenant_id = _tenant()
     delivery = webhook_logic.replay_delivery(get_services(), tenant_id, delivery_id)
     return _json(202, webhook_logic.present_delivery(delivery))
@@ -470,7 +470,7 @@ def _idempotency_wait() -> float:
     return max(0.0, min(float(get_api_settings().IDEMPOTENCY_WAIT_SECONDS), _time_left()))
 
 
-def _replayable(result: billing_logic.ApiResult) -> Response[dict]:
+def _replayable(result: billing_logic.ApiResult) -> Response[str]:
     headers = dict(result.headers)
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -480,7 +480,7 @@ def _replayable(result: billing_logic.ApiResult) -> Response[dict]:
 
 
 @app.get("/v1/account")
-def get_account() -> Response[dict]:
+def get_account() -> Response[str]:
     tenant_id = _tenant()
     limit = _int_query("limit", 20, low=1, high=100)
     account = billing_logic.account_view(get_services(), tenant_id, ledger_limit=limit)
@@ -488,7 +488,7 @@ def get_account() -> Response[dict]:
 
 
 @app.post("/v1/jobs/<job_id>/cancel")
-def cancel_job(job_id: str) -> Response[dict]:
+def cancel_job(job_id: str) -> Response[str]:
     tenant_id = _tenant()
     key = _idempotency_key()
     services = get_services()
@@ -518,7 +518,7 @@ def _envelope(
     param: str | None = None,
     details: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
-) -> Response[dict]:
+) -> Response[str]:
     error: dict[str, Any] = {"code": code, "message": message, "request_id": _request_id()}
     if param:
         error["param"] = param
@@ -528,7 +528,7 @@ def _envelope(
 
 
 @app.exception_handler(AvatarsmithError)
-def handle_avatarsmith_error(exc: AvatarsmithError) -> Response[dict]:
+def handle_avatarsmith_error(exc: AvatarsmithError) -> Response[str]:
     if exc.status_code >= 500:
         logger.exception("request failed", extra={"code": exc.code})
     return _envelope(
@@ -537,14 +537,14 @@ def handle_avatarsmith_error(exc: AvatarsmithError) -> Response[dict]:
 
 
 @app.not_found
-def handle_not_found(exc: RouteNotFoundError) -> Response[dict]:
+def handle_not_found(exc: RouteNotFoundError) -> Response[str]:
     return _envelope(
         404, "not_found", f"no route for {app.current_event.http_method} {app.current_event.path}"
     )
 
 
 @app.exception_handler(Exception)
-def handle_unexpected(exc: Exception) -> Response[dict]:
+def handle_unexpected(exc: Exception) -> Response[str]:
     logger.exception("unhandled error")
     return _envelope(500, "internal_error", "an internal error occurred; it has been logged")
 

@@ -227,6 +227,5 @@ def _all_subclasses(cls: type[AvatarsmithError]) -> list[type[AvatarsmithError]]
     return found
 
 
-_WORKFLOW_ERRORS: dict[str, type[AvatarsmithError]] = {
-    c.__name__: c for c in [WorkflowError, *_all_subclasses(WorkflowError)]
-}
+_WORKFLOW_CLASSES: list[type[AvatarsmithError]] = [WorkflowError, *_all_subclasses(WorkflowError)]
+_WORKFLOW_ERRORS: dict[str, type[AvatarsmithError]] = {c.__name__: c for c in _WORKFLOW_CLASSES}

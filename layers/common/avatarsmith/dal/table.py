@@ -123,7 +123,7 @@ class Table:
             return getattr(self._ddb, operation)(TableName=self.name, **kwargs)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raw = exc.response.get("Item")
+                raw: Any = exc.response.get("Item")
                 raise ConditionFailed(from_item(raw) if raw else None) from exc
             raise StorageError(f"DynamoDB {operation} failed") from exc
         except BotoCoreError as exc:

@@ -264,7 +264,7 @@ class GenerateAvatarRequest(AttributesRequest):
     @field_validator("aspect_ratio")
     @classmethod
     def _top_aspect(cls, v: str | None) -> str | None:
-        return OutputRequest._aspect(v)  # type: ignore[operator]
+        return OutputRequest._aspect(v)
 
     @field_validator("callback_url")
     @classmethod
@@ -338,7 +338,7 @@ class GenerateAvatarRequest(AttributesRequest):
                 width, height = long_side, _clamp(_round8(long_side * rh / rw))
             else:
                 width, height = _clamp(_round8(long_side * rw / rh)), long_side
-        return OutputSpec(width=width, height=height, aspect_ratio=ratio_name, format=fmt)  # type: ignore[arg-type]
+        return OutputSpec(width=width, height=height, aspect_ratio=ratio_name, format=fmt)
 
     def hint_map(self) -> dict[str, str | int | float | bool]:
         hints: dict[str, str | int | float | bool] = dict(self.hints or {})
