@@ -63,7 +63,7 @@ def _safe(record: dict[str, Any]) -> str | None:
     return None
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event.get("Records", [])
     with ThreadPoolExecutor(max_workers=max(1, min(10, len(records)))) as pool:

@@ -35,7 +35,7 @@ def get_services() -> Services:
     )
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = ProcessorTask.model_validate({"task": event}).task
     logger.append_keys(job_id=task.job_id, action=task.action)
