@@ -228,12 +228,11 @@ def get_job(job_id: str) -> Response[str]:
     wait, applied = _requested_wait()
     services = get_services()
     headers = {"Preference-Applied": applied} if applied else {}
-    if wait:
-        job = job_logic.wait_for_job(services, tenant_id, job_id, timeout_seconds=min(wait, _time_left()))
-    else:  # the job and the balance header in one BatchGetItem
-        job, balance = billing_logic.get_job_with_balance(services, tenant_id, job_id)
-        if balance is not None:
-            headers[billing_logic.BALANCE_HEADER] = str(balance)
+    if wait:  # long-poll until terminal or timeout; the final read below also brings the balance
+        job_logic.wait_for_job(services, tenant_id, job_id, timeout_seconds=min(wait, _time_left()))
+    job, balance = billing_logic.get_job_with_balance(services, tenant_id, job_id)  # one BatchGetItem
+    if balance is not None:
+        headers[billing_logic.BALANCE_HEADER] = str(balance)
     return _json(200, present_job(job, services), headers)
 
 

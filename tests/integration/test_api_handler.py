@@ -67,6 +67,7 @@ def test_long_poll_returns_when_the_timeout_runs_out(aws: AwsAccount, tenant: tu
     )
     assert status == 200 and fetched["status"] == "queued"
     assert headers["Preference-Applied"] == "wait=1"
+    assert int(headers["X-Credits-Balance"]) >= 0  # the long-poll answer carries the balance too
     status, _, error = api_call(
         "get_job_wait",
         tenant[1],
