@@ -10,7 +10,7 @@ from typing import Any
 
 from avatarsmith.backends.base import VariationOutput
 from avatarsmith.backends.http import HttpAdapter, b64
-from avatarsmith.backends.mapping import Plan, plan_prompt, round_size, size_note
+from avatarsmith.backends.mapping import Plan, round_size, sized_plan
 from avatarsmith.backends.sync import SyncGeneration
 from avatarsmith.errors import GenerationRejectedError
 from avatarsmith.models.domain import GenerationSpec
@@ -29,12 +29,8 @@ class Automatic1111Backend(SyncGeneration, HttpAdapter):
         return {"Authorization": "Basic " + base64.b64encode(self.api_key.encode()).decode()}
 
     def plan(self, spec: GenerationSpec) -> Plan:
-        plan = plan_prompt(spec, negative_supported=True)
-        plan.width, plan.height = round_size(
-            spec.output.width, spec.output.height, multiple=8, low=64, high=2048
-        )
-        size_note(plan, spec)
-        return plan
+        size = round_size(spec.output.width, spec.output.height, multiple=8, low=64, high=2048)
+        return sized_plan(spec, size, negative_supported=True)
 
     def generate(
         self, spec: GenerationSpec, plan: Plan, references: list[bytes], timeout: float

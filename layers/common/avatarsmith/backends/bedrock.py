@@ -20,15 +20,7 @@ from typing import Any
 
 from avatarsmith.backends.base import VariationOutput
 from avatarsmith.backends.http import check_deadline
-from avatarsmith.backends.mapping import (
-    Plan,
-    nearest_ratio,
-    nearest_size,
-    plan_prompt,
-    ratio_size,
-    round_size,
-    size_note,
-)
+from avatarsmith.backends.mapping import Plan, nearest_ratio, nearest_size, round_size, sized_plan
 from avatarsmith.backends.sync import SyncGeneration
 from avatarsmith.errors import (
     BackendAuthError,
@@ -129,19 +121,14 @@ class BedrockBackend(SyncGeneration):
         raise BackendModelNotFoundError(f"no Bedrock request format for model {model!r}")
 
     def plan(self, spec: GenerationSpec) -> Plan:
-        plan = plan_prompt(spec, negative_supported=True)
         family = self._family(spec)
         w, h = spec.output.width, spec.output.height
         if family == "nova":
-            plan.width, plan.height = round_size(w, h, multiple=16, low=320, high=4096, max_pixels=4_194_304)
-        elif family == "titan":
-            plan.width, plan.height = nearest_size(w, h, TITAN_SIZES)
-        else:
-            ratio = nearest_ratio(w, h, STABILITY_RATIOS)
-            plan.extra["aspect_ratio"] = ratio
-            plan.width, plan.height = ratio_size(ratio)
-        size_note(plan, spec)
-        return plan
+            size = round_size(w, h, multiple=16, low=320, high=4096, max_pixels=4_194_304)
+            return sized_plan(spec, size, negative_supported=True)
+        if family == "titan":
+            return sized_plan(spec, nearest_size(w, h, TITAN_SIZES), negative_supported=True)
+        return sized_plan(spec, aspect_ratio=nearest_ratio(w, h, STABILITY_RATIOS), negative_supported=True)
 
     def _invoke(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
         client = make_client(self.region)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from avatarsmith.backends.http import AsyncTaskAdapter, TaskFailed, b64
-from avatarsmith.backends.mapping import Plan, nearest_ratio, plan_prompt, ratio_size, round_size, size_note
+from avatarsmith.backends.mapping import Plan, nearest_ratio, round_size, sized_plan
 from avatarsmith.errors import ContentModeratedError, GenerationRejectedError
 from avatarsmith.models.domain import GenerationSpec
 
@@ -25,17 +25,12 @@ class BflBackend(AsyncTaskAdapter):
         return {"x-key": self.api_key} if self.api_key else {}
 
     def plan(self, spec: GenerationSpec) -> Plan:
-        plan = plan_prompt(spec, negative_supported=False)
+        w, h = spec.output.width, spec.output.height
         if "kontext" in (spec.backend_model or ""):
-            ratio = nearest_ratio(spec.output.width, spec.output.height, KONTEXT_RATIOS)
-            plan.extra["aspect_ratio"] = ratio
-            plan.width, plan.height = ratio_size(ratio)
-        else:
-            plan.width, plan.height = round_size(
-                spec.output.width, spec.output.height, multiple=32, low=256, high=1440
+            return sized_plan(
+                spec, aspect_ratio=nearest_ratio(w, h, KONTEXT_RATIOS), negative_supported=False
             )
-        size_note(plan, spec)
-        return plan
+        return sized_plan(spec, round_size(w, h, multiple=32, low=256, high=1440), negative_supported=False)
 
     def start_task(
         self, spec: GenerationSpec, plan: Plan, references: list[bytes], index: int

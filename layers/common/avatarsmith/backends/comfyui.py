@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from avatarsmith.backends.http import AsyncTaskAdapter, TaskFailed
-from avatarsmith.backends.mapping import Plan, plan_prompt, round_size, size_note
+from avatarsmith.backends.mapping import Plan, round_size, sized_plan
 from avatarsmith.errors import GenerationRejectedError
 from avatarsmith.models.domain import GenerationSpec
 
@@ -54,12 +54,8 @@ class ComfyUIBackend(AsyncTaskAdapter):
             ) from exc
 
     def plan(self, spec: GenerationSpec) -> Plan:
-        plan = plan_prompt(spec, negative_supported=True)
-        plan.width, plan.height = round_size(
-            spec.output.width, spec.output.height, multiple=8, low=64, high=2048
-        )
-        size_note(plan, spec)
-        return plan
+        size = round_size(spec.output.width, spec.output.height, multiple=8, low=64, high=2048)
+        return sized_plan(spec, size, negative_supported=True)
 
     def start_task(
         self, spec: GenerationSpec, plan: Plan, references: list[bytes], index: int

@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from avatarsmith.backends.http import AsyncTaskAdapter, TaskFailed, data_uri
-from avatarsmith.backends.mapping import Plan, plan_prompt, round_size, size_note
-from avatarsmith.backends.replicate import _route_caps
+from avatarsmith.backends.mapping import Plan, round_size, route_capabilities, sized_plan
 from avatarsmith.errors import ContentModeratedError, GenerationRejectedError
 from avatarsmith.models.domain import GenerationSpec
 
@@ -27,20 +26,16 @@ class FalBackend(AsyncTaskAdapter):
         return status in (400, 422) and ("content_policy" in text or "nsfw" in text)
 
     def plan(self, spec: GenerationSpec) -> Plan:
-        caps = _route_caps(spec, self.name)
-        plan = plan_prompt(spec, negative_supported="negative_prompt" in caps)
-        plan.width, plan.height = round_size(
-            spec.output.width, spec.output.height, multiple=8, low=256, high=2048
+        caps = route_capabilities(spec, self.name)
+        size = round_size(spec.output.width, spec.output.height, multiple=8, low=256, high=2048)
+        return sized_plan(
+            spec, size, negative_supported="negative_prompt" in caps, seed_supported="seed" in caps
         )
-        size_note(plan, spec)
-        if "seed" not in caps:
-            plan.adjustments.append("the model takes no seed: the result is not reproducible")
-        return plan
 
     def start_task(
         self, spec: GenerationSpec, plan: Plan, references: list[bytes], index: int
     ) -> dict[str, Any]:
-        caps = _route_caps(spec, self.name)
+        caps = route_capabilities(spec, self.name)
         body: dict[str, Any] = {
             "prompt": plan.prompt,
             "image_size": {"width": plan.width, "height": plan.height},

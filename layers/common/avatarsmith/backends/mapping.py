@@ -49,6 +49,40 @@ def plan_prompt(spec: GenerationSpec, *, negative_supported: bool) -> Plan:
     return Plan(prompt=prompt, negative=negative, width=w, height=h, adjustments=adjustments)
 
 
+NOT_REPRODUCIBLE = "the backend takes no seed: the result is not reproducible"
+
+
+def sized_plan(
+    spec: GenerationSpec,
+    size: tuple[int, int] | None = None,
+    *,
+    negative_supported: bool,
+    seed_supported: bool = True,
+    aspect_ratio: str | None = None,
+) -> Plan:
+    """The plan every adapter makes: the prompt (negative folded where unsupported), the size the backend
+    generates at (given, or the named aspect ratio's), and a provenance note for each adjustment."""
+    plan = plan_prompt(spec, negative_supported=negative_supported)
+    if aspect_ratio is not None:
+        plan.extra["aspect_ratio"] = aspect_ratio
+        size = ratio_size(aspect_ratio)
+    if size is None:
+        raise ValueError("sized_plan needs a size or an aspect ratio")
+    plan.width, plan.height = size
+    size_note(plan, spec)
+    if not seed_supported:
+        plan.adjustments.append(NOT_REPRODUCIBLE)
+    return plan
+
+
+def route_capabilities(spec: GenerationSpec, backend: str) -> frozenset[str]:
+    """What the catalog route serving this job's model on `backend` says the model supports."""
+    from avatarsmith import catalog
+
+    entry = catalog.find_route(spec.model, backend)
+    return entry.capabilities if entry else frozenset()
+
+
 def size_note(plan: Plan, spec: GenerationSpec) -> None:
     if (plan.width, plan.height) != (spec.output.width, spec.output.height):
         plan.adjustments.append(

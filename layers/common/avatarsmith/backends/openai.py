@@ -13,7 +13,7 @@ from typing import Any
 
 from avatarsmith.backends.base import VariationOutput
 from avatarsmith.backends.http import HttpAdapter
-from avatarsmith.backends.mapping import Plan, nearest_size, plan_prompt, size_note
+from avatarsmith.backends.mapping import Plan, nearest_size, sized_plan
 from avatarsmith.backends.sync import SyncGeneration
 from avatarsmith.errors import GenerationRejectedError
 from avatarsmith.models.domain import GenerationSpec
@@ -52,11 +52,8 @@ class OpenAIBackend(SyncGeneration, HttpAdapter):
         )
 
     def plan(self, spec: GenerationSpec) -> Plan:
-        plan = plan_prompt(spec, negative_supported=False)
-        plan.width, plan.height = nearest_size(spec.output.width, spec.output.height, SIZES)
-        size_note(plan, spec)
-        plan.adjustments.append("the backend takes no seed: the result is not reproducible")
-        return plan
+        size = nearest_size(spec.output.width, spec.output.height, SIZES)
+        return sized_plan(spec, size, negative_supported=False, seed_supported=False)
 
     def generate(
         self, spec: GenerationSpec, plan: Plan, references: list[bytes], timeout: float

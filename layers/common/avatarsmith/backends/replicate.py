@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from avatarsmith.backends.http import AsyncTaskAdapter, TaskFailed, data_uri
-from avatarsmith.backends.mapping import Plan, nearest_ratio, plan_prompt, ratio_size, round_size, size_note
+from avatarsmith.backends.mapping import Plan, nearest_ratio, round_size, route_capabilities, sized_plan
 from avatarsmith.errors import ContentModeratedError, GenerationRejectedError
 from avatarsmith.models.domain import GenerationSpec
 
@@ -29,25 +29,19 @@ class ReplicateBackend(AsyncTaskAdapter):
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
     def plan(self, spec: GenerationSpec) -> Plan:
-        caps = _route_caps(spec, self.name)
-        plan = plan_prompt(spec, negative_supported="negative_prompt" in caps)
+        caps = route_capabilities(spec, self.name)
+        w, h = spec.output.width, spec.output.height
+        negative, seed = "negative_prompt" in caps, "seed" in caps
         if self.options(spec).get("size", "aspect_ratio") == "aspect_ratio":
-            ratio = nearest_ratio(spec.output.width, spec.output.height, RATIOS)
-            plan.extra["aspect_ratio"] = ratio
-            plan.width, plan.height = ratio_size(ratio)
-        else:
-            plan.width, plan.height = round_size(
-                spec.output.width, spec.output.height, multiple=8, low=256, high=1536
-            )
-        size_note(plan, spec)
-        if "seed" not in caps:
-            plan.adjustments.append("the model takes no seed: the result is not reproducible")
-        return plan
+            ratio = nearest_ratio(w, h, RATIOS)
+            return sized_plan(spec, aspect_ratio=ratio, negative_supported=negative, seed_supported=seed)
+        size = round_size(w, h, multiple=8, low=256, high=1536)
+        return sized_plan(spec, size, negative_supported=negative, seed_supported=seed)
 
     def start_task(
         self, spec: GenerationSpec, plan: Plan, references: list[bytes], index: int
     ) -> dict[str, Any]:
-        caps = _route_caps(spec, self.name)
+        caps = route_capabilities(spec, self.name)
         inputs: dict[str, Any] = {"prompt": plan.prompt, **self.options(spec).get("input", {})}
         if "aspect_ratio" in plan.extra:
             inputs["aspect_ratio"] = plan.extra["aspect_ratio"]
@@ -99,10 +93,3 @@ class ReplicateBackend(AsyncTaskAdapter):
 
     def cancel_task(self, task: dict[str, Any]) -> None:
         self.call_provider_url("POST", task["cancel"])
-
-
-def _route_caps(spec: GenerationSpec, backend: str) -> frozenset[str]:
-    from avatarsmith import catalog
-
-    entry = catalog.find_route(spec.model, backend)
-    return entry.capabilities if entry else frozenset()
