@@ -4,6 +4,7 @@ several polls, a throttling retry, a catch into MarkFailed, and duplicate messag
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -89,11 +90,46 @@ class _ThrottledOnce:
     def poll(self, spec: GenerationSpec, job: BackendJob) -> BackendJob:
         return job
 
-    def fetch(self, spec: GenerationSpec, references: list[bytes], job: BackendJob) -> list[VariationOutput]:
+    def fetch(
+        self,
+        spec: GenerationSpec,
+        references: list[bytes],
+        job: BackendJob,
+        *,
+        skip: frozenset[int] = frozenset(),
+    ) -> list[VariationOutput]:
         return [
             VariationOutput(index=i, image=Image.new("RGB", (64, 64), "teal"), seed=spec.variation_seed(i))
             for i in range(spec.num_variations)
+            if i not in skip
         ]
+
+
+class _ThrottledMidStore(_ThrottledOnce):
+    """Generates one image per call (like Bedrock Stability) and is throttled on the third variation once:
+    the retried StoreImages must not generate (and pay for) the first two again."""
+
+    generated: list[int] = []
+
+    def submit(self, spec: GenerationSpec, references: list[bytes], *, deadline: float) -> BackendJob:
+        return BackendJob(backend="async-test", backend_job_id="mid-1", status="succeeded", deadline=deadline)
+
+    def fetch(
+        self,
+        spec: GenerationSpec,
+        references: list[bytes],
+        job: BackendJob,
+        *,
+        skip: frozenset[int] = frozenset(),
+    ) -> Iterator[VariationOutput]:
+        for i in range(spec.num_variations):
+            if i in skip:
+                continue
+            if i == 2 and -1 not in _ThrottledMidStore.generated:
+                _ThrottledMidStore.generated.append(-1)  # the throttled call (the first time only)
+                raise BackendThrottledError("429 slow down")
+            _ThrottledMidStore.generated.append(i)
+            yield VariationOutput(index=i, image=Image.new("RGB", (64, 64), "teal"), seed=1000 + i)
 
 
 class _Moderated(_ThrottledOnce):
@@ -132,6 +168,31 @@ def test_a_terminal_error_is_caught_into_mark_failed_and_refunded(
     assert "content filter" in job["error"]["message"]
     assert job["credits"] == {"reserved": 3, "charged": 0, "refunded": 3}
     assert {a["status"] for a in job["avatars"]} == {"failed"}
+
+
+@pytest.mark.usefixtures("no_retry_sleep")
+def test_a_store_throttled_part_way_resumes_without_regenerating(
+    aws: AwsAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a backend making one image per call, throttled once on the third of four variations
+    _ThrottledMidStore.generated = []
+    monkeypatch.setitem(registry._FACTORIES, "async-test", _ThrottledMidStore)
+    _, key = aws.add_tenant()
+    # When the job runs through the state machine
+    execution, job, states = _run(
+        aws,
+        key,
+        {"prompt": "x", "model": "test-async", "num_variations": 4, "output": {"width": 256, "height": 256}},
+    )
+    # Then the ASL retried StoreImages (within the one state entry) and each variation was generated,
+    # and paid for, exactly once: 0 and 1, the throttled call, then only 2 and 3
+    assert execution["status"] == "SUCCEEDED"
+    assert states.count("StoreImages") == 1
+    assert _ThrottledMidStore.generated == [0, 1, -1, 2, 3]
+    # And all four are completed, with the seeds the backend reported (kept across the retry)
+    assert [a["status"] for a in job["avatars"]] == ["completed"] * 4
+    assert [a["seed"] for a in job["avatars"]] == [1000, 1001, 1002, 1003]
+    assert job["credits"]["charged"] == job["credits"]["reserved"]
 
 
 def test_mark_failed_twice_refunds_once(aws: AwsAccount) -> None:

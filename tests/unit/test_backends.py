@@ -62,13 +62,23 @@ def test_offline_fetch_renders_every_variation_with_seed_plus_index() -> None:
     backend, spec = OfflineBackend(), _spec(num_variations=3)
     job = backend.submit(spec, [], deadline=time.time() + 60)
     # When it is fetched
-    outputs = backend.fetch(spec, [], job)
+    outputs = list(backend.fetch(spec, [], job))
     # Then there is one PIL image per variation, of the output size, seeded seed + index
     assert [o.index for o in outputs] == [0, 1, 2]
     assert [o.seed for o in outputs] == [1000, 1001, 1002]
     assert all(isinstance(o.image, Image.Image) and o.image.size == (256, 192) for o in outputs)
     assert all(o.error_code is None for o in outputs)
     assert outputs[0].image.tobytes() != outputs[1].image.tobytes()  # type: ignore[union-attr]
+
+
+def test_offline_fetch_skips_variations_already_stored() -> None:
+    # Given a 3-variation job whose variation 1 a previous StoreImages run already stored
+    backend, spec = OfflineBackend(), _spec(num_variations=3)
+    job = backend.submit(spec, [], deadline=time.time() + 60)
+    # When it is fetched again with that variation skipped
+    outputs = list(backend.fetch(spec, [], job, skip=frozenset({1})))
+    # Then only the others are rendered, each with its own seed
+    assert [(o.index, o.seed) for o in outputs] == [(0, 1000), (2, 1002)]
 
 
 def test_both_backends_report_the_renderer_version() -> None:
@@ -94,7 +104,7 @@ def test_async_backend_needs_exactly_n_polls(monkeypatch: pytest.MonkeyPatch, po
     assert statuses == ["pending"] * (polls_needed - 1) + ["succeeded"]
     assert job.polls == polls_needed
     # And the images can then be fetched
-    outputs = AsyncTestBackend().fetch(spec, [], _across_containers(job))
+    outputs = list(AsyncTestBackend().fetch(spec, [], _across_containers(job)))
     assert [o.seed for o in outputs] == [1000, 1001]
 
 
@@ -160,7 +170,12 @@ def test_a_registered_fake_is_returned(monkeypatch: pytest.MonkeyPatch) -> None:
             return job
 
         def fetch(
-            self, spec: GenerationSpec, references: list[bytes], job: BackendJob
+            self,
+            spec: GenerationSpec,
+            references: list[bytes],
+            job: BackendJob,
+            *,
+            skip: frozenset[int] = frozenset(),
         ) -> list[VariationOutput]:
             return []
 

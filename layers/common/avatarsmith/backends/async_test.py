@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 
 from avatarsmith.backends.base import BackendJob, VariationOutput
 from avatarsmith.backends.offline import render_all, spec_digest
@@ -48,7 +49,14 @@ class AsyncTestBackend:
         done = polls >= int(job.state.get("polls_needed", 0))
         return job.model_copy(update={"polls": polls, "status": "succeeded" if done else "pending"})
 
-    def fetch(self, spec: GenerationSpec, references: list[bytes], job: BackendJob) -> list[VariationOutput]:
+    def fetch(
+        self,
+        spec: GenerationSpec,
+        references: list[bytes],
+        job: BackendJob,
+        *,
+        skip: frozenset[int] = frozenset(),
+    ) -> Iterator[VariationOutput]:
         if job.status != "succeeded":
             raise GenerationRejectedError(f"job {job.backend_job_id} was fetched before it succeeded")
-        return render_all(spec, references)
+        return render_all(spec, references, skip)

@@ -33,7 +33,12 @@ class Automatic1111Backend(SyncGeneration, HttpAdapter):
         return sized_plan(spec, size, negative_supported=True)
 
     def generate(
-        self, spec: GenerationSpec, plan: Plan, references: list[bytes], timeout: float
+        self,
+        spec: GenerationSpec,
+        plan: Plan,
+        references: list[bytes],
+        timeout: float,
+        skip: frozenset[int] = frozenset(),
     ) -> list[VariationOutput]:
         payload: dict[str, Any] = {
             "prompt": plan.prompt,

@@ -8,6 +8,7 @@ image bytes in it). Synchronous backends return `succeeded` from `submit`; async
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -47,5 +48,15 @@ class GenerationBackend(Protocol):
     def poll(self, spec: GenerationSpec, job: BackendJob) -> BackendJob: ...
 
     def fetch(
-        self, spec: GenerationSpec, references: list[bytes], job: BackendJob
-    ) -> list[VariationOutput]: ...
+        self,
+        spec: GenerationSpec,
+        references: list[bytes],
+        job: BackendJob,
+        *,
+        skip: frozenset[int] = frozenset(),
+    ) -> Iterable[VariationOutput]:
+        """The outputs of every variation not in `skip` (those a retried StoreImages already stored).
+
+        May yield them one by one: StoreImages stores each as it arrives, so a failure part-way through
+        loses (and a retry pays for) nothing already generated."""
+        ...

@@ -16,6 +16,7 @@ import base64
 import json
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from avatarsmith.backends.base import VariationOutput
@@ -144,16 +145,22 @@ class BedrockBackend(SyncGeneration):
         return json.loads(response["body"].read())
 
     def generate(
-        self, spec: GenerationSpec, plan: Plan, references: list[bytes], timeout: float
-    ) -> list[VariationOutput]:
-        if self._family(spec) == "stability":  # one image per call: a call per variation
+        self,
+        spec: GenerationSpec,
+        plan: Plan,
+        references: list[bytes],
+        timeout: float,
+        skip: frozenset[int] = frozenset(),
+    ) -> Iterator[VariationOutput]:
+        if self._family(spec) == "stability":  # one image per call: a call per variation not yet stored
             deadline = time.time() + timeout
-            outputs = []
             for i in range(spec.num_variations):
+                if i in skip:
+                    continue
                 check_deadline(deadline, self.name)
-                outputs.append(self._stability(spec, plan, references, i))
-            return outputs
-        return self._amazon(spec, plan, references)
+                yield self._stability(spec, plan, references, i)
+            return
+        yield from self._amazon(spec, plan, references)
 
     def _amazon(self, spec: GenerationSpec, plan: Plan, references: list[bytes]) -> list[VariationOutput]:
         family = self._family(spec)

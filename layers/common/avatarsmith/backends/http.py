@@ -19,6 +19,7 @@ import base64
 import email.utils
 import ipaddress
 import time
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -298,20 +299,26 @@ class AsyncTaskAdapter(HttpAdapter):
             }
         )
 
-    def fetch(self, spec: GenerationSpec, references: list[bytes], job: BackendJob) -> list[VariationOutput]:
+    def fetch(
+        self,
+        spec: GenerationSpec,
+        references: list[bytes],
+        job: BackendJob,
+        *,
+        skip: frozenset[int] = frozenset(),
+    ) -> Iterator[VariationOutput]:
+        """Download each finished task's image (provider URLs expire: at once), one at a time."""
         if job.status != "succeeded":
             raise GenerationRejectedError(f"{self.name} job fetched before it finished")
-        outputs: list[VariationOutput] = []
         for task in job.state.get("tasks", []):
             index = int(task["index"])
+            if index in skip:
+                continue
             seed = task.get("seed")
             if task["status"] != "succeeded":
-                outputs.append(
-                    VariationOutput(index, None, seed, task.get("error_code") or "generation_failed")
-                )
+                yield VariationOutput(index, None, seed, task.get("error_code") or "generation_failed")
                 continue
-            outputs.append(VariationOutput(index, self.download_output(task), seed))
-        return outputs
+            yield VariationOutput(index, self.download_output(task), seed)
 
     def cancel(self, spec: GenerationSpec, job: BackendJob) -> None:
         for task in job.state.get("tasks", []):

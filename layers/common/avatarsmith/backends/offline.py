@@ -7,6 +7,7 @@ small handle crosses the state machine. Pillow is imported only when `fetch` run
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 
 from avatarsmith.backends.base import BackendJob, VariationOutput
 from avatarsmith.models.domain import GenerationSpec
@@ -18,13 +19,17 @@ def spec_digest(spec: GenerationSpec) -> str:
     return hashlib.sha256(spec.model_dump_json().encode()).hexdigest()[:16]
 
 
-def render_all(spec: GenerationSpec, references: list[bytes]) -> list[VariationOutput]:
+def render_all(
+    spec: GenerationSpec, references: list[bytes], skip: frozenset[int] = frozenset()
+) -> Iterator[VariationOutput]:
+    """Render every variation not in `skip`, one at a time (the caller stores each as it arrives)."""
     from avatarsmith.renderer.simple import render_variation
 
-    return [
-        VariationOutput(index=i, image=render_variation(spec, i, references), seed=spec.variation_seed(i))
-        for i in range(spec.num_variations)
-    ]
+    for i in range(spec.num_variations):
+        if i not in skip:
+            yield VariationOutput(
+                index=i, image=render_variation(spec, i, references), seed=spec.variation_seed(i)
+            )
 
 
 class OfflineBackend:
@@ -42,5 +47,12 @@ class OfflineBackend:
     def poll(self, spec: GenerationSpec, job: BackendJob) -> BackendJob:
         return job
 
-    def fetch(self, spec: GenerationSpec, references: list[bytes], job: BackendJob) -> list[VariationOutput]:
-        return render_all(spec, references)
+    def fetch(
+        self,
+        spec: GenerationSpec,
+        references: list[bytes],
+        job: BackendJob,
+        *,
+        skip: frozenset[int] = frozenset(),
+    ) -> Iterator[VariationOutput]:
+        return render_all(spec, references, skip)

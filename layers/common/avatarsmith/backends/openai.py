@@ -56,7 +56,12 @@ class OpenAIBackend(SyncGeneration, HttpAdapter):
         return sized_plan(spec, size, negative_supported=False, seed_supported=False)
 
     def generate(
-        self, spec: GenerationSpec, plan: Plan, references: list[bytes], timeout: float
+        self,
+        spec: GenerationSpec,
+        plan: Plan,
+        references: list[bytes],
+        timeout: float,
+        skip: frozenset[int] = frozenset(),
     ) -> list[VariationOutput]:
         size = f"{plan.width}x{plan.height}"
         n = spec.num_variations

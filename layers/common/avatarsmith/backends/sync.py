@@ -8,6 +8,7 @@ retries; the job's deadline bounds each call's timeout.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from avatarsmith.backends.base import BackendJob, VariationOutput
@@ -23,8 +24,15 @@ class SyncGeneration:
         raise NotImplementedError
 
     def generate(
-        self, spec: GenerationSpec, plan: Plan, references: list[bytes], timeout: float
-    ) -> list[VariationOutput]:
+        self,
+        spec: GenerationSpec,
+        plan: Plan,
+        references: list[bytes],
+        timeout: float,
+        skip: frozenset[int] = frozenset(),
+    ) -> Iterable[VariationOutput]:
+        """Generate the variations not in `skip`. Backends that make one image per call skip those calls;
+        backends that make every image in one call make it again and the already stored ones are dropped."""
         raise NotImplementedError
 
     def submit(self, spec: GenerationSpec, references: list[bytes], *, deadline: float) -> BackendJob:
@@ -41,6 +49,15 @@ class SyncGeneration:
     def poll(self, spec: GenerationSpec, job: BackendJob) -> BackendJob:
         return job
 
-    def fetch(self, spec: GenerationSpec, references: list[bytes], job: BackendJob) -> list[VariationOutput]:
+    def fetch(
+        self,
+        spec: GenerationSpec,
+        references: list[bytes],
+        job: BackendJob,
+        *,
+        skip: frozenset[int] = frozenset(),
+    ) -> Iterator[VariationOutput]:
         left = check_deadline(job.deadline, self.name)
-        return self.generate(spec, self.plan(spec), references, left)
+        for output in self.generate(spec, self.plan(spec), references, left, skip):
+            if output.index not in skip:
+                yield output

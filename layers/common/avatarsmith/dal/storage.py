@@ -33,13 +33,36 @@ class ImageStore:
     def _s3(self) -> Any:
         return client("s3")
 
-    def put(self, key: str, body: bytes, content_type: str) -> None:
+    def put(
+        self, key: str, body: bytes, content_type: str, *, metadata: dict[str, str] | None = None
+    ) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        extra = {"Metadata": metadata} if metadata else {}
+        try:
+            self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, **extra)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("could not store an image") from exc
+
+    def keys_under(self, prefix: str) -> set[str]:
+        """Every key under the prefix (a job's objects: at most a few dozen)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        keys: set[str] = set()
+        try:
+            for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                keys.update(str(o["Key"]) for o in page.get("Contents", []))
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("could not list stored images") from exc
+        return keys
+
+    def metadata(self, key: str) -> dict[str, str]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+            return dict(self._s3.head_object(Bucket=self.bucket, Key=key).get("Metadata", {}))
         except (ClientError, BotoCoreError) as exc:
-            raise StorageError("could not store an image") from exc
+            raise StorageError("could not read an image's metadata") from exc
 
     def get(self, key: str) -> bytes:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -14,7 +14,7 @@ from avatarsmith import catalog
 from avatarsmith.backends.base import BackendJob
 from avatarsmith.backends.registry import get_backend
 from avatarsmith.dal.jobs import StaleJobError
-from avatarsmith.dal.storage import image_key, thumbnail_key
+from avatarsmith.dal.storage import image_key, job_prefix, thumbnail_key
 from avatarsmith.errors import (
     ContentModeratedError,
     GenerationRejectedError,
@@ -153,10 +153,14 @@ def poll_generation(
     return polled.model_dump()
 
 
+SEED_METADATA = "seed"  # S3 object metadata on each stored image: the seed its variation used
+
+
 def store_images(
     services: Services, *, tenant_id: str, job_id: str, generation: dict[str, Any]
 ) -> dict[str, Any]:
-    """StoreImages: fetch the outputs at once (provider URLs expire), encode, thumbnail, write to S3."""
+    """StoreImages: fetch the outputs at once (provider URLs expire), encode, thumbnail, write to S3,
+    each as it arrives; a retried run skips the variations a previous run already stored."""
     from avatarsmith.renderer.imaging import content_type_for, extension_for, finalize
 
     handle = BackendJob.model_validate(generation)
@@ -166,9 +170,16 @@ def store_images(
     spec = job.spec
     fmt = spec.output.format
     backend_spec = _handle_spec(job, handle) if spec.backend else spec
-    outputs = get_backend(handle.backend).fetch(backend_spec, load_references(services, job), handle)
-    variations: list[dict[str, Any]] = []
-    for out in outputs:
+    # A retried StoreImages (throttled part-way through) resumes: variations whose image and thumbnail
+    # are already stored are not generated (or paid for) again.
+    variations = _already_stored(services, job)
+    outputs = get_backend(handle.backend).fetch(
+        backend_spec,
+        load_references(services, job),
+        handle,
+        skip=frozenset(int(v["index"]) for v in variations),
+    )
+    for out in outputs:  # each output is stored as soon as it arrives
         if out.image is None:
             variations.append(
                 Variation(
@@ -182,8 +193,9 @@ def store_images(
         image_bytes, thumb_bytes = finalize(out.image, spec.output.width, spec.output.height, fmt)
         key = image_key(tenant_id, job_id, out.index, extension_for(fmt))
         thumb = thumbnail_key(tenant_id, job_id, out.index, extension_for(fmt))
-        services.images.put(key, image_bytes, content_type_for(fmt))
-        services.images.put(thumb, thumb_bytes, content_type_for(fmt))
+        seed = {SEED_METADATA: str(out.seed)} if out.seed is not None else None
+        services.images.put(key, image_bytes, content_type_for(fmt), metadata=seed)
+        services.images.put(thumb, thumb_bytes, content_type_for(fmt))  # written last: marks it stored
         variations.append(
             Variation(
                 index=out.index,
@@ -196,6 +208,7 @@ def store_images(
                 thumbnail_key=thumb,
             ).model_dump(exclude_none=True)
         )
+    variations.sort(key=lambda v: int(v["index"]))
     if not any(v["status"] == "completed" for v in variations):
         codes = {v.get("error_code") for v in variations}
         if codes == {ContentModeratedError.code}:
@@ -204,6 +217,35 @@ def store_images(
             f"no variation could be generated ({', '.join(sorted(map(str, codes)))})"
         )
     return {"variations": variations}
+
+
+def _already_stored(services: Services, job: Job) -> list[dict[str, Any]]:
+    """Completed variations a previous run of StoreImages already wrote (image and thumbnail)."""
+    from avatarsmith.renderer.imaging import extension_for
+
+    spec = job.spec
+    ext = extension_for(spec.output.format)
+    keys = services.images.keys_under(job_prefix(job.tenant_id, job.id))
+    stored: list[dict[str, Any]] = []
+    for index in range(spec.num_variations):
+        key = image_key(job.tenant_id, job.id, index, ext)
+        thumb = thumbnail_key(job.tenant_id, job.id, index, ext)
+        if key not in keys or thumb not in keys:
+            continue
+        seed = services.images.metadata(key).get(SEED_METADATA)
+        stored.append(
+            Variation(
+                index=index,
+                status="completed",
+                width=spec.output.width,
+                height=spec.output.height,
+                format=spec.output.format,
+                seed=int(seed) if seed and seed.isdigit() else None,
+                image_key=key,
+                thumbnail_key=thumb,
+            ).model_dump(exclude_none=True)
+        )
+    return stored
 
 
 def _event(job: Job) -> dict[str, Any]:
