@@ -17,6 +17,8 @@ from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
+from . import metering
+
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
@@ -57,7 +59,9 @@ class FunctionRegistry:
 
     def invoke(self, name: str, event: dict[str, Any]) -> Any:
         _, _, timeout, memory = self._specs[name]
-        return self.handler(name)(event, LocalContext(name, timeout, memory))
+        handler = self.handler(name)
+        with metering.invocation(name, memory):  # duration and AWS requests, for `make cost`
+            return handler(event, LocalContext(name, timeout, memory))
 
     def __contains__(self, name: str) -> bool:
         return name in self._specs
@@ -89,6 +93,8 @@ def _invoke(
 
 def install() -> None:
     LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
+    if metering.enabled():  # before any client is created, so that every request is attributed
+        metering.install()
     from . import moto_atomic
 
     moto_atomic.install()  # concurrent requests need DynamoDB's per-item atomicity

@@ -1,5 +1,7 @@
 """Dispatcher: SQS batch -> one Step Functions execution per job (named after the job id).
 
+Jobs on synchronous backends run on the EXPRESS workflow, the others on the STANDARD one.
+
 Reports partial batch failures: only the messages that failed come back; poison messages reach the DLQ.
 """
 
@@ -13,6 +15,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from avatarsmith.catalog import SYNCHRONOUS_BACKENDS
 from avatarsmith.config import get_dispatcher_settings
 from avatarsmith.dal.events import EventPublisher
 from avatarsmith.dal.executions import ExecutionStarter
@@ -36,7 +39,8 @@ def start_job(record: SQSRecord) -> None:
         created_at=message.created_at,
     )
     EventPublisher(settings.EVENT_BUS_NAME, EVENT_SOURCE).put(detail_type_for("queued"), detail)
-    starter = ExecutionStarter(settings.STATE_MACHINE_ARN)
+    express = message.backend in SYNCHRONOUS_BACKENDS
+    starter = ExecutionStarter(settings.EXPRESS_STATE_MACHINE_ARN if express else settings.STATE_MACHINE_ARN)
     started = starter.start(job_id=message.job_id, tenant_id=message.tenant_id)
     logger.info(
         "execution started" if started else "execution already existed", extra={"job_id": message.job_id}

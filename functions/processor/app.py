@@ -44,15 +44,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     match task:
         case SubmitTask():
             deadline = get_processor_settings().GENERATION_DEADLINE_SECONDS
-            return workflow.submit_generation(services, deadline_seconds=deadline, **common)
+            return workflow.submit_generation(
+                services, deadline_seconds=deadline, run_id=task.run_id, **common
+            )
         case PollTask():
             return workflow.poll_generation(services, generation=task.generation, **common)
         case StoreTask():
             return workflow.store_images(services, generation=task.generation, **common)
         case MarkCompletedTask():
             return workflow.mark_completed(
-                services, generation=task.generation, variations=task.variations, **common
+                services, generation=task.generation, variations=task.variations, run_id=task.run_id, **common
             )
         case MarkFailedTask():
-            return workflow.mark_failed(services, error=task.error, **common)
+            return workflow.mark_failed(services, error=task.error, run_id=task.run_id, **common)
     raise AssertionError("unreachable: the task model is a closed union")

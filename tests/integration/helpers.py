@@ -105,3 +105,21 @@ def run_notifier(sqs: Any, queue_url: str, *, idle_polls: int = 2, max_batches: 
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
             )
     return batches
+
+
+def execution_arn(env: dict[str, str], job_id: str) -> str:
+    """The job's execution: on the EXPRESS workflow (synchronous backends) or the STANDARD one."""
+    import boto3
+
+    sfn = boto3.session.Session().client("stepfunctions")
+    arns = [
+        env[name].replace(":stateMachine:", ":execution:") + f":{job_id}"
+        for name in ("EXPRESS_STATE_MACHINE_ARN", "STATE_MACHINE_ARN")
+    ]
+    for arn in arns:
+        try:
+            sfn.describe_execution(executionArn=arn)
+        except sfn.exceptions.ExecutionDoesNotExist:
+            continue
+        return arn
+    raise AssertionError(f"no execution for {job_id}")

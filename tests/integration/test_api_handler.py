@@ -40,6 +40,7 @@ def test_generate_queues_a_job_and_enqueues_it(aws: AwsAccount, tenant: tuple[st
         "model": job["model"],
         "credits_reserved": 2,
         "created_at": job["created_at"],
+        "backend": "offline",
     }
 
 

@@ -169,7 +169,7 @@ def test_request_rate_per_tenant_is_429(aws: AwsAccount) -> None:
 
 
 def test_cancel_refunds_and_the_workflow_does_not_overwrite_it(aws: AwsAccount) -> None:
-    from tests.integration.helpers import dispatch_queued_messages, wait_for_execution
+    from tests.integration.helpers import dispatch_queued_messages, execution_arn, wait_for_execution
 
     tenant_id, key = aws.add_tenant(credits=10)
     _, _, job = api_call("generate_avatar", key, body={"prompt": "x", "model": "imagen3"})
@@ -177,7 +177,7 @@ def test_cancel_refunds_and_the_workflow_does_not_overwrite_it(aws: AwsAccount) 
     assert status == 200 and canceled["status"] == "canceled"
     assert canceled["credits"] == {"reserved": 5, "charged": 0, "refunded": 5}
     dispatch_queued_messages(aws.client("sqs"), aws.env["GENERATION_QUEUE_URL"])
-    arn = aws.env["STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{job['id']}"
+    arn = execution_arn(aws.env, job["id"])
     wait_for_execution(aws.client("stepfunctions"), arn)
     _, _, final = api_call("get_job", key, path_params={"job_id": job["id"]})
     assert final["status"] == "canceled" and final["credits"]["refunded"] == 5
@@ -188,12 +188,12 @@ def test_cancel_refunds_and_the_workflow_does_not_overwrite_it(aws: AwsAccount) 
 
 
 def test_completed_job_charges_and_releases_the_running_slot(aws: AwsAccount) -> None:
-    from tests.integration.helpers import dispatch_queued_messages, wait_for_execution
+    from tests.integration.helpers import dispatch_queued_messages, execution_arn, wait_for_execution
 
     tenant_id, key = aws.add_tenant(credits=10, max_concurrent_jobs=1)
     _, _, job = api_call("generate_avatar", key, body={"prompt": "x", "model": "flux", "num_variations": 2})
     dispatch_queued_messages(aws.client("sqs"), aws.env["GENERATION_QUEUE_URL"])
-    arn = aws.env["STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{job['id']}"
+    arn = execution_arn(aws.env, job["id"])
     assert wait_for_execution(aws.client("stepfunctions"), arn)["status"] == "SUCCEEDED"
     _, _, final = api_call("get_job", key, path_params={"job_id": job["id"]})
     assert final["credits"] == {"reserved": 4, "charged": 4, "refunded": 0}

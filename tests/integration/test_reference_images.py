@@ -19,6 +19,7 @@ from tests.conftest import AwsAccount
 from tests.integration.helpers import (
     api_call,
     dispatch_queued_messages,
+    execution_arn,
     state_names_entered,
     wait_for_execution,
 )
@@ -56,7 +57,7 @@ def _run(aws: AwsAccount, body: dict[str, Any]) -> tuple[dict[str, Any], dict[st
         "batchItemFailures": []
     }
     sfn = aws.client("stepfunctions")
-    arn = aws.env["STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{job['id']}"
+    arn = execution_arn(aws.env, job["id"])
     execution = wait_for_execution(sfn, arn)
     _, _, final = api_call("get_job", key, path_params={"job_id": job["id"]})
     return execution, final, state_names_entered(sfn, arn)

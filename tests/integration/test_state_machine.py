@@ -19,6 +19,7 @@ from tests.conftest import AwsAccount
 from tests.integration.helpers import (
     api_call,
     dispatch_queued_messages,
+    execution_arn,
     state_names_entered,
     wait_for_execution,
 )
@@ -27,8 +28,7 @@ pytestmark = pytest.mark.statemachine
 
 
 def _execution_arn(aws: AwsAccount, job_id: str) -> str:
-    machine = aws.env["STATE_MACHINE_ARN"]
-    return machine.replace(":stateMachine:", ":execution:") + f":{job_id}"
+    return execution_arn(aws.env, job_id)
 
 
 def _run(
@@ -213,8 +213,9 @@ def test_a_duplicate_message_starts_no_second_execution(aws: AwsAccount) -> None
     from local.poller import sqs_event
     from tests.conftest import lambda_context
 
+    # (asynchronous backends run on the STANDARD workflow, whose executions are exactly-once by name)
     _, key = aws.add_tenant()
-    _, _, job = api_call("generate_avatar", key, body={"prompt": "x"})
+    _, _, job = api_call("generate_avatar", key, body={"prompt": "x", "model": "test-async"})
     sqs = aws.client("sqs")
     message = sqs.receive_message(QueueUrl=aws.env["GENERATION_QUEUE_URL"])["Messages"][0]
     duplicate = dict(message, MessageId="dup-1")

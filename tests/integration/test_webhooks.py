@@ -13,7 +13,13 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from tests.conftest import AwsAccount
-from tests.integration.helpers import api_call, dispatch_queued_messages, run_notifier, wait_for_execution
+from tests.integration.helpers import (
+    api_call,
+    dispatch_queued_messages,
+    execution_arn,
+    run_notifier,
+    wait_for_execution,
+)
 from tests.webhook_receiver import Receiver
 
 
@@ -56,7 +62,7 @@ def _run_job(aws: AwsAccount, key: str, **extra: Any) -> dict[str, Any]:
     assert dispatch_queued_messages(aws.client("sqs"), aws.env["GENERATION_QUEUE_URL"]) == {
         "batchItemFailures": []
     }
-    arn = aws.env["STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{job['id']}"
+    arn = execution_arn(aws.env, job["id"])
     wait_for_execution(aws.client("stepfunctions"), arn)
     return job
 

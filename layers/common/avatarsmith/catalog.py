@@ -131,6 +131,10 @@ class ModelEntry:
 # Backends that ship with every deployment; the others are configured (see backends/settings.py).
 BUILTIN_BACKENDS = frozenset({"offline"})
 TEST_BACKENDS = frozenset({"async-test"})
+# Backends that answer the images within one call (made inside StoreImages): their jobs run on the EXPRESS
+# workflow, which ends in minutes and costs a fraction of STANDARD's per-transition price. The others
+# (provider tasks that can take many minutes) run on the STANDARD workflow.
+SYNCHRONOUS_BACKENDS = frozenset({"offline", "openai", "automatic1111", "bedrock"})
 
 DEFAULT_MODEL = "avatarsmith-studio"
 

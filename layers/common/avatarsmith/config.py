@@ -41,7 +41,8 @@ class ApiSettings(_FeatureFlags):
 
 
 class DispatcherSettings(_EnvSettings):
-    STATE_MACHINE_ARN: str
+    STATE_MACHINE_ARN: str  # STANDARD: asynchronous backends (long provider tasks, exactly-once runs)
+    EXPRESS_STATE_MACHINE_ARN: str  # EXPRESS: synchronous backends (at-least-once runs, idempotent steps)
     EVENT_BUS_NAME: str
 
 

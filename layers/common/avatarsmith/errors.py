@@ -209,6 +209,12 @@ class JobNotRunnableError(WorkflowError):
     code = "job_not_runnable"
 
 
+class GenerationClaimedError(WorkflowError):
+    """Another live run of the job's EXPRESS workflow owns its generation; this duplicate run stops."""
+
+    code = "generation_in_progress"
+
+
 def error_code_for(error_name: str) -> str:
     """Map an ASL error name (an exception class name or a States.* error) to a public error code."""
     cls = _WORKFLOW_ERRORS.get(error_name)

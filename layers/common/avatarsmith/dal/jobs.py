@@ -78,6 +78,9 @@ def job_from_item(item: dict[str, Any]) -> Job:
         metadata=json.loads(item.get("metadata") or "{}"),
         callback_url=item.get("callback_url"),
         callback_id=item.get("callback_id"),
+        generation_run=item.get("generation_run"),
+        generation_claimed_at=item.get("generation_claimed_at"),
+        settled_by=item.get("settled_by"),
     )
 
 
@@ -117,6 +120,27 @@ class JobRepository:
         except ConditionFailed as exc:
             current = job_from_item(exc.current) if exc.current else None
             raise StaleJobError(current) from exc
+        return job_from_item(item)
+
+    def claim_generation(self, job: Job, *, run_id: str, now: int, stale_before: int) -> Job:
+        """Make `run_id` the run that generates this processing job: it has no owner yet, already owns
+        it, or its owner's claim is older than `stale_before` (that run cannot still be alive).
+
+        Raises StaleJobError (with the job as stored now) when another live run owns it.
+        """
+        try:
+            item = self.table.update(
+                tenant_pk(job.tenant_id),
+                job_sk(job.id),
+                set_values={"generation_run": run_id, "generation_claimed_at": now},
+                condition=(
+                    "#status = :processing AND (attribute_not_exists(generation_run) "
+                    "OR generation_run = :run OR generation_claimed_at < :stale)"
+                ),
+                condition_values={":processing": "processing", ":run": run_id, ":stale": stale_before},
+            )
+        except ConditionFailed as exc:
+            raise StaleJobError(job_from_item(exc.current) if exc.current else None) from exc
         return job_from_item(item)
 
     def list_page(

@@ -44,17 +44,19 @@ class ImageStore:
         except (ClientError, BotoCoreError) as exc:
             raise StorageError("could not store an image") from exc
 
-    def keys_under(self, prefix: str) -> set[str]:
-        """Every key under the prefix (a job's objects: at most a few dozen)."""
+    def exists(self, key: str) -> bool:
+        """Whether the object is stored (one HEAD request)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        keys: set[str] = set()
         try:
-            for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-                keys.update(str(o["Key"]) for o in page.get("Contents", []))
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError("could not list stored images") from exc
-        return keys
+            self._s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise StorageError("could not check a stored image") from exc
+        except BotoCoreError as exc:
+            raise StorageError("could not check a stored image") from exc
+        return True
 
     def metadata(self, key: str) -> dict[str, str]:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -2,6 +2,11 @@
 
 Each step is safe to run twice (Step Functions retries and at-least-once delivery): state changes are
 conditional writes, and a step that finds its work already done returns the same answer.
+
+The EXPRESS workflow (synchronous backends) runs at least once: a whole run may be duplicated and run
+concurrently. Its steps pass the run's id (`run_id`, the execution id): SubmitGeneration claims the job's
+generation for one live run (the others stop), and the settling step records which run settled the job,
+so only that run publishes the terminal event.
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ from avatarsmith import catalog
 from avatarsmith.backends.base import BackendJob
 from avatarsmith.backends.registry import get_backend
 from avatarsmith.dal.jobs import StaleJobError
-from avatarsmith.dal.storage import image_key, job_prefix, thumbnail_key
+from avatarsmith.dal.storage import image_key, thumbnail_key
 from avatarsmith.errors import (
     ContentModeratedError,
+    GenerationClaimedError,
     GenerationRejectedError,
     GenerationTimeoutError,
     InvalidReferenceImageError,
@@ -77,20 +83,37 @@ def load_references(services: Services, job: Job) -> list[bytes]:
     return references
 
 
+# An EXPRESS run lasts at most 5 minutes: a claim older than this belongs to a run that has ended.
+RUN_CLAIM_LEASE_SECONDS = 330
+
+
 def submit_generation(
-    services: Services, *, tenant_id: str, job_id: str, deadline_seconds: int
+    services: Services, *, tenant_id: str, job_id: str, deadline_seconds: int, run_id: str | None = None
 ) -> dict[str, Any]:
-    """SubmitGeneration: queued -> processing, then hand the spec to the model's backend."""
+    """SubmitGeneration: queued -> processing, then hand the spec to the model's backend.
+
+    With `run_id` (EXPRESS runs) the run also claims the job's generation, in the same write; a duplicate
+    run that finds another live run's claim raises GenerationClaimedError and stops.
+    """
     job = _load_job(services, tenant_id, job_id)
     if job.status == JobStatus.QUEUED:
+        claim = {"generation_run": run_id, "generation_claimed_at": int(time.time())} if run_id else None
         try:
             job = services.jobs.transition(
-                job, to=JobStatus.PROCESSING, allowed_from=(JobStatus.QUEUED,), now=now_iso()
+                job, to=JobStatus.PROCESSING, allowed_from=(JobStatus.QUEUED,), now=now_iso(), changes=claim
             )
         except StaleJobError as exc:
             job = exc.current or job
     if job.status != JobStatus.PROCESSING:
         raise JobNotRunnableError(f"job {job_id} is {job.status.value}")
+    if run_id and job.generation_run != run_id:
+        now = int(time.time())
+        try:
+            job = services.jobs.claim_generation(
+                job, run_id=run_id, now=now, stale_before=now - RUN_CLAIM_LEASE_SECONDS
+            )
+        except StaleJobError as exc:
+            raise GenerationClaimedError(f"another run is generating job {job_id}") from exc
     if services.events is not None:
         # Published on every run of this step (a retry publishes again): subscribers dedupe on
         # job id + status, and the notifier's delivery ids are derived from them.
@@ -225,12 +248,12 @@ def _already_stored(services: Services, job: Job) -> list[dict[str, Any]]:
 
     spec = job.spec
     ext = extension_for(spec.output.format)
-    keys = services.images.keys_under(job_prefix(job.tenant_id, job.id))
     stored: list[dict[str, Any]] = []
     for index in range(spec.num_variations):
         key = image_key(job.tenant_id, job.id, index, ext)
         thumb = thumbnail_key(job.tenant_id, job.id, index, ext)
-        if key not in keys or thumb not in keys:
+        # One HEAD per variation (the thumbnail is written last) costs a tenth of a LIST request.
+        if not services.images.exists(thumb):
             continue
         seed = services.images.metadata(key).get(SEED_METADATA)
         stored.append(
@@ -253,6 +276,14 @@ def _event(job: Job) -> dict[str, Any]:
     return job_event_detail(job)
 
 
+def _settled(detail: dict[str, Any], job: Job, run_id: str | None) -> dict[str, Any]:
+    """What a settling step answers. STANDARD runs get the event detail itself; EXPRESS runs get it with
+    `publish`, true only for the run that settled the job (a retry of that run's step included)."""
+    if run_id is None:
+        return detail
+    return {"event": detail, "publish": job.settled_by == run_id}
+
+
 def mark_completed(
     services: Services,
     *,
@@ -260,12 +291,13 @@ def mark_completed(
     job_id: str,
     generation: dict[str, Any],
     variations: list[dict[str, Any]],
+    run_id: str | None = None,
 ) -> dict[str, Any]:
     """MarkCompleted: processing -> completed; charge completed variations, refund the rest."""
     handle = BackendJob.model_validate(generation)
     job = _load_job(services, tenant_id, job_id)
     if job.status == JobStatus.COMPLETED:
-        return _event(job)  # a retried step: already done
+        return _settled(_event(job), job, run_id)  # a retried step: already done
     entry = _model_entry(job)
     stored = [Variation.model_validate(v) for v in variations]
     completed = sum(1 for v in stored if v.status == "completed")
@@ -291,14 +323,19 @@ def mark_completed(
             to=JobStatus.COMPLETED,
             allowed_from=(JobStatus.PROCESSING,),
             now=now_iso(),
-            changes={"variations": stored, "credits": credits, "provenance": provenance},
+            changes={
+                "variations": stored,
+                "credits": credits,
+                "provenance": provenance,
+                **({"settled_by": run_id} if run_id else {}),
+            },
         )
     except StaleJobError as exc:
         if exc.current and exc.current.status == JobStatus.COMPLETED:
-            return _event(exc.current)
+            return _settled(_event(exc.current), exc.current, run_id)
         raise JobNotRunnableError(f"job {job_id} changed state while completing") from exc
     logger.info("job completed", extra={"job_id": job_id, "variations_completed": completed})
-    return _event(job)
+    return _settled(_event(job), job, run_id)
 
 
 def _failure_message(error_name: str, cause: str | None) -> str:
@@ -316,7 +353,9 @@ def _failure_message(error_name: str, cause: str | None) -> str:
     return "the generation failed; the reserved credits were refunded"
 
 
-def mark_failed(services: Services, *, tenant_id: str, job_id: str, error: dict[str, Any]) -> dict[str, Any]:
+def mark_failed(
+    services: Services, *, tenant_id: str, job_id: str, error: dict[str, Any], run_id: str | None = None
+) -> dict[str, Any]:
     """MarkFailed: queued|processing -> failed with a stable error code; refund everything reserved.
 
     Running it twice changes nothing the second time (the transition is conditional).
@@ -328,15 +367,16 @@ def mark_failed(services: Services, *, tenant_id: str, job_id: str, error: dict[
     job = services.jobs.get(tenant_id, job_id, consistent=True)
     if job is None:  # nothing to mark (e.g. a forged queue message): say so on the bus, do not retry
         logger.warning("mark_failed for a job that does not exist", extra={"job_id": job_id})
-        return {
+        missing = {
             "version": EVENT_VERSION,
             "job_id": job_id,
             "tenant_id": tenant_id,
             "status": "missing",
             "error": job_error.model_dump(),
         }
+        return missing if run_id is None else {"event": missing, "publish": False}
     if job.status.is_terminal:
-        return _event(job)
+        return _settled(_event(job), job, run_id)
     variations = [
         v.model_copy(update={"status": "failed", "error_code": job_error.code})
         if v.status != "completed"
@@ -350,11 +390,16 @@ def mark_failed(services: Services, *, tenant_id: str, job_id: str, error: dict[
             to=JobStatus.FAILED,
             allowed_from=(JobStatus.QUEUED, JobStatus.PROCESSING),
             now=now_iso(),
-            changes={"error": job_error, "credits": credits, "variations": variations},
+            changes={
+                "error": job_error,
+                "credits": credits,
+                "variations": variations,
+                **({"settled_by": run_id} if run_id else {}),
+            },
         )
     except StaleJobError as exc:
         if exc.current is None:
             raise StorageError(f"job {job_id} vanished") from exc
-        return _event(exc.current)
+        return _settled(_event(exc.current), exc.current, run_id)
     logger.info("job failed", extra={"job_id": job_id, "error_code": job_error.code})
-    return _event(job)
+    return _settled(_event(job), job, run_id)

@@ -136,6 +136,11 @@ class Job(_Frozen):
     metadata: dict[str, str] = Field(default_factory=dict)
     callback_url: str | None = None
     callback_id: str | None = None
+    # EXPRESS workflow runs (at least once): the run that owns the generation, since when (epoch
+    # seconds), and the run whose step settled the job (it alone publishes the terminal event).
+    generation_run: str | None = None
+    generation_claimed_at: int | None = None
+    settled_by: str | None = None
 
 
 class SavedAvatar(_Frozen):

@@ -19,6 +19,7 @@ class GenerationMessage(BaseModel):
     model: str | None = None
     credits_reserved: int | None = None
     created_at: str | None = None
+    backend: str | None = None  # picks the workflow: EXPRESS for synchronous backends
 
 
 class _Task(BaseModel):
@@ -29,6 +30,7 @@ class _Task(BaseModel):
 
 class SubmitTask(_Task):
     action: Literal["submit"]
+    run_id: str | None = None  # EXPRESS runs pass their execution id
 
 
 class PollTask(_Task):
@@ -45,11 +47,13 @@ class MarkCompletedTask(_Task):
     action: Literal["mark_completed"]
     generation: dict[str, Any]
     variations: list[dict[str, Any]]
+    run_id: str | None = None
 
 
 class MarkFailedTask(_Task):
     action: Literal["mark_failed"]
     error: dict[str, Any]
+    run_id: str | None = None
 
 
 class ProcessorTask(BaseModel):
