@@ -106,9 +106,10 @@ class Usage:
 
 def handler_ms(record: dict[str, Any], full_vcpu_mb: int) -> float:
     """Handler time as a Lambda sandbox would bill it: CPU time stretched by the share of a vCPU the
-    function's memory buys (1 vCPU at 1,769 MB), plus waits on AWS requests and sleeps (not stretched)."""
+    function's memory buys (1 vCPU at 1,769 MB), plus waits on AWS requests, on other HTTP servers and
+    in sleeps (not stretched)."""
     stretch = max(1.0, full_vcpu_mb / record["memory_mb"])
-    return float(record["cpu_ms"] * stretch + record["aws_ms"] + record["sleep_ms"])
+    return float(record["cpu_ms"] * stretch + record["aws_ms"] + record["wait_ms"])
 
 
 def price(

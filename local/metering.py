@@ -15,13 +15,16 @@ import contextvars
 import json
 import math
 import os
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 METER_FILE_ENV = "AVATARSMITH_METER_FILE"
 
+_totals_lock = threading.Lock()  # worker threads add to the same invocation's totals
 _current: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("meter", default=None)
 _installed = False
 
@@ -39,21 +42,25 @@ def invocation(function: str, memory_mb: int) -> Iterator[None]:
         return
     install()
     record: dict[str, Any] = {"function": function, "memory_mb": memory_mb, "calls": []}
-    record.update(_overhead=0.0, _aws=0.0, _aws_cpu=0.0, _sleep=0.0)
+    record.update(_overhead=0.0, _aws=0.0, _aws_cpu=0.0, _wait=0.0, _worker_cpu=0.0, _pending={})
     token = _current.set(record)
     start, cpu_start = time.perf_counter(), time.thread_time()
     try:
         yield
     finally:
         # Handler time as a Lambda sandbox (one invocation at a time, its own CPU) would bill it: the
-        # thread's CPU time, plus the time spent waiting on AWS requests, plus its own sleeps. The wall
+        # thread's CPU time, plus the time spent waiting on AWS requests, plus its own sleeps and waits
+        # on other HTTP servers (`wait_ms`). The wall
         # clock here also counts waiting for the CPU behind other handlers sharing this process and
         # machine; it is kept for reference. The meter's own item reads count nowhere.
+        # Work the handler hands to threads (the notifier delivers a batch in parallel) is added up: an
+        # upper bound when it ran in parallel.
         overhead = record.pop("_overhead")
-        aws, sleep = record.pop("_aws"), record.pop("_sleep")
-        cpu = time.thread_time() - cpu_start - record.pop("_aws_cpu")  # CPU outside the AWS requests
+        aws, wait = record.pop("_aws"), record.pop("_wait")
+        cpu = time.thread_time() - cpu_start + record.pop("_worker_cpu") - record.pop("_aws_cpu")
+        record.pop("_pending")
         record["wall_ms"] = (time.perf_counter() - start - overhead) * 1000
-        record["cpu_ms"], record["aws_ms"], record["sleep_ms"] = cpu * 1000, aws * 1000, sleep * 1000
+        record["cpu_ms"], record["aws_ms"], record["wait_ms"] = cpu * 1000, aws * 1000, wait * 1000
         _current.reset(token)
         line = json.dumps(record, separators=(",", ":")) + "\n"
         with open(path, "a", encoding="utf-8") as fh:
@@ -78,7 +85,51 @@ def install() -> None:
     handlers.BUILTIN_HANDLERS.append(("provide-client-params", _before))
     handlers.BUILTIN_HANDLERS.append(("after-call", _after))
     time.sleep = _metered_sleep  # type: ignore[assignment]
+    ThreadPoolExecutor.submit = _metered_submit  # type: ignore[method-assign,assignment]
+    from requests.adapters import HTTPAdapter
+
+    global _real_http_send
+    _real_http_send = HTTPAdapter.send
+    HTTPAdapter.send = _metered_http_send  # type: ignore[method-assign]
     _installed = True
+
+
+_real_http_send: Any = None
+
+
+def _metered_http_send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+    """Waits on other HTTP servers (webhook receivers, backends) count like sleeps."""
+    record = _current.get()
+    start, cpu_start = time.perf_counter(), time.thread_time()
+    try:
+        return _real_http_send(self, request, *args, **kwargs)
+    finally:
+        if record is not None:
+            with _totals_lock:
+                record["_wait"] += time.perf_counter() - start
+                record["_aws_cpu"] += time.thread_time() - cpu_start
+
+
+_real_submit = ThreadPoolExecutor.submit
+
+
+def _metered_submit(self: ThreadPoolExecutor, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+    """Attribute what a handler's worker threads do to the handler's invocation."""
+    record = _current.get()
+    if record is None:
+        return _real_submit(self, fn, *args, **kwargs)
+
+    def run() -> Any:
+        token = _current.set(record)
+        start = time.thread_time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            with _totals_lock:
+                record["_worker_cpu"] += time.thread_time() - start
+            _current.reset(token)
+
+    return _real_submit(self, run)
 
 
 _real_sleep = time.sleep
@@ -89,7 +140,8 @@ def _metered_sleep(seconds: float) -> None:
     start = time.perf_counter()
     _real_sleep(seconds)
     if record is not None:
-        record["_sleep"] += time.perf_counter() - start
+        with _totals_lock:
+            record["_wait"] += time.perf_counter() - start
 
 
 def _before(params: dict[str, Any], model: Any, **_: Any) -> None:
@@ -104,20 +156,21 @@ def _before(params: dict[str, Any], model: Any, **_: Any) -> None:
         call["bytes"] = len(body) if isinstance(body, bytes | str) else 0
     elif model.name == "PutEvents" or model.name == "SendMessageBatch":
         call["entries"] = len(params.get("Entries", []))
-    record.setdefault("_pending", []).append((call, params, time.perf_counter(), time.thread_time()))
+    pending = record["_pending"].setdefault(threading.get_ident(), [])
+    pending.append((call, params, time.perf_counter(), time.thread_time()))
 
 
 def _after(http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
     record = _current.get()
-    if record is None or not record.get("_pending"):
+    pending = record["_pending"].get(threading.get_ident()) if record is not None else None
+    if record is None or not pending:
         return
-    call, params, started, cpu_started = record["_pending"].pop()
-    record["_aws"] += time.perf_counter() - started
-    record["_aws_cpu"] += time.thread_time() - cpu_started
+    call, params, started, cpu_started = pending.pop()
+    with _totals_lock:
+        record["_aws"] += time.perf_counter() - started
+        record["_aws_cpu"] += time.thread_time() - cpu_started
     if call["service"] == "dynamodb":
         call["units"] = _dynamodb_units(model.name, params, parsed, call.get("units"))
-    if not record["_pending"]:
-        record.pop("_pending")
     record["calls"].append(call)
 
 
@@ -181,7 +234,8 @@ def _peek(table: str, key: dict[str, Any]) -> dict[str, Any] | None:
     finally:
         _current.reset(token)
         if record is not None:
-            record["_overhead"] += time.perf_counter() - start
+            with _totals_lock:
+                record["_overhead"] += time.perf_counter() - start
 
 
 def _write_targets(operation: str, params: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

@@ -19,7 +19,7 @@ def _record(function: str, memory: int, cpu: float, aws: float, calls: list[dict
         "memory_mb": memory,
         "cpu_ms": cpu,
         "aws_ms": aws,
-        "sleep_ms": 0.0,
+        "wait_ms": 0.0,
         "calls": calls,
     }
 
