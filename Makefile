@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 ## run: start the whole local stack (API on http://127.0.0.1:$(PORT))
 run: $(STAMP)
-	PORT=$(PORT) PYTHONPATH=.:layers/common $(BIN)/python -m local
+	PORT=$(PORT) PYTHONPATH=.:layers/common:functions/api $(BIN)/python -m local
 
 ## test: lint, type-check, validate the template (raw and SAM-transformed) and run every test
 test: $(STAMP) lint typecheck validate
@@ -48,14 +48,14 @@ validate: $(STAMP)
 
 ## bench: print cold-import ratios, AWS calls per operation and local latency
 bench: $(STAMP)
-	PYTHONPATH=.:layers/common $(BIN)/python -m benchmarks.run
+	PYTHONPATH=.:layers/common:functions/api $(BIN)/python -m benchmarks.run
 
 ## gallery: render docs/gallery.png (every style x attributes) and docs/gallery-photos.png (photo avatars)
 gallery: $(STAMP)
-	PYTHONPATH=.:layers/common $(BIN)/python scripts/gallery.py
+	PYTHONPATH=.:layers/common:functions/api $(BIN)/python scripts/gallery.py
 ## stress: every credit/idempotency race 20 times in a row (handler under moto, and HTTP to the local stack)
 stress: $(STAMP)
-	PYTHONPATH=.:layers/common $(BIN)/python -m benchmarks.stress
+	PYTHONPATH=.:layers/common:functions/api $(BIN)/python -m benchmarks.stress
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache
