@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError as SchemaValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from routes import account, avatars, catalog, health, jobs, webhooks
+from routes import account, ai302, avatars, catalog, health, jobs, konpro, pi, webhooks
 from routes.common import PerRequestResolver, current_event, error_response, get_services
 
 from avatarsmith.errors import AvatarsmithError
@@ -26,6 +26,9 @@ __all__ = ["app", "get_services", "lambda_handler"]
 app = PerRequestResolver(enable_validation=True, response_validation_error_http_code=500)
 for _module in (health, jobs, avatars, catalog, account, webhooks):
     app.include_router(_module.router)
+app.include_router(pi.router)
+app.include_router(konpro.router)
+app.rewrite_requests([ai302.multipart_generate_as_json])
 
 
 # --- the error envelope ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from avatarsmith.logic.prompting import compose_prompt
+from avatarsmith.logic.prompting import compose_within
 from avatarsmith.models.domain import GenerationSpec
 from avatarsmith.observability import logger
 
@@ -39,10 +39,10 @@ def make_client() -> Any:
 
 def choose_prompt(spec: GenerationSpec, *, max_chars: int) -> tuple[str, list[str]]:
     """(final prompt, provenance notes)."""
-    composed = compose_prompt(spec)
+    composed, composer_notes = compose_within(spec, max_chars)
     model_id = os.environ.get(MODEL_ENV, "").strip()
     if not model_id or not spec.prompt:
-        return composed, []
+        return composed, composer_notes
     try:
         answer = make_client().converse(
             modelId=model_id,
@@ -56,9 +56,11 @@ def choose_prompt(spec: GenerationSpec, *, max_chars: int) -> tuple[str, list[st
         logger.warning(
             "prompt optimisation failed; using the composed prompt", extra={"error": type(exc).__name__}
         )
-        return composed, [f"prompt optimiser {model_id} failed ({type(exc).__name__}); composed prompt used"]
+        note = f"prompt optimiser {model_id} failed ({type(exc).__name__}); composed prompt used"
+        return composed, [*composer_notes, note]
     if not text:
-        return composed, [f"prompt optimiser {model_id} answered nothing; composed prompt used"]
+        note = f"prompt optimiser {model_id} answered nothing; composed prompt used"
+        return composed, [*composer_notes, note]
     notes = [
         f"prompt rewritten by {model_id}" + (f" (requested {spec.prompt_model})" if spec.prompt_model else "")
     ]
