@@ -63,6 +63,8 @@ def test_ai302_form_data_flow(stack: StackInfo) -> None:
     assert len(job["request"]["reference_images"]) == 1
     image = download_image(job["avatars"][0]["image_url"])
     assert image.size == (1024, 768)
+    # no language-model backend serves gpt-4o-mini on the local stack: the composer wrote the prompt
+    assert any("gpt-4o-mini" in note for note in job["provenance"]["adjustments"])
 
 
 def test_ai302_form_data_leniency_and_custom_prompt(stack: StackInfo) -> None:
