@@ -202,3 +202,17 @@ def test_the_openapi_document_describes_the_vendor_routes() -> None:
         for op in (paths["/api/v1/jobs/{job_id}"]["get"], paths["/api/v1/avatars"]["get"])
         for p in op["parameters"]
     }
+
+
+def test_the_form_data_variant_can_be_added_to_the_openapi_document() -> None:
+    from functions.api.app import app
+    from functions.api.routes.ai302 import document_multipart
+
+    spec = app.get_openapi_schema().model_dump(mode="json", by_alias=True, exclude_none=True)
+    documented = document_multipart(spec)
+    content = documented["paths"]["/v1/avatars/generate"]["post"]["requestBody"]["content"]
+    form = content["multipart/form-data"]["schema"]
+    assert {"image", "style", "person_type", "custom_prompt", "num", "width", "height", "model"} <= set(
+        form["properties"]
+    )
+    assert {"type": "string", "format": "binary"} in form["properties"]["image"]["oneOf"]

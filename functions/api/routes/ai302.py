@@ -39,3 +39,35 @@ def multipart_generate_as_json(event: dict[str, Any]) -> dict[str, Any]:
         "body": json.dumps(ai302.form_to_body(body, content_type), separators=(",", ":")),
         "isBase64Encoded": False,
     }
+
+
+# --- the OpenAPI document -------------------------------------------------------------------------------
+MULTIPART_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "302.AI's form-data variant: the JSON body's fields as form fields. Empty fields are "
+    "left out; num, width and height are read as integers (out of range: 1 and 1024).",
+    "properties": {
+        "image": {
+            "description": "Reference photo: a file part (JPEG, PNG, WebP), a URL or a data:image/... string",
+            "oneOf": [{"type": "string", "format": "binary"}, {"type": "string"}],
+        },
+        "style": {"type": "string", "description": "Preset id or name (GET /v1/styles)", "examples": ["1"]},
+        "person_type": {"type": "string", "enum": ["female", "male", "kid"]},
+        "custom_prompt": {"type": "string", "maxLength": 5000, "description": "When set, style is ignored"},
+        "num": {"type": "integer", "description": "Outside 1-4 is treated as 1"},
+        "width": {"type": "integer", "description": "Outside 256-2048 is treated as 1024"},
+        "height": {"type": "integer", "description": "Outside 256-2048 is treated as 1024"},
+        "model": {"type": "string", "description": "Language model that optimises the prompt"},
+    },
+    "additionalProperties": {"type": "string"},
+}
+
+
+def document_multipart(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Add the form-data variant to POST /v1/avatars/generate in a dumped OpenAPI document (Powertools
+    generates the JSON body only; route decorators accept `x-` extensions, not request bodies)."""
+    operation = openapi.get("paths", {}).get(GENERATE_ROUTE[1], {}).get("post")
+    if operation is not None:
+        body = operation.setdefault("requestBody", {"required": True, "content": {}})
+        body.setdefault("content", {})["multipart/form-data"] = {"schema": MULTIPART_SCHEMA}
+    return openapi
