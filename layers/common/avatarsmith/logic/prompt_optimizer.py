@@ -7,7 +7,8 @@ Who writes the prompt, in order:
    - any other name through an OpenAI-compatible `POST {base}/v1/chat/completions`: the endpoint named
      by AVATARSMITH_PROMPT_CHAT_URL (template parameter `PromptChatUrl`; key `prompt_chat` in the
      backend secret, optional), else the configured `openai` backend (key `openai`);
-2. without a named model, the operator's default Bedrock model (AVATARSMITH_PROMPT_OPTIMIZER_MODEL);
+2. otherwise, for a request with a description, the operator's default Bedrock model
+   (AVATARSMITH_PROMPT_OPTIMIZER_MODEL), noting the named model it stands in for;
 3. otherwise, or when the model fails or answers nothing, the deterministic composer.
 The result is capped at the image model's prompt budget; `provenance.adjustments` says who wrote the
 prompt, or why the composer did although a model was named.
@@ -107,32 +108,28 @@ def _chat(model: str, text: str) -> str:
     return str(reply.json()["choices"][0]["message"]["content"] or "").strip()
 
 
-def _writer(spec: GenerationSpec) -> tuple[str, str] | str | None:
-    """(model, via) that will rewrite the prompt; None for the composer; a note when a named model
-    cannot be served here."""
+def _writer(spec: GenerationSpec) -> tuple[str | None, str, str]:
+    """(model that rewrites the prompt or None for the composer, how it is reached, a note on why)."""
     named = (spec.prompt_model or "").strip()
     if named:
-        if _BEDROCK_ID.match(named.lower()) and _bedrock_configured():
-            return named, "bedrock"
-        if not _BEDROCK_ID.match(named.lower()) and _chat_endpoint() is not None:
-            return named, "chat"
-        return (
-            f"prompt model {named} is not served by a configured language-model backend; "
-            "the deterministic composer wrote the prompt"
-        )
-    default = os.environ.get(MODEL_ENV, "").strip()
-    return (default, "bedrock") if default else None
+        bedrock_id = bool(_BEDROCK_ID.match(named.lower()))
+        if bedrock_id and _bedrock_configured():
+            return named, "bedrock", ""
+        if not bedrock_id and _chat_endpoint() is not None:
+            return named, "chat", ""
+    default = os.environ.get(MODEL_ENV, "").strip() if spec.prompt else ""
+    unserved = f"{named} is not served by a configured language-model backend" if named else ""
+    if default:
+        return default, "bedrock", unserved
+    return None, "", f"prompt model {unserved}; the deterministic composer wrote the prompt" if named else ""
 
 
 def choose_prompt(spec: GenerationSpec, *, max_chars: int) -> tuple[str, list[str]]:
     """(final prompt, provenance notes)."""
     composed, notes = compose_within(spec, max_chars)
-    writer = _writer(spec) if spec.prompt else None
-    if writer is None:
-        return composed, notes
-    if isinstance(writer, str):
-        return composed, [*notes, writer]
-    model_id, via = writer
+    model_id, via, why = _writer(spec)
+    if model_id is None:
+        return composed, [*notes, why] if why else notes
     try:
         text = _converse(model_id, composed) if via == "bedrock" else _chat(model_id, composed)
     except Exception as exc:  # optimisation is optional: fall back to the composer, never fail the job
@@ -146,7 +143,7 @@ def choose_prompt(spec: GenerationSpec, *, max_chars: int) -> tuple[str, list[st
     if not text:
         return composed, [*notes, f"prompt optimiser {model_id} answered nothing; composed prompt used"]
     where = "Bedrock Converse" if via == "bedrock" else "an OpenAI-compatible chat endpoint"
-    rewritten = [f"prompt rewritten by {model_id} ({where})"]
+    rewritten = [f"prompt rewritten by {model_id} ({where}{'; ' + why if why else ''})"]
     if len(text) > max_chars:
         text = text[:max_chars].rsplit(" ", 1)[0]
         rewritten.append(f"rewritten prompt cut to the model's {max_chars} characters")
