@@ -9,7 +9,7 @@ ROOT := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
 # Where `make artifacts` writes one folder per function and one for the layer.
 ARTIFACTS_ROOT ?= .build-cache/artifacts
 
-.PHONY: run test unit integration e2e lint format typecheck validate bench gallery stress clean build artifacts
+.PHONY: run test unit integration e2e lint format typecheck validate bench gallery stress clean build artifacts lambda-runtime
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -77,6 +77,11 @@ artifacts:
 		rm -rf "$(ARTIFACTS_ROOT)/$$id" && \
 		$(MAKE) --no-print-directory -f $(ROOT)Makefile build-$$id ARTIFACTS_DIR="$(abspath $(ARTIFACTS_ROOT))/$$id" || exit 1; \
 	done
+
+# The packages the Lambda runtime itself provides (boto3 & co.), linked from this Python: the local
+# stack and the artifact test import them with a function's artifact and its layer, nothing else.
+lambda-runtime:
+	$(PYTHON) $(ROOT)scripts/build_artifact.py --runtime "$(ARTIFACTS_DIR)"
 
 clean:
 	rm -rf $(VENV) .aws-sam .build-cache .pytest_cache .ruff_cache .mypy_cache
