@@ -20,7 +20,12 @@ def main() -> int:
         state_file=Path(__file__).resolve().parent.parent / ".avatarsmith-local.json",
         api_port=port,
         api_key=os.environ.get("AVATARSMITH_API_KEY") or None,
-        extra_env={"AVATARSMITH_ALLOW_LOOPBACK_URLS": os.environ.get("AVATARSMITH_ALLOW_LOOPBACK_URLS", "0")},
+        # Added to every function's environment: local settings, and the console's log level.
+        extra_env={
+            "AVATARSMITH_ALLOW_LOOPBACK_URLS": os.environ.get("AVATARSMITH_ALLOW_LOOPBACK_URLS", "0"),
+            "LOG_LEVEL": os.environ["LOG_LEVEL"],
+            "POWERTOOLS_LOG_LEVEL": os.environ["POWERTOOLS_LOG_LEVEL"],
+        },
     )
     try:
         info = stack.start()

@@ -21,9 +21,11 @@ class ArtifactBuildError(RuntimeError):
     pass
 
 
-def _make(*args: str, platform: str) -> None:
+def _make(*args: str, platform: str, template: Path | None = None) -> None:
     command = ["make", "--no-print-directory", "-s", "-f", str(ROOT / "Makefile"), *args]
     env = {**os.environ, "ARTIFACT_PLATFORM": platform, "PYTHON": sys.executable}
+    if template is not None:
+        env["AVATARSMITH_TEMPLATE"] = str(template)
     completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise ArtifactBuildError(
@@ -32,11 +34,11 @@ def _make(*args: str, platform: str) -> None:
         )
 
 
-def build_artifacts(destination: Path, *, platform: str = "host") -> Path:
+def build_artifacts(destination: Path, *, platform: str = "host", template: Path | None = None) -> Path:
     """Every function and layer into destination/<LogicalId>; with platform "host", also the runtime's
     own packages (the local stack's stand-in for what Lambda provides) into destination/_lambda_runtime."""
     destination.mkdir(parents=True, exist_ok=True)
-    _make("artifacts", f"ARTIFACTS_ROOT={destination}", platform=platform)
+    _make("artifacts", f"ARTIFACTS_ROOT={destination}", platform=platform, template=template)
     if platform == "host":
         _make("lambda-runtime", f"ARTIFACTS_DIR={destination / RUNTIME_FOLDER}", platform=platform)
     return destination

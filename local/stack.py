@@ -1,20 +1,34 @@
-"""Start and stop the whole pipeline in one process, on loopback."""
+"""Start and stop the whole pipeline on loopback.
+
+Where things run:
+- this process: the AWS emulator (moto's server, with Step Functions executing the real ASL), the SQS
+  pollers (event source mappings) and the HTTP API front door - the parts AWS itself runs;
+- worker processes, a pool per function the template declares (local/workers.py): the functions
+  themselves, imported from host-platform builds of their artifacts (made by the Makefile targets
+  `sam build` uses) with only their own template environment.
+A function is invoked through `lambda_adapter.REGISTRY.invoke(name, event)`, whoever calls it: the
+HTTP front door, a poller, or Step Functions through the emulator's Lambda Invoke.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import shutil
 import socket
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .template import load_template
+from .template import ROOT, load_template
+from .workers import Listener
 
 log = logging.getLogger("avatarsmith.local")
 
 DEFAULT_DEMO_CREDITS = 1_000_000  # AVATARSMITH_DEMO_CREDITS overrides it for the demo tenant
+DEFAULT_CONCURRENCY = 4  # worker processes per function at most (AVATARSMITH_LOCAL_CONCURRENCY)
 
 _FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -43,7 +57,13 @@ class StackInfo:
 
 
 class EmbeddedStack:
-    """moto server (Step Functions executing the real ASL) + handlers in-process + pollers + HTTP API."""
+    """moto server (Step Functions executing the real ASL) + pollers + HTTP API in this process, and
+    the functions in worker processes.
+
+    `extra_env` is added to every function's environment (local settings such as
+    AVATARSMITH_ALLOW_LOOPBACK_URLS, or a parameter's variable overridden for a test); `template_path`
+    and `source_root` let tests run a changed template or function folder; `invocation_listeners` are
+    called after every invocation with (function, request id, handler milliseconds, error type)."""
 
     def __init__(
         self,
@@ -54,7 +74,16 @@ class EmbeddedStack:
         parameter_overrides: dict[str, str] | None = None,
         extra_env: dict[str, str] | None = None,
         state_file: Path | None = None,
+        template_path: Path | None = None,
+        concurrency: int | None = None,
+        invocation_listeners: list[Listener] | None = None,
     ):
+        self.template_path = template_path
+        self.concurrency = concurrency or int(
+            os.environ.get("AVATARSMITH_LOCAL_CONCURRENCY") or DEFAULT_CONCURRENCY
+        )
+        self.invocation_listeners = invocation_listeners if invocation_listeners is not None else []
+        self._artifacts: Path | None = None
         self.api_port = api_port
         self.moto_port = moto_port or free_port()
         self.api_key = api_key
@@ -110,8 +139,9 @@ class EmbeddedStack:
         from .provision import provision
 
         session = boto3.session.Session()
-        template = load_template()
+        template = load_template(self.template_path) if self.template_path else load_template()
         provisioned = provision(session, template, self.parameter_overrides)
+        self._start_workers(provisioned, moto_url)
         self._set_env({**provisioned.environment, **self.extra_env})
         clear_settings_cache()
         reset_clients()
@@ -153,6 +183,39 @@ class EmbeddedStack:
         if self.state_file is not None:
             self._write_state_file(self.state_file, self.info)
         return self.info
+
+    def _start_workers(self, provisioned: Any, moto_url: str) -> None:
+        """Build every artifact for this machine, then a worker pool per function."""
+        from .artifacts import build_artifacts, function_sys_path
+        from .lambda_adapter import REGISTRY
+        from .workers import WorkerPool, runtime_environment
+
+        (ROOT / ".build-cache").mkdir(exist_ok=True)
+        self._artifacts = Path(tempfile.mkdtemp(prefix="local-stack-", dir=ROOT / ".build-cache"))
+        build_artifacts(self._artifacts, platform="host", template=self.template_path)
+        for name, decl in provisioned.functions.items():
+            environment = runtime_environment(
+                name,
+                handler=decl.handler,
+                task_root=str(self._artifacts / name),
+                memory=decl.memory,
+                timeout=decl.timeout,
+                region=_FAKE_AWS_ENV["AWS_REGION"],
+                endpoint_url=moto_url,
+            )
+            environment.update({k: provisioned.resolve(v) for k, v in decl.environment.items()})
+            environment.update(self.extra_env)
+            concurrency = min(self.concurrency, decl.reserved_concurrency or self.concurrency)
+            pool = WorkerPool(
+                name,
+                handler=decl.handler,
+                sys_path=function_sys_path(self._artifacts, name, decl.layers),
+                environment=environment,
+                timeout=decl.timeout,
+                concurrency=max(1, concurrency),
+                listeners=self.invocation_listeners,
+            )
+            REGISTRY.register_pool(name, pool)
 
     @staticmethod
     def _write_state_file(path: Path, info: StackInfo) -> None:
@@ -197,7 +260,11 @@ class EmbeddedStack:
         self._pollers.clear()
         from . import lambda_adapter
 
+        lambda_adapter.REGISTRY.close_pools()
         lambda_adapter.uninstall()
+        if self._artifacts is not None:
+            shutil.rmtree(self._artifacts, ignore_errors=True)
+            self._artifacts = None
         if self._server is not None:
             self._server.stop()
             self._server = None

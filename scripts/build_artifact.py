@@ -10,7 +10,8 @@ Python 3.11+ with pip on the build machine, and neither Docker nor a local pytho
 - `ARTIFACT_PLATFORM=host`: wheels for the interpreter running this script (the local stack imports
   these, so what it runs is laid out exactly like what ships).
 
-The resource's CodeUri/ContentUri is read from template.yaml, so a new function needs no new target.
+The resource's CodeUri/ContentUri is read from template.yaml (or $AVATARSMITH_TEMPLATE), so a new
+function needs no new target.
 A function artifact is its CodeUri folder plus its requirements.txt installed next to it; the layer
 is its ContentUri folder's packages plus its requirements.txt under python/ (Lambda adds /opt/python
 to sys.path). Installed requirements are cached per (requirements, platform) under .build-cache/.
@@ -31,7 +32,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = ROOT / "template.yaml"
+TEMPLATE = Path(os.environ.get("AVATARSMITH_TEMPLATE") or ROOT / "template.yaml")
 CACHE = Path(os.environ.get("AVATARSMITH_BUILD_CACHE") or ROOT / ".build-cache")
 
 LAMBDA_PYTHON = "3.12"
