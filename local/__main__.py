@@ -34,6 +34,7 @@ def main() -> int:
             f"could not start the local stack: {exc} (is port {port} in use? set PORT=...)", file=sys.stderr
         )
         return 1
+    admin = _admin_command()
     print(
         f"""
 Avatarsmith local stack is running (state lives as long as this process; Ctrl-C stops it).
@@ -43,7 +44,8 @@ Avatarsmith local stack is running (state lives as long as this process; Ctrl-C 
   AWS emulator : {info.moto_url}   (moto: DynamoDB, SQS, S3, Step Functions, EventBridge)
   Job events   : one line per event below (AVATARSMITH_PRINT_EVENTS=0 to silence)
   Webhooks     : receivers on 127.0.0.1 work when AVATARSMITH_ALLOW_LOOPBACK_URLS=1 is set
-  Demo tenant  : {info.tenant_id}   (manage tenants: avatarsmith-admin --local --help)
+  Demo tenant  : {info.tenant_id}
+  Admin command: {admin} --local --help   (tenants, keys, credits)
 
 Try it:
   curl -s -X POST {info.api_url}/v1/avatars/generate \\
@@ -73,6 +75,17 @@ Try it:
         printer.stop()
     stack.stop()
     return 0
+
+
+def _admin_command() -> str:
+    """Where avatarsmith-admin is (the venv's bin folder, as `make run` installs it), relative if short."""
+    from pathlib import Path
+
+    path = Path(sys.executable).parent / "avatarsmith-admin"
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 if __name__ == "__main__":
