@@ -16,7 +16,9 @@ def main() -> int:
 
     from .stack import EmbeddedStack
 
+    print_events = os.environ.get("AVATARSMITH_PRINT_EVENTS", "1") != "0"
     stack = EmbeddedStack(
+        watch_events=print_events,
         state_file=Path(__file__).resolve().parent.parent / ".avatarsmith-local.json",
         api_port=port,
         api_key=os.environ.get("AVATARSMITH_API_KEY") or None,
@@ -57,7 +59,7 @@ Try it:
         flush=True,
     )
     printer = None
-    if os.environ.get("AVATARSMITH_PRINT_EVENTS", "1") != "0":
+    if print_events:
         import boto3
 
         from .event_watch import EventPrinter

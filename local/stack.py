@@ -77,7 +77,9 @@ class EmbeddedStack:
         template_path: Path | None = None,
         concurrency: int | None = None,
         invocation_listeners: list[Listener] | None = None,
+        watch_events: bool = True,
     ):
+        self.watch_events = watch_events
         self.template_path = template_path
         self.concurrency = concurrency or int(
             os.environ.get("AVATARSMITH_LOCAL_CONCURRENCY") or DEFAULT_CONCURRENCY
@@ -119,9 +121,10 @@ class EmbeddedStack:
         from moto.moto_api._internal.models import moto_api_backend
 
         moto_api_backend.reset()  # moto's backends are per process: a new stack starts empty
-        from . import lambda_adapter
+        from . import lambda_adapter, moto_speedups
 
         lambda_adapter.install()
+        moto_speedups.install()
         try:
             return self._provision_and_serve(moto_url)
         except BaseException:
@@ -151,20 +154,25 @@ class EmbeddedStack:
         from .template import resources_of_type
 
         bus_id = next(iter(resources_of_type(template, "AWS::Events::EventBus")))
-        watch_url = subscribe_watch_queue(session, provisioned.refs[bus_id])
+        # A copy of every job event, for whoever reads it (make run's printer, tests). Nobody reading
+        # it means a queue that only grows, and moto's SendMessage cost grows with the queue.
+        watch_url = subscribe_watch_queue(session, provisioned.refs[bus_id]) if self.watch_events else ""
 
         sqs = session.client("sqs")
         for name, decl in provisioned.functions.items():
             for queue_id, batch_size in decl.sqs_sources():
-                poller = SqsPoller(
-                    sqs,
-                    function_name=name,
-                    queue_url=provisioned.refs[queue_id],
-                    queue_arn=provisioned.attrs[(queue_id, "Arn")],
-                    batch_size=batch_size,
-                )
-                poller.start()
-                self._pollers.append(poller)
+                # Like Lambda's event source mapping, several batches are in flight at once (up to the
+                # function's concurrency), so one slow batch does not hold the queue up.
+                for _ in range(self._concurrency_of(decl)):
+                    poller = SqsPoller(
+                        sqs,
+                        function_name=name,
+                        queue_url=provisioned.refs[queue_id],
+                        queue_arn=provisioned.attrs[(queue_id, "Arn")],
+                        batch_size=batch_size,
+                    )
+                    poller.start()
+                    self._pollers.append(poller)
         api_function = next(n for n, d in provisioned.functions.items() if d.http_routes())
         self._api = ApiServer(
             function_name=api_function,
@@ -205,17 +213,19 @@ class EmbeddedStack:
             )
             environment.update({k: provisioned.resolve(v) for k, v in decl.environment.items()})
             environment.update(self.extra_env)
-            concurrency = min(self.concurrency, decl.reserved_concurrency or self.concurrency)
             pool = WorkerPool(
                 name,
                 handler=decl.handler,
                 sys_path=function_sys_path(self._artifacts, name, decl.layers),
                 environment=environment,
                 timeout=decl.timeout,
-                concurrency=max(1, concurrency),
+                concurrency=self._concurrency_of(decl),
                 listeners=self.invocation_listeners,
             )
             REGISTRY.register_pool(name, pool)
+
+    def _concurrency_of(self, decl: Any) -> int:
+        return max(1, min(self.concurrency, decl.reserved_concurrency or self.concurrency))
 
     @staticmethod
     def _write_state_file(path: Path, info: StackInfo) -> None:
@@ -256,12 +266,17 @@ class EmbeddedStack:
             self._api.stop()
             self._api = None
         for poller in self._pollers:
+            poller.request_stop()  # all at once: each may be in a long poll
+        for poller in self._pollers:
             poller.stop()
         self._pollers.clear()
         from . import lambda_adapter
 
         lambda_adapter.REGISTRY.close_pools()
         lambda_adapter.uninstall()
+        from . import moto_speedups
+
+        moto_speedups.uninstall()
         if self._artifacts is not None:
             shutil.rmtree(self._artifacts, ignore_errors=True)
             self._artifacts = None
