@@ -62,7 +62,7 @@ class EmbeddedStack:
 
     `extra_env` is added to every function's environment (local settings such as
     AVATARSMITH_ALLOW_LOOPBACK_URLS, or a parameter's variable overridden for a test); `template_path`
-    and `source_root` let tests run a changed template or function folder; `invocation_listeners` are
+    runs a changed template (tests: a variable or a dependency left out); `invocation_listeners` are
     called after every invocation with (function, request id, handler milliseconds, error type)."""
 
     def __init__(
