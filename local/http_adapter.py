@@ -174,6 +174,19 @@ class ApiServer:
             def _serve(self) -> None:
                 server.handle(self)
 
+            def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+                """What http.server refuses itself (request line or headers too long, bad request line)
+                is answered in the error envelope too."""
+                codes = {414: "uri_too_long", 431: "headers_too_large", 501: "not_implemented"}
+                body = _error(codes.get(code, "invalid_request"), message or "the request cannot be read")
+                ApiServer._send(
+                    self,
+                    code,
+                    {"Content-Type": "application/json", "Connection": "close"},
+                    json.dumps(body).encode(),
+                )
+                self.close_connection = True
+
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
 
         self.httpd = _Server((host, port), Handler)

@@ -111,3 +111,20 @@ def test_malformed_chunking_is_a_400(server: ApiServer, chunks: bytes) -> None:
 def test_an_unknown_transfer_coding_is_a_400(server: ApiServer) -> None:
     status, _, body = _exchange(server, _request("Transfer-Encoding: gzip, chunked\r\n", b"0\r\n\r\n"))
     assert status == 400 and "Transfer-Encoding" in json.loads(body)["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (b"GET /v1/echo?cursor=" + b"W" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        (b"POST /v1/echo HTTP/1.1\r\nX-Long: " + b"h" * 70_000 + b"\r\n\r\n", 431),
+    ],
+)
+def test_what_http_server_refuses_itself_is_in_the_envelope(
+    server: ApiServer, raw: bytes, status: int
+) -> None:
+    answered, headers, body = _exchange(server, raw)
+    assert answered == status
+    assert headers["content-type"] == "application/json"
+    error = json.loads(body)["error"]
+    assert error["code"] and error["message"] and error["request_id"]
