@@ -413,7 +413,7 @@ def bench_backend_adapters(jobs: int = 10) -> None:
                 while job.status != "succeeded":
                     job = adapter.poll(spec, job)
                 state_bytes = max(state_bytes, len(json.dumps(job.model_dump())))
-                outputs = adapter.fetch(spec, [], job)
+                outputs = list(adapter.fetch(spec, [], job))
                 assert len(outputs) == 4
                 timings.append(time.perf_counter() - start)
         print(
