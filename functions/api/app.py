@@ -7,6 +7,7 @@ The function's folder is its import root on Lambda (and in the built artifact), 
 
 from __future__ import annotations
 
+import binascii
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -70,6 +71,13 @@ def handle_schema_validation_error(exc: SchemaValidationError) -> Response[str]:
 def handle_too_deep(exc: RecursionError) -> Response[str]:
     """Input nested deeper than the parsers can follow (a JSON body, a cursor) is the caller's error."""
     return error_response(400, "invalid_request", "the request is nested too deeply")
+
+
+@app.exception_handler(UnicodeDecodeError)
+@app.exception_handler(binascii.Error)
+def handle_undecodable_body(exc: ValueError) -> Response[str]:
+    """A body whose base64 or UTF-8 cannot be decoded, met while the resolver reads it for validation."""
+    return error_response(400, "invalid_request", "the request body could not be decoded as UTF-8 text")
 
 
 @app.not_found

@@ -413,11 +413,6 @@ def test_every_route_answers_generated_requests_within_the_contract(surface: dic
                     break
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the api function's JSON body parser catches ValueError but not RecursionError (500); "
-    "strict: remove this marker once the body parser answers 400",
-)
 def test_deeply_nested_bodies_are_a_400_on_every_json_route(surface: dict[str, Any]) -> None:
     auth = {"Authorization": f"Bearer {surface['keys']['a']}", "Content-Type": "application/json"}
     created = requests.post(
