@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
 
-.PHONY: run test unit integration e2e lint format typecheck validate bench gallery stress clean
+.PHONY: run test unit integration e2e lint format typecheck validate bench gallery stress openapi clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ validate: $(STAMP)
 ## bench: print cold-import ratios, AWS calls per operation and local latency
 bench: $(STAMP)
 	PYTHONPATH=.:layers/common:functions/api $(BIN)/python -m benchmarks.run
+
+## openapi: regenerate docs/openapi.json from the routes (a test fails when the committed file is stale)
+openapi: $(STAMP)
+	PYTHONPATH=.:layers/common:functions/api $(BIN)/python scripts/openapi.py
 
 ## gallery: render docs/gallery.png (every style x attributes) and docs/gallery-photos.png (photo avatars)
 gallery: $(STAMP)

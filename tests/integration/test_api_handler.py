@@ -74,7 +74,7 @@ def test_long_poll_returns_when_the_timeout_runs_out(aws: AwsAccount, tenant: tu
         path_params={"job_id": job["id"]},
         query={"wait_for_completion": "true", "timeout_seconds": "31"},
     )
-    assert status == 400 and error["error"]["param"] == "timeout_seconds"
+    assert (status, error["error"]["code"], error["error"]["param"]) == (422, "validation_error", "timeout_seconds")
 
 
 def test_list_jobs_pages_with_an_opaque_cursor_and_filters(aws: AwsAccount, tenant: tuple[str, str]) -> None:
