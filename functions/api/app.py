@@ -81,6 +81,15 @@ def handle_unsupported_content_type(exc: RequestUnsupportedContentType) -> Respo
     )
 
 
+@app.exception_handler(ValueError)
+def handle_value_error(exc: ValueError) -> Response[str]:
+    """Powertools raises a bare ValueError for a multipart/form-data body without a boundary."""
+    content_type = str((current_event().headers or {}).get("content-type", "")).lower()
+    if content_type.startswith("multipart/form-data") and "boundary" in str(exc).lower():
+        return error_response(400, "invalid_request", "multipart/form-data needs a boundary parameter")
+    return handle_unexpected(exc)
+
+
 @app.exception_handler(RecursionError)
 def handle_too_deep(exc: RecursionError) -> Response[str]:
     """Input nested deeper than the parsers can follow (a JSON body, a cursor) is the caller's error."""

@@ -19,10 +19,11 @@ class _Open(BaseModel):
 
 # --- the error envelope --------------------------------------------------------------------------------
 class ErrorDetail(_Open):
-    """One failed check of a request: where (`loc`, and `in` body/query/header/path) and why."""
+    """One failed check (422: `loc`, `in` body/query/header/path, `message`, `type`), or the figures behind
+    another error (402: `cost`, `balance`)."""
 
-    loc: str
-    message: str
+    loc: str | None = None
+    message: str | None = None
     type: str | None = None
 
 
