@@ -14,6 +14,10 @@ from typing import Annotated, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+)
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from pydantic import BaseModel, ValidationError
 
@@ -30,6 +34,36 @@ _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
 _RESPONSE_MARGIN_SECONDS = 1.5
 
 
+#: (METHOD, path as declared, e.g. "/v1/jobs/<job_id>") of the routes whose typed body may also arrive
+#: as a form (urlencoded or multipart).
+FORM_BODY_ROUTES: set[tuple[str, str]] = set()
+
+
+def accept_form_bodies(method: str, path: str) -> None:
+    """Let one route's typed body arrive as application/x-www-form-urlencoded or multipart/form-data
+    (parsed by Powertools); every other route answers such bodies 415."""
+    FORM_BODY_ROUTES.add((method.upper(), path))
+
+
+class JsonBodyValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, reading bodies as JSON only (`application/json`, `*+json`, or no
+    Content-Type): any other media type is a 415 before the body is parsed or validated, unless the route
+    accepts forms (`accept_form_bodies`)."""
+
+    def _get_body(self, app: Any) -> Any:
+        content_type = str(app.current_event.headers.get("content-type", "")).strip().lower()
+        media_type = content_type.split(";")[0].strip()
+        route = app.context.get("_route")
+        if not media_type or media_type == "application/json" or media_type.endswith("+json"):
+            return self._parse_json_data(app)
+        if route is not None and (route.method, route.path) in FORM_BODY_ROUTES:
+            return super()._get_body(app)
+        raise RequestUnsupportedContentType(
+            "Unsupported content type",
+            errors=[{"type": "unsupported_content_type", "loc": ("body",), "msg": media_type, "input": {}}],
+        )
+
+
 class PerRequestResolver(APIGatewayHttpResolver):
     """Powertools keeps the current event on the router class. A Lambda container serves one request at a
     time, but the local stack and the concurrency tests run this handler on many threads at once (like
@@ -37,6 +71,11 @@ class PerRequestResolver(APIGatewayHttpResolver):
     resolver read it through the resolver."""
 
     _state = threading.local()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if hasattr(self, "_request_validation_middleware"):
+            self._request_validation_middleware = JsonBodyValidation()
 
     @property
     def current_event(self) -> Any:
@@ -79,7 +118,7 @@ def current_event() -> Any:
 
 def current_resolver() -> PerRequestResolver:
     """The resolver serving this thread's request (the OpenAPI routes describe every route it holds)."""
-    return PerRequestResolver._state.resolver  # type: ignore[no-any-return]
+    return PerRequestResolver._state.resolver
 
 
 def lambda_context() -> Any:
