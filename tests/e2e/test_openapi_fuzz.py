@@ -105,6 +105,23 @@ def test_docs_page_is_served_compressed_with_no_external_asset(
     assert "<script src=" not in page and "<link rel=" not in page  # assets inlined, nothing fetched
 
 
+def test_the_stack_refuses_loopback_callbacks_and_the_watch_records_escapes(
+    guarded_stack: tuple[StackInfo, OutboundWatch],
+) -> None:
+    info, watch = guarded_stack
+    answer = requests.post(
+        f"{info.api_url}/v1/avatars/generate",
+        json={"prompt": "x", "callback_url": f"{info.api_url}/hook"},
+        headers={"Authorization": f"Bearer {info.api_key}"},
+        timeout=10,
+    )
+    assert (answer.status_code, answer.json()["error"]["code"]) == (400, "unsafe_url")
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", 9), timeout=1)
+    assert watch.refused == [("127.0.0.1", 9)]
+    watch.refused.clear()
+
+
 def test_schemathesis_finds_nothing(guarded_stack: tuple[StackInfo, OutboundWatch], tmp_path: Path) -> None:
     info, watch = guarded_stack
     command = [

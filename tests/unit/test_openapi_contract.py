@@ -121,3 +121,17 @@ def test_the_readme_route_table_matches_the_document(spec: dict[str, Any]) -> No
     listed = {(method.lower(), path) for methods, path in rows for method in methods.split("/")}
     documented = {(m, p) for m, p, _ in _operations(spec)}
     assert listed == documented
+
+
+def test_the_api_import_leaves_the_swagger_assets_to_the_docs_route() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = "import sys, app; print(sorted(m for m in sys.modules if 'swagger_ui' in m))"
+    paths = [str(ROOT / "functions" / "api"), str(ROOT / "layers" / "common")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "AWS_DEFAULT_REGION": "us-east-1"}
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+    )
+    assert out.stdout.strip() == "[]"
