@@ -9,7 +9,7 @@ ROOT := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
 # Where `make artifacts` writes one folder per function and one for the layer.
 ARTIFACTS_ROOT ?= .build-cache/artifacts
 
-.PHONY: run test unit integration e2e lint format typecheck validate bench gallery stress clean build artifacts lambda-runtime
+.PHONY: run test unit integration e2e lint format typecheck validate bench gallery stress openapi clean build artifacts lambda-runtime
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ validate: $(STAMP)
 ## bench: print cold-import ratios, AWS calls per operation and local latency
 bench: $(STAMP)
 	PYTHONPATH=.:layers/common:functions/api $(BIN)/python -m benchmarks.run
+
+## openapi: regenerate docs/openapi.json from the routes (a test fails when the committed file is stale)
+openapi: $(STAMP)
+	PYTHONPATH=.:layers/common:functions/api $(BIN)/python scripts/openapi.py
 
 ## gallery: render docs/gallery.png (every style x attributes) and docs/gallery-photos.png (photo avatars)
 gallery: $(STAMP)

@@ -189,6 +189,13 @@ class ApiServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
 
+            def __getattr__(self, name: str) -> Any:
+                # Any other method (TRACE, QUERY, ...) is routed too: no route -> the API's 404 envelope,
+                # as API Gateway answers, instead of the stdlib's 501 page.
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
+
         self.httpd = _Server((host, port), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]

@@ -13,10 +13,13 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+)
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError as SchemaValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from routes import account, ai302, avatars, catalog, health, jobs, konpro, pi, webhooks
+from routes import account, ai302, avatars, catalog, docs, health, jobs, konpro, pi, webhooks
 from routes.common import PerRequestResolver, current_event, error_response, get_services
 
 from avatarsmith.errors import AvatarsmithError
@@ -25,7 +28,7 @@ from avatarsmith.observability import logger
 __all__ = ["app", "get_services", "lambda_handler"]
 
 app = PerRequestResolver(enable_validation=True, response_validation_error_http_code=500)
-for _module in (health, jobs, avatars, catalog, account, webhooks):
+for _module in (health, docs, jobs, avatars, catalog, account, webhooks):
     app.include_router(_module.router)
 app.include_router(pi.router)
 app.include_router(konpro.router)
@@ -44,10 +47,18 @@ def handle_avatarsmith_error(exc: AvatarsmithError) -> Response[str]:
 
 @app.exception_handler(SchemaValidationError)
 def handle_schema_validation_error(exc: SchemaValidationError) -> Response[str]:
-    """Typed route parameters that fail validation: 400 for a body that is not JSON, else 422."""
+    """Typed route parameters that fail validation: 400 for a body that is not a JSON object, else 422."""
     errors = list(exc.errors())
     if any(err.get("type") == "json_invalid" for err in errors):
         return error_response(400, "invalid_request", "the request body is not valid JSON")
+    for err in errors:
+        if tuple(err.get("loc", ())) == ("body",) and err.get("type") == "missing":
+            return error_response(400, "invalid_request", "the request body is empty; send a JSON object")
+        if tuple(err.get("loc", ())) == ("body",) and err.get("type") in (
+            "model_attributes_type",
+            "dict_type",
+        ):
+            return error_response(400, "invalid_request", "the request body must be a JSON object")
     details = []
     for err in errors:
         loc = [str(p) for p in err.get("loc", ())]
@@ -65,6 +76,22 @@ def handle_schema_validation_error(exc: SchemaValidationError) -> Response[str]:
     return error_response(
         422, "validation_error", f"{first['loc']}: {first['message']}", param=first["loc"], details=details
     )
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def handle_unsupported_content_type(exc: RequestUnsupportedContentType) -> Response[str]:
+    return error_response(
+        415, "unsupported_media_type", "send the request body as JSON with Content-Type: application/json"
+    )
+
+
+@app.exception_handler(ValueError)
+def handle_value_error(exc: ValueError) -> Response[str]:
+    """Powertools raises a bare ValueError for a multipart/form-data body without a boundary."""
+    content_type = str((current_event().headers or {}).get("content-type", "")).lower()
+    if content_type.startswith("multipart/form-data") and "boundary" in str(exc).lower():
+        return error_response(400, "invalid_request", "multipart/form-data needs a boundary parameter")
+    return handle_unexpected(exc)
 
 
 @app.exception_handler(RecursionError)
