@@ -10,11 +10,17 @@ Protocol on the pipes (each message: 4-byte big-endian length + JSON):
   <- {"result": ...} or {"error": {"errorType", "errorMessage", "stackTrace"}}, with "duration_ms"
 The first message the worker writes answers the init phase: {"ready": true} or {"error": ...}.
 Whatever the handler prints goes to stderr (the stack's console), never into the protocol.
+
+With AVATARSMITH_METER_FILE in its environment (`make cost`), the worker also loads local/metering.py
+(standard library at import; botocore and requests from the sys.path above once installed) and adds
+each invocation's usage record, measured here around the handler call, to its reply as "meter".
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import importlib.util
 import json
 import os
 import struct
@@ -64,6 +70,20 @@ def _write(stream: Any, message: dict[str, Any]) -> None:
     stream.flush()
 
 
+def _load_meter() -> Any:
+    """local/metering.py, next to this file (it is not part of any artifact), or None when metering is off."""
+    if not os.environ.get("AVATARSMITH_METER_FILE"):
+        return None
+    spec = importlib.util.spec_from_file_location(
+        "avatarsmith_local_metering", os.path.join(os.path.dirname(os.path.abspath(__file__)), "metering.py")
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.install()  # before the handler's import creates its clients
+    return module
+
+
 def main(paths_json: str, handler_spec: str) -> int:
     # The protocol keeps the original stdout; fd 1 becomes stderr so prints cannot corrupt it.
     protocol_out = os.fdopen(os.dup(1), "wb")
@@ -73,6 +93,7 @@ def main(paths_json: str, handler_spec: str) -> int:
     sys.path[:0] = json.loads(paths_json)
     module_name, _, attribute = handler_spec.rpartition(".")
     try:
+        meter = _load_meter()
         handler = getattr(importlib.import_module(module_name), attribute)
     except Exception as exc:  # the runtime's init error: every invocation of this instance fails
         error = _error(exc, "Runtime.ImportModuleError")
@@ -85,13 +106,20 @@ def main(paths_json: str, handler_spec: str) -> int:
         if request is None:
             return 0
         started = time.perf_counter()
-        try:
-            reply: dict[str, Any] = {
-                "result": handler(request["event"], Context(request["request_id"], request["timeout_ms"]))
-            }
-        except Exception as exc:  # an unhandled error: Lambda's error envelope
-            reply = {"error": _error(exc)}
+        context = Context(request["request_id"], request["timeout_ms"])
+        metered = (
+            meter.invocation(context.function_name, context.memory_limit_in_mb, write=False)
+            if meter is not None
+            else contextlib.nullcontext()
+        )
+        with metered as record:
+            try:
+                reply: dict[str, Any] = {"result": handler(request["event"], context)}
+            except Exception as exc:  # an unhandled error: Lambda's error envelope
+                reply = {"error": _error(exc)}
         reply["duration_ms"] = (time.perf_counter() - started) * 1000
+        if record is not None:
+            reply["meter"] = record
         try:
             _write(protocol_out, reply)
         except TypeError as exc:  # the result is not JSON: Lambda reports it the same way

@@ -1,9 +1,11 @@
 """Usage records for `make cost`: every handler invocation's duration and the AWS requests it made.
 
 Off unless AVATARSMITH_METER_FILE names a JSON-lines file. One line is appended per invocation (a single
-`write` on a file opened for appending), so handlers running in several processes can share the file.
+`write` on a file opened for appending), so several processes can share the file.
 
-The local stack calls `invocation(...)` around each handler call. The botocore hooks (installed for every
+`invocation(...)` wraps each handler call where the handler runs: inside the function's worker process
+(local/lambda_worker.py, which returns the record in its reply for the stack to append) or, for
+in-process tests, around the call in the calling thread. The botocore hooks (installed for every
 session created afterwards) attribute each request to the invocation running in the same thread or task,
 and size DynamoDB items (moto's ConsumedCapacity is a constant, so units are computed from item sizes the
 way DynamoDB bills them).
@@ -34,11 +36,15 @@ def enabled() -> bool:
 
 
 @contextmanager
-def invocation(function: str, memory_mb: int) -> Iterator[None]:
-    """Time one handler invocation and collect the AWS requests made while it runs."""
+def invocation(function: str, memory_mb: int, *, write: bool = True) -> Iterator[dict[str, Any] | None]:
+    """Time one handler invocation and collect the AWS requests made while it runs.
+
+    Yields the record (None when metering is off), complete once the block exits; `write=False` leaves
+    appending it to the caller (a worker process returns it in its reply instead).
+    """
     path = os.environ.get(METER_FILE_ENV)
     if not path:
-        yield
+        yield None
         return
     install()
     record: dict[str, Any] = {"function": function, "memory_mb": memory_mb, "calls": []}
@@ -46,7 +52,7 @@ def invocation(function: str, memory_mb: int) -> Iterator[None]:
     token = _current.set(record)
     start, cpu_start = time.perf_counter(), time.thread_time()
     try:
-        yield
+        yield record
     finally:
         # Handler time as a Lambda sandbox (one invocation at a time, its own CPU) would bill it: the
         # thread's CPU time, plus the time spent waiting on AWS requests, plus its own sleeps and waits
@@ -62,9 +68,14 @@ def invocation(function: str, memory_mb: int) -> Iterator[None]:
         record["wall_ms"] = (time.perf_counter() - start - overhead) * 1000
         record["cpu_ms"], record["aws_ms"], record["wait_ms"] = cpu * 1000, aws * 1000, wait * 1000
         _current.reset(token)
-        line = json.dumps(record, separators=(",", ":")) + "\n"
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(line)
+        if write:
+            append(path, record)
+
+
+def append(path: str, record: dict[str, Any]) -> None:
+    line = json.dumps(record, separators=(",", ":")) + "\n"
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(line)
 
 
 def read(path: str) -> list[dict[str, Any]]:

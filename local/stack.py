@@ -194,6 +194,7 @@ class EmbeddedStack:
 
     def _start_workers(self, provisioned: Any, moto_url: str) -> None:
         """Build every artifact for this machine, then a worker pool per function."""
+        from . import metering
         from .artifacts import build_artifacts, function_sys_path
         from .lambda_adapter import REGISTRY
         from .workers import WorkerPool, runtime_environment
@@ -212,6 +213,8 @@ class EmbeddedStack:
                 endpoint_url=moto_url,
             )
             environment.update({k: provisioned.resolve(v) for k, v in decl.environment.items()})
+            if os.environ.get(metering.METER_FILE_ENV):  # `make cost`: the workers measure each invocation
+                environment[metering.METER_FILE_ENV] = os.environ[metering.METER_FILE_ENV]
             environment.update(self.extra_env)
             pool = WorkerPool(
                 name,

@@ -31,6 +31,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import metering
+
 log = logging.getLogger("avatarsmith.local.workers")
 
 WORKER_SCRIPT = Path(__file__).resolve().parent / "lambda_worker.py"
@@ -134,6 +136,9 @@ class WorkerPool:
             self._give_back(worker)
         error = reply.get("error")
         duration = float(reply.get("duration_ms", 0.0))
+        meter_file = self.environment.get(metering.METER_FILE_ENV)
+        if meter_file and reply.get("meter") is not None:  # usage measured in the worker (`make cost`)
+            metering.append(meter_file, reply["meter"])
         for listener in self.listeners:
             listener(self.name, request_id, duration, error["errorType"] if error else None)
         if error:

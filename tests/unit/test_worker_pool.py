@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from local import lambda_adapter
+from local import lambda_adapter, metering
 from local.workers import FunctionError, WorkerPool
 
 HANDLERS = """
@@ -79,7 +79,7 @@ def test_a_timeout_reaches_the_state_machine_as_a_lambda_error_envelope(pool_for
     try:
         headers: dict[str, str] = {}
         body = lambda_adapter._invoke(  # what moto's Lambda Invoke runs (Step Functions tasks)
-            None,  # type: ignore[arg-type]
+            None,
             "arn:aws:lambda:us-east-1:123456789012:function:Probe",
             None,
             json.dumps({"sleep": 30}),
@@ -120,3 +120,55 @@ def test_concurrency_is_bounded_per_function(pool_for) -> None:  # type: ignore[
         thread.join()
     assert len(pids) == 6
     assert len(set(pids)) == 2
+
+
+METERED = """
+import time
+
+def busy(event, context):
+    deadline = time.thread_time() + event["cpu"]
+    while time.thread_time() < deadline:
+        pass
+    time.sleep(event["sleep"])
+    return {"ok": True}
+"""
+
+
+def test_usage_is_measured_inside_the_worker_and_appended_by_the_pool(tmp_path: Path) -> None:
+    import botocore
+    import requests
+
+    (tmp_path / "metered.py").write_text(METERED)
+    meter_file = tmp_path / "meter.jsonl"
+    packages = {str(Path(str(m.__file__)).resolve().parent.parent) for m in (botocore, requests)}
+    runtime = {"AWS_LAMBDA_FUNCTION_NAME": "Probe", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256"}
+
+    def pool(environment: dict[str, str]) -> WorkerPool:
+        return WorkerPool(
+            "Probe",
+            handler="metered.busy",
+            sys_path=[str(tmp_path), *packages],
+            environment=environment,
+            timeout=10,
+            concurrency=1,
+        )
+
+    unmetered = pool(runtime)
+    try:
+        assert unmetered.invoke({"cpu": 0.01, "sleep": 0}) == {"ok": True}
+    finally:
+        unmetered.close()
+    assert not meter_file.exists()  # off unless the variable is set
+
+    metered = pool({**runtime, metering.METER_FILE_ENV: str(meter_file)})
+    try:
+        for _ in range(2):
+            assert metered.invoke({"cpu": 0.15, "sleep": 0.2}) == {"ok": True}
+    finally:
+        metered.close()
+    records = metering.read(str(meter_file))
+    assert len(records) == 2
+    for record in records:
+        assert (record["function"], record["memory_mb"]) == ("Probe", 256)
+        assert record["cpu_ms"] >= 140  # the worker's own CPU time for the handler
+        assert 190 <= record["wait_ms"] < 1000  # its sleep, counted by the worker's hooks
