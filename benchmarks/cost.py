@@ -350,7 +350,6 @@ def run_scenario(stack: Any, scenario: Scenario, jobs: int, meter_file: str, pri
     from local import metering
 
     info = stack.info
-    os.environ["AVATARSMITH_TEST_BACKEND_POLL_SECONDS"] = str(scenario.poll_seconds)
     tenant_id, key = stack.add_tenant(f"cost-{scenario.model}-{scenario.variations}", credits=10_000_000)
     receiver = _Receiver() if scenario.client == "webhook" else None
     body: dict[str, Any] = {
@@ -466,29 +465,36 @@ def main(argv: list[str] | None = None) -> int:
     meter_file = os.environ.get(metering.METER_FILE_ENV) or os.path.join(
         tempfile.gettempdir(), f"avatarsmith-meter-{os.getpid()}.jsonl"
     )
-    stack = EmbeddedStack(
-        api_port=free_port(),
-        extra_env={
-            metering.METER_FILE_ENV: meter_file,
-            "AVATARSMITH_ALLOW_LOOPBACK_URLS": "1",
-            "LOG_LEVEL": "WARNING",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-        },
-    )
-    results: list[tuple[Scenario, Usage]] = []
+    usages: dict[str, Usage] = {}
     started = time.monotonic()
-    stack.start()
     try:
-        for scenario in scenarios:
-            t0 = time.monotonic()
-            usage = run_scenario(stack, scenario, args.jobs, meter_file, prices)
-            results.append((scenario, usage))
-            print(format_table(scenario, usage), flush=True)
-            print(f"({args.jobs} jobs in {time.monotonic() - t0:.0f} s)\n", flush=True)
+        # Functions run in worker processes with the environment they started with, so the test
+        # backend's poll interval is set per stack: one stack per distinct interval.
+        for poll_seconds in dict.fromkeys(s.poll_seconds for s in scenarios):
+            stack = EmbeddedStack(
+                api_port=free_port(),
+                extra_env={
+                    metering.METER_FILE_ENV: meter_file,
+                    "AVATARSMITH_TEST_BACKEND_POLL_SECONDS": str(poll_seconds),
+                    "AVATARSMITH_ALLOW_LOOPBACK_URLS": "1",
+                    "LOG_LEVEL": "WARNING",
+                    "POWERTOOLS_LOG_LEVEL": "WARNING",
+                },
+            )
+            stack.start()
+            try:
+                for scenario in (s for s in scenarios if s.poll_seconds == poll_seconds):
+                    t0 = time.monotonic()
+                    usage = run_scenario(stack, scenario, args.jobs, meter_file, prices)
+                    usages[scenario.name] = usage
+                    print(format_table(scenario, usage), flush=True)
+                    print(f"({args.jobs} jobs in {time.monotonic() - t0:.0f} s)\n", flush=True)
+            finally:
+                stack.stop()
     finally:
-        stack.stop()
-        if not keep:
+        if not keep and os.path.exists(meter_file):
             os.unlink(meter_file)
+    results = [(s, usages[s.name]) for s in scenarios]
     date = datetime.now(UTC).strftime("%Y-%m-%d")
     summary = [result_line(s, u) for s, u in results]
     print("\n".join(summary))
