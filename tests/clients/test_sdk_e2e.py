@@ -15,6 +15,7 @@ from PIL import Image
 
 from local.stack import EmbeddedStack, StackInfo
 from tests.clients.faults import FaultProxy, StuckJobServer
+from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.e2e
 
@@ -218,6 +219,8 @@ def test_async_client_has_the_same_surface(info: StackInfo, tmp_path: Path) -> N
             saved = await client.avatars.save(job.id, label="async")
             fetched = await client.avatars.get(saved.id)
             assert job.id in listed
+            hooks = await client.webhooks.list()
+            assert isinstance(hooks, list)
             return job.status, files, len(await client.styles()), fetched.label
 
     status, files, styles, label = asyncio.run(scenario())
@@ -232,3 +235,28 @@ def test_download_never_sends_the_api_key_to_the_image_host(client: sdk.Client, 
     path = job.avatars[0].download(tmp_path / "mine.png")
     assert path == tmp_path / "mine.png" and _decodes(path)
     assert [r.url.host for r in sent] == ["127.0.0.1"] and "authorization" not in sent[0].headers
+
+
+def test_webhook_endpoints_and_verify_webhook_on_a_real_delivery(client: sdk.Client) -> None:
+    # Given an endpoint created with the SDK on a loopback receiver
+    receiver = Receiver().start()
+    try:
+        endpoint = client.webhooks.create(receiver.url, events=["avatar.generation.completed"])
+        assert endpoint.secret and endpoint.secret.startswith("whsec_")
+        assert endpoint.id in [e.id for e in client.webhooks.list()]
+        # When a job completes
+        job = client.generate("signed", wait=True, timeout=60)
+        delivery = next(r for r in receiver.wait_for(1, timeout=30) if job.id.encode() in r.body)
+        # Then its raw body verifies with the endpoint's secret, and a tampered one does not
+        payload = sdk.verify_webhook(endpoint.secret, delivery.body, delivery.headers)
+        assert payload["type"] == "avatar.generation.completed"
+        with pytest.raises(sdk.WebhookVerificationError):
+            sdk.verify_webhook(
+                endpoint.secret, delivery.body.replace(b"completed", b"failed"), delivery.headers
+            )
+        assert any(d.job_id == job.id for d in client.webhooks.deliveries(job_id=job.id))
+        client.webhooks.delete(endpoint.id)
+        with pytest.raises(sdk.NotFound):
+            client.webhooks.get(endpoint.id)
+    finally:
+        receiver.stop()

@@ -29,7 +29,17 @@ from ._core import (
     upload_request,
 )
 from .errors import JobFailed, NotFound, Timeout
-from .models import Account, JobAvatar, JobData, ModelInfo, SavedAvatarData, Style, Upload
+from .models import (
+    Account,
+    JobAvatar,
+    JobData,
+    ModelInfo,
+    SavedAvatarData,
+    Style,
+    Upload,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 PathLike = str | os.PathLike[str]
 
@@ -116,6 +126,7 @@ class AsyncClient:
         self._uploads_supported: bool | None = None
         self.jobs = AsyncJobs(self)
         self.avatars = AsyncAvatars(self)
+        self.webhooks = AsyncWebhooks(self)
 
     @property
     def base_url(self) -> str:
@@ -357,3 +368,54 @@ class AsyncAvatars:
     ) -> AsyncIterator[dict[str, Any]]:
         async for item in self._client._paginate("/v1/community", {"limit": page_size}, limit):
             yield item
+
+
+class AsyncWebhooks:
+    def __init__(self, client: AsyncClient):
+        self._client = client
+
+    async def create(
+        self, url: str, *, events: list[str] | None = None, description: str | None = None
+    ) -> WebhookEndpoint:
+        body: dict[str, Any] = {"url": url}
+        if events is not None:
+            body["events"] = events
+        if description is not None:
+            body["description"] = description
+        return WebhookEndpoint.model_validate(
+            await self._client.request("POST", "/v1/webhook-endpoints", json=body)
+        )
+
+    async def list(self) -> list[WebhookEndpoint]:
+        page = await self._client.request("GET", "/v1/webhook-endpoints")
+        return [WebhookEndpoint.model_validate(e) for e in page["data"]]
+
+    async def get(self, endpoint_id: str) -> WebhookEndpoint:
+        return WebhookEndpoint.model_validate(
+            await self._client.request("GET", f"/v1/webhook-endpoints/{endpoint_id}")
+        )
+
+    async def delete(self, endpoint_id: str) -> None:
+        await self._client.request("DELETE", f"/v1/webhook-endpoints/{endpoint_id}")
+
+    async def rotate_secret(self, endpoint_id: str) -> WebhookEndpoint:
+        path = f"/v1/webhook-endpoints/{endpoint_id}/rotate-secret"
+        return WebhookEndpoint.model_validate(await self._client.request("POST", path, json={}))
+
+    async def test(self, endpoint_id: str) -> WebhookDelivery:
+        path = f"/v1/webhook-endpoints/{endpoint_id}/test"
+        return WebhookDelivery.model_validate(await self._client.request("POST", path))
+
+    async def rotate_callback_secret(self) -> str:
+        return str((await self._client.request("POST", "/v1/webhook-callback-secret", json={}))["secret"])
+
+    async def deliveries(
+        self, *, job_id: str | None = None, limit: int | None = None
+    ) -> AsyncIterator[WebhookDelivery]:
+        params = {"job_id": job_id, "limit": 50}
+        async for item in self._client._paginate("/v1/webhook-deliveries", params, limit):
+            yield WebhookDelivery.model_validate(item)
+
+    async def replay(self, delivery_id: str) -> WebhookDelivery:
+        path = f"/v1/webhook-deliveries/{delivery_id}/replay"
+        return WebhookDelivery.model_validate(await self._client.request("POST", path))

@@ -23,7 +23,7 @@ class WebhookVerificationError(AvatarsmithError):
 def _secret_bytes(secret: str) -> bytes:
     raw = secret.removeprefix("whsec_")
     try:
-        return base64.b64decode(raw, validate=True)
+        return base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
     except ValueError as exc:
         raise WebhookVerificationError("the webhook secret is not a whsec_ base64 secret") from exc
 
