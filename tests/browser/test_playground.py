@@ -133,7 +133,12 @@ def test_copy_as_curl_and_python_send_the_same_request(page: Any, info: StackInf
     curl = page.inner_text("#snippet")
     env = {**os.environ, "AVATARSMITH_API_KEY": info.api_key, "AVATARSMITH_BASE_URL": ""}
     sent = subprocess.run(  # noqa: S603 - the page's own snippet, run by bash as a user would
-        ["bash", "-c", curl],  # noqa: S607 capture_output=True, text=True, env=env, timeout=60, check=True
+        ["bash", "-c", curl],  # noqa: S607
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
     )
     job = json.loads(sent.stdout)
     assert job["object"] == "job"

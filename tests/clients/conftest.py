@@ -1,4 +1,4 @@
-"""The local stack for the SDK, CLI and browser tests: one per module, on free loopback ports."""
+"""One local stack, on free loopback ports, for every SDK and CLI end-to-end test in this package."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from local.stack import EmbeddedStack, StackInfo
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def stack() -> Iterator[tuple[EmbeddedStack, StackInfo]]:
     local = EmbeddedStack(
         api_port=0,
@@ -27,6 +27,6 @@ def stack() -> Iterator[tuple[EmbeddedStack, StackInfo]]:
         local.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def info(stack: tuple[EmbeddedStack, StackInfo]) -> StackInfo:
     return stack[1]

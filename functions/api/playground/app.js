@@ -261,9 +261,16 @@ async function generate(event) {
     const body = await buildRequest();
     job = await api("POST", "/v1/avatars/generate", { body, idempotencyKey: crypto.randomUUID() });
     renderJob(job, startedAt);
+    let pause = 500;
     while (!TERMINAL.has(job.status)) {
+      const asked = Date.now();
       job = await api("GET", `/v1/jobs/${encodeURIComponent(job.id)}`, { prefer: "wait=25" });
       renderJob(job, startedAt);
+      if (!TERMINAL.has(job.status) && Date.now() - asked < 1000) {
+        // The read was not held (a proxy or an older server): poll, slowing down to every 5 s.
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        pause = Math.min(pause * 1.5, 5000);
+      }
     }
   } catch (err) {
     showMessage(err.message);
