@@ -10,23 +10,22 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import PrivateAttr
 
 from ._core import (
     DEFAULT_WAIT_TIMEOUT,
     Attempts,
     LocalImage,
+    Pager,
     Settings,
+    WaitPlan,
     classify_reference,
     decode,
-    download_target,
+    endpoint_body,
     generate_body,
-    is_retryable_response,
-    new_idempotency_key,
-    next_wait,
-    retry_after_seconds,
-    transport_error,
+    prepare_request,
+    save_body,
     upload_request,
+    write_download,
 )
 from .errors import JobFailed, NotFound, Timeout
 from .models import (
@@ -39,31 +38,26 @@ from .models import (
     Upload,
     WebhookDelivery,
     WebhookEndpoint,
+    bind_job,
 )
 
 PathLike = str | os.PathLike[str]
 
 
 class AsyncGeneratedAvatar(JobAvatar):
-    _client: AsyncClient | None = PrivateAttr(None)
-    _job_id: str = PrivateAttr("")
-
     async def download(self, path: PathLike | None = None) -> Path:
         if not self.image_url or self._client is None:
             raise Timeout(f"variation {self.index} has no image yet (status {self.status})")
         response = await self._client._send("GET", self.image_url, headers={"Accept": "image/*"})
-        decode(response)
-        target = download_target(path, self._job_id, self.index, response, self.format)
-        target.write_bytes(response.content)
-        return target
+        return write_download(response, path, self._job_id, self.index, self.format)
 
 
 class AsyncJob(JobData):
     avatars: list[AsyncGeneratedAvatar] = []  # type: ignore[assignment]
-    _client: AsyncClient | None = PrivateAttr(None)
 
     async def refresh(self) -> AsyncJob:
-        return self._absorb(await self._api().jobs.get(self.id))
+        self.absorb(await self._api().jobs.get(self.id))
+        return self
 
     async def wait(
         self,
@@ -73,40 +67,28 @@ class AsyncJob(JobData):
         cancel_on_timeout: bool = False,
         on_update: Callable[[AsyncJob], None] | None = None,
     ) -> AsyncJob:
-        final = await self._api().jobs.wait(
-            self.id, timeout=timeout, cancel_on_timeout=cancel_on_timeout, on_update=on_update
+        jobs = self._api().jobs
+        self.absorb(
+            await jobs.wait(
+                self.id, timeout=timeout, cancel_on_timeout=cancel_on_timeout, on_update=on_update
+            )
         )
-        self._absorb(final)
         if raise_on_failure and self.status != "completed":
             reason = f": {self.error.code}: {self.error.message}" if self.error else ""
             raise JobFailed(f"job {self.id} ended {self.status}{reason}", job=self)
         return self
 
     async def cancel(self) -> AsyncJob:
-        return self._absorb(await self._api().jobs.cancel(self.id))
+        self.absorb(await self._api().jobs.cancel(self.id))
+        return self
 
     async def download_all(self, directory: PathLike = ".") -> list[Path]:
         return [await a.download(directory) for a in self.avatars if a.image_url]
 
     def _api(self) -> AsyncClient:
-        if self._client is None:
+        if not isinstance(self._client, AsyncClient):
             raise RuntimeError("this job is not bound to a client")
         return self._client
-
-    def _absorb(self, other: AsyncJob) -> AsyncJob:
-        for name in type(self).model_fields:
-            object.__setattr__(self, name, getattr(other, name))
-        object.__setattr__(self, "__pydantic_extra__", other.__pydantic_extra__)
-        return self
-
-
-def bind_job(client: AsyncClient, data: Any) -> AsyncJob:
-    job = AsyncJob.model_validate(data)
-    job._client = client
-    for avatar in job.avatars:
-        avatar._client = client
-        avatar._job_id = job.id
-    return job
 
 
 class AsyncClient:
@@ -146,21 +128,14 @@ class AsyncClient:
     ) -> httpx.Response:
         attempts = Attempts.start(self._settings, timeout)
         while True:
-            retry_after = None
-            last: httpx.Response | None = None
             try:
-                last = await self._http.request(method, url, timeout=attempts.request_timeout(), **kwargs)
+                response = await self._http.request(method, url, timeout=attempts.request_timeout(), **kwargs)
+                error = None
             except httpx.TransportError as exc:
-                attempts.last_error = transport_error(exc)
-            else:
-                if not is_retryable_response(last):
-                    return last
-                retry_after = retry_after_seconds(last)
-            delay = attempts.next_delay(retry_after)
-            if delay is None:
-                if last is not None:
-                    return last
-                raise attempts.out_of_time()
+                response, error = None, exc
+            final, delay = attempts.after(response, error)
+            if final is not None:
+                return final
             await asyncio.sleep(delay)
 
     async def request(
@@ -174,34 +149,23 @@ class AsyncClient:
         timeout: float | None = None,
         idempotency_key: str | None = None,
     ) -> Any:
-        if method.upper() == "POST" and idempotency_key is None:
-            idempotency_key = new_idempotency_key()
-        query = {k: v for k, v in (params or {}).items() if v is not None}
-        response = await self._send(
-            method.upper(),
-            self._settings.base_url + path,
-            params=query or None,
+        call = prepare_request(
+            self._settings,
+            method,
+            path,
+            params=params,
             json=json,
-            headers=self._settings.headers(idempotency_key=idempotency_key, extra=headers),
+            headers=headers,
             timeout=timeout,
+            idempotency_key=idempotency_key,
         )
-        return decode(response)
+        return decode(await self._send(**call))
 
     async def _paginate(self, path: str, params: dict[str, Any], limit: int | None) -> AsyncIterator[Any]:
-        query = dict(params)
-        seen = 0
-        while True:
-            page = await self.request("GET", path, params=query)
-            for item in page.get("data", []):
-                if limit is not None and seen >= limit:
-                    return
-                seen += 1
+        pager = Pager(params, limit)
+        while not pager.done:
+            for item in pager.take(await self.request("GET", path, params=pager.query)):
                 yield item
-            cursor = page.get("next_cursor")
-            if not page.get("has_more") or not cursor:
-                return
-            query = {**params, "cursor": cursor}
-            query.pop("offset", None)
 
     async def generate(
         self,
@@ -226,26 +190,20 @@ class AsyncClient:
         data = await self.request(
             "POST", "/v1/avatars/generate", json=body, idempotency_key=idempotency_key, timeout=submit_timeout
         )
-        job = bind_job(self, data)
+        job = bind_job(AsyncJob, self, data)
         if on_update is not None:
             on_update(job)
         if wait and not job.done:
-            await job.wait(
-                timeout=max(0.0, deadline - time.monotonic()),
-                cancel_on_timeout=cancel_on_timeout,
-                on_update=on_update,
-            )
+            left = max(0.0, deadline - time.monotonic())
+            await job.wait(timeout=left, cancel_on_timeout=cancel_on_timeout, on_update=on_update)
         return job
 
     async def upload(self, image: PathLike | bytes) -> Upload:
         local = classify_reference(image)
         if not isinstance(local, LocalImage):
             raise TypeError("upload() takes a file path or bytes")
-        upload = Upload.model_validate(
-            await self.request(
-                "POST", "/v1/uploads", json={"content_type": local.media_type, "size": len(local.data)}
-            )
-        )
+        asked = {"content_type": local.media_type, "size": len(local.data)}
+        upload = Upload.model_validate(await self.request("POST", "/v1/uploads", json=asked))
         decode(await self._send(**upload_request(upload.model_dump(), local)))
         return upload
 
@@ -277,8 +235,10 @@ class AsyncJobs:
     def __init__(self, client: AsyncClient):
         self._client = client
 
-    async def get(self, job_id: str) -> AsyncJob:
-        return bind_job(self._client, await self._client.request("GET", f"/v1/jobs/{job_id}"))
+    async def get(self, job_id: str, **read: Any) -> AsyncJob:
+        return bind_job(
+            AsyncJob, self._client, await self._client.request("GET", f"/v1/jobs/{job_id}", **read)
+        )
 
     async def list(
         self,
@@ -290,10 +250,12 @@ class AsyncJobs:
     ) -> AsyncIterator[AsyncJob]:
         params = {"status": status, "client_reference_id": client_reference_id, "limit": page_size}
         async for item in self._client._paginate("/v1/jobs", params, limit):
-            yield bind_job(self._client, item)
+            yield bind_job(AsyncJob, self._client, item)
 
     async def cancel(self, job_id: str) -> AsyncJob:
-        return bind_job(self._client, await self._client.request("POST", f"/v1/jobs/{job_id}/cancel"))
+        return bind_job(
+            AsyncJob, self._client, await self._client.request("POST", f"/v1/jobs/{job_id}/cancel")
+        )
 
     async def wait(
         self,
@@ -303,40 +265,20 @@ class AsyncJobs:
         cancel_on_timeout: bool = False,
         on_update: Callable[[AsyncJob], None] | None = None,
     ) -> AsyncJob:
-        budget = DEFAULT_WAIT_TIMEOUT if timeout is None else timeout
-        deadline = time.monotonic() + budget
-        interval = 0.5
-        job: AsyncJob | None = None
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            hold = next_wait(remaining)
-            started = time.monotonic()
+        plan = WaitPlan(job_id, timeout, self._client._settings.timeout)
+        while (read := plan.next_read()) is not None:
             try:
-                data = await self._client.request(
-                    "GET",
-                    f"/v1/jobs/{job_id}",
-                    headers={"Prefer": f"wait={hold}"} if hold else None,
-                    timeout=min(remaining, hold + self._client._settings.timeout),
-                )
+                job = await self.get(job_id, **read)
             except Timeout:
                 break
-            job = bind_job(self._client, data)
             if on_update is not None:
                 on_update(job)
             if job.done:
                 return job
-            if time.monotonic() - started < max(0.5, hold / 2):
-                await asyncio.sleep(max(0.0, min(interval, deadline - time.monotonic())))
-                interval = min(interval * 1.5, 5.0)
-        status = job.status if job else "unknown"
+            await asyncio.sleep(plan.pause_after(job.status))
         if cancel_on_timeout:
             await self.cancel(job_id)
-            raise Timeout(f"job {job_id} was still {status} after {budget:g} s; it has been canceled")
-        raise Timeout(
-            f"job {job_id} was still {status} after {budget:g} s; resume with client.jobs.wait({job_id!r})"
-        )
+        raise plan.timed_out(canceled=cancel_on_timeout)
 
 
 class AsyncAvatars:
@@ -344,9 +286,7 @@ class AsyncAvatars:
         self._client = client
 
     async def save(self, job_id: str, *, label: str, variation: int | None = None) -> SavedAvatarData:
-        body: dict[str, Any] = {"job_id": job_id, "label": label}
-        if variation is not None:
-            body["variation"] = variation
+        body = save_body(job_id, label, variation)
         return SavedAvatarData.model_validate(
             await self._client.request("POST", "/v1/avatars/save", json=body)
         )
@@ -359,9 +299,8 @@ class AsyncAvatars:
         return SavedAvatarData.model_validate(await self._client.request("GET", f"/v1/avatars/{avatar_id}"))
 
     async def publish(self, avatar_id: str) -> SavedAvatarData:
-        return SavedAvatarData.model_validate(
-            await self._client.request("POST", f"/v1/avatars/{avatar_id}/publish")
-        )
+        path = f"/v1/avatars/{avatar_id}/publish"
+        return SavedAvatarData.model_validate(await self._client.request("POST", path))
 
     async def community(
         self, *, page_size: int = 50, limit: int | None = None
@@ -377,11 +316,7 @@ class AsyncWebhooks:
     async def create(
         self, url: str, *, events: list[str] | None = None, description: str | None = None
     ) -> WebhookEndpoint:
-        body: dict[str, Any] = {"url": url}
-        if events is not None:
-            body["events"] = events
-        if description is not None:
-            body["description"] = description
+        body = endpoint_body(url, events, description)
         return WebhookEndpoint.model_validate(
             await self._client.request("POST", "/v1/webhook-endpoints", json=body)
         )
@@ -391,9 +326,8 @@ class AsyncWebhooks:
         return [WebhookEndpoint.model_validate(e) for e in page["data"]]
 
     async def get(self, endpoint_id: str) -> WebhookEndpoint:
-        return WebhookEndpoint.model_validate(
-            await self._client.request("GET", f"/v1/webhook-endpoints/{endpoint_id}")
-        )
+        path = f"/v1/webhook-endpoints/{endpoint_id}"
+        return WebhookEndpoint.model_validate(await self._client.request("GET", path))
 
     async def delete(self, endpoint_id: str) -> None:
         await self._client.request("DELETE", f"/v1/webhook-endpoints/{endpoint_id}")
@@ -412,8 +346,9 @@ class AsyncWebhooks:
     async def deliveries(
         self, *, job_id: str | None = None, limit: int | None = None
     ) -> AsyncIterator[WebhookDelivery]:
-        params = {"job_id": job_id, "limit": 50}
-        async for item in self._client._paginate("/v1/webhook-deliveries", params, limit):
+        async for item in self._client._paginate(
+            "/v1/webhook-deliveries", {"job_id": job_id, "limit": 50}, limit
+        ):
             yield WebhookDelivery.model_validate(item)
 
     async def replay(self, delivery_id: str) -> WebhookDelivery:

@@ -102,6 +102,139 @@ class Attempts:
             return self.last_error
         return Timeout("the call's deadline passed before the API answered")
 
+    def after(
+        self, response: httpx.Response | None, error: httpx.TransportError | None = None
+    ) -> tuple[httpx.Response | None, float]:
+        """Decide after one attempt: `(response, 0)` to hand it back, `(None, delay)` to sleep and retry.
+        Raises the typed error of a transport failure that may not be retried any more."""
+        if response is not None and not is_retryable_response(response):
+            return response, 0.0
+        if error is not None:
+            self.last_error = transport_error(error)
+        delay = self.next_delay(retry_after_seconds(response) if response is not None else None)
+        if delay is None:
+            if response is not None:
+                return response, 0.0
+            raise self.out_of_time()
+        return None, delay
+
+
+def prepare_request(
+    settings: Settings,
+    method: str,
+    path: str,
+    *,
+    params: dict[str, Any] | None,
+    json: Any,
+    headers: dict[str, str] | None,
+    timeout: float | None,
+    idempotency_key: str | None,
+) -> dict[str, Any]:
+    """Keyword arguments of one API call for `_send`. A POST gets its Idempotency-Key here, once per call:
+    every retry of the call sends the same key."""
+    method = method.upper()
+    if method == "POST" and idempotency_key is None:
+        idempotency_key = new_idempotency_key()
+    query = {k: v for k, v in (params or {}).items() if v is not None}
+    return {
+        "method": method,
+        "url": settings.base_url + path,
+        "params": query or None,
+        "json": json,
+        "headers": settings.headers(idempotency_key=idempotency_key, extra=headers),
+        "timeout": timeout,
+    }
+
+
+class Pager:
+    """Follows `next_cursor` through a list endpoint; `take(page)` returns the items to yield."""
+
+    def __init__(self, params: dict[str, Any], limit: int | None):
+        self.params = params
+        self.query = dict(params)
+        self.limit = limit
+        self.seen = 0
+        self.done = False
+
+    def take(self, page: dict[str, Any]) -> list[Any]:
+        items = list(page.get("data", []))
+        if self.limit is not None:
+            items = items[: max(0, self.limit - self.seen)]
+        self.seen += len(items)
+        cursor = page.get("next_cursor")
+        if not page.get("has_more") or not cursor or (self.limit is not None and self.seen >= self.limit):
+            self.done = True
+        else:
+            self.query = {k: v for k, v in {**self.params, "cursor": cursor}.items() if k != "offset"}
+        return items
+
+
+class WaitPlan:
+    """The schedule of `jobs.wait`: reads held with `Prefer: wait`, polls when a read came back early, and
+    one deadline for the whole wait."""
+
+    def __init__(self, job_id: str, timeout: float | None, call_timeout: float):
+        self.job_id = job_id
+        self.budget = DEFAULT_WAIT_TIMEOUT if timeout is None else timeout
+        self.deadline = time.monotonic() + self.budget
+        self.call_timeout = call_timeout
+        self.interval = 0.5
+        self.status = "unknown"
+        self._hold = 0
+        self._started = 0.0
+
+    def next_read(self) -> dict[str, Any] | None:
+        """`request()` keyword arguments of the next job read, or None when the deadline has passed."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        self._hold = next_wait(remaining)
+        self._started = time.monotonic()
+        return {
+            "headers": {"Prefer": f"wait={self._hold}"} if self._hold else None,
+            "timeout": min(remaining, self._hold + self.call_timeout),
+        }
+
+    def pause_after(self, status: str) -> float:
+        """Seconds to sleep after a read that found the job still running (0 when the read was held)."""
+        self.status = status
+        if time.monotonic() - self._started >= max(0.5, self._hold / 2):
+            return 0.0
+        pause = max(0.0, min(self.interval, self.deadline - time.monotonic()))
+        self.interval = min(self.interval * 1.5, 5.0)
+        return pause
+
+    def timed_out(self, *, canceled: bool) -> Timeout:
+        still = f"job {self.job_id} was still {self.status} after {self.budget:g} s"
+        if canceled:
+            return Timeout(f"{still}; it has been canceled")
+        return Timeout(f"{still}; resume with client.jobs.wait({self.job_id!r})")
+
+
+def save_body(job_id: str, label: str, variation: int | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"job_id": job_id, "label": label}
+    if variation is not None:
+        body["variation"] = variation
+    return body
+
+
+def endpoint_body(url: str, events: list[str] | None, description: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"url": url}
+    if events is not None:
+        body["events"] = events
+    if description is not None:
+        body["description"] = description
+    return body
+
+
+def write_download(
+    response: httpx.Response, path: str | os.PathLike[str] | None, job_id: str, index: int, fmt: str | None
+) -> Path:
+    decode(response)
+    target = download_target(path, job_id, index, response, fmt)
+    target.write_bytes(response.content)
+    return target
+
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
     raw = response.headers.get("retry-after")

@@ -9,23 +9,22 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import PrivateAttr
 
 from ._core import (
     DEFAULT_WAIT_TIMEOUT,
     Attempts,
     LocalImage,
+    Pager,
     Settings,
+    WaitPlan,
     classify_reference,
     decode,
-    download_target,
+    endpoint_body,
     generate_body,
-    is_retryable_response,
-    new_idempotency_key,
-    next_wait,
-    retry_after_seconds,
-    transport_error,
+    prepare_request,
+    save_body,
     upload_request,
+    write_download,
 )
 from .errors import JobFailed, NotFound, Timeout
 from .models import (
@@ -38,6 +37,7 @@ from .models import (
     Upload,
     WebhookDelivery,
     WebhookEndpoint,
+    bind_job,
 )
 
 PathLike = str | os.PathLike[str]
@@ -46,28 +46,22 @@ PathLike = str | os.PathLike[str]
 class GeneratedAvatar(JobAvatar):
     """One variation of a job; `download()` saves its image."""
 
-    _client: Client | None = PrivateAttr(None)
-    _job_id: str = PrivateAttr("")
-
     def download(self, path: PathLike | None = None) -> Path:
         """Save the image to `path` (a directory gets `<job_id>-<index>.<ext>`); returns the file written."""
         if not self.image_url or self._client is None:
             raise Timeout(f"variation {self.index} has no image yet (status {self.status})")
         response = self._client._send("GET", self.image_url, headers={"Accept": "image/*"})
-        decode(response)
-        target = download_target(path, self._job_id, self.index, response, self.format)
-        target.write_bytes(response.content)
-        return target
+        return write_download(response, path, self._job_id, self.index, self.format)
 
 
 class Job(JobData):
-    """A generation job. `wait()` and `cancel()` update it in place and return it."""
+    """A generation job. `wait()`, `cancel()` and `refresh()` update it in place and return it."""
 
     avatars: list[GeneratedAvatar] = []  # type: ignore[assignment]
-    _client: Client | None = PrivateAttr(None)
 
     def refresh(self) -> Job:
-        return self._absorb(self._api().jobs.get(self.id))
+        self.absorb(self._api().jobs.get(self.id))
+        return self
 
     def wait(
         self,
@@ -77,40 +71,27 @@ class Job(JobData):
         cancel_on_timeout: bool = False,
         on_update: Callable[[Job], None] | None = None,
     ) -> Job:
-        final = self._api().jobs.wait(
-            self.id, timeout=timeout, cancel_on_timeout=cancel_on_timeout, on_update=on_update
+        self.absorb(
+            self._api().jobs.wait(
+                self.id, timeout=timeout, cancel_on_timeout=cancel_on_timeout, on_update=on_update
+            )
         )
-        self._absorb(final)
         if raise_on_failure and self.status != "completed":
             reason = f": {self.error.code}: {self.error.message}" if self.error else ""
             raise JobFailed(f"job {self.id} ended {self.status}{reason}", job=self)
         return self
 
     def cancel(self) -> Job:
-        return self._absorb(self._api().jobs.cancel(self.id))
+        self.absorb(self._api().jobs.cancel(self.id))
+        return self
 
     def download_all(self, directory: PathLike = ".") -> list[Path]:
         return [a.download(directory) for a in self.avatars if a.image_url]
 
     def _api(self) -> Client:
-        if self._client is None:
+        if not isinstance(self._client, Client):
             raise RuntimeError("this job is not bound to a client")
         return self._client
-
-    def _absorb(self, other: Job) -> Job:
-        for name in type(self).model_fields:
-            object.__setattr__(self, name, getattr(other, name))
-        object.__setattr__(self, "__pydantic_extra__", other.__pydantic_extra__)
-        return self
-
-
-def bind_job(client: Client, data: Any) -> Job:
-    job = Job.model_validate(data)
-    job._client = client
-    for avatar in job.avatars:
-        avatar._client = client
-        avatar._job_id = job.id
-    return job
 
 
 class Client:
@@ -156,21 +137,16 @@ class Client:
         """Send with retries on dropped connections and retryable statuses, within one deadline."""
         attempts = Attempts.start(self._settings, timeout)
         while True:
-            retry_after = None
-            last: httpx.Response | None = None
             try:
-                last = self._http.request(method, url, timeout=attempts.request_timeout(), **kwargs)
+                response, error = (
+                    self._http.request(method, url, timeout=attempts.request_timeout(), **kwargs),
+                    None,
+                )
             except httpx.TransportError as exc:
-                attempts.last_error = transport_error(exc)
-            else:
-                if not is_retryable_response(last):
-                    return last
-                retry_after = retry_after_seconds(last)
-            delay = attempts.next_delay(retry_after)
-            if delay is None:
-                if last is not None:
-                    return last
-                raise attempts.out_of_time()
+                response, error = None, exc
+            final, delay = attempts.after(response, error)
+            if final is not None:
+                return final
             time.sleep(delay)
 
     def request(
@@ -185,34 +161,22 @@ class Client:
         idempotency_key: str | None = None,
     ) -> Any:
         """One API call; returns the decoded JSON or raises the typed error."""
-        if method.upper() == "POST" and idempotency_key is None:
-            idempotency_key = new_idempotency_key()  # once per call: every retry sends the same key
-        query = {k: v for k, v in (params or {}).items() if v is not None}
-        response = self._send(
-            method.upper(),
-            self._settings.base_url + path,
-            params=query or None,
+        call = prepare_request(
+            self._settings,
+            method,
+            path,
+            params=params,
             json=json,
-            headers=self._settings.headers(idempotency_key=idempotency_key, extra=headers),
+            headers=headers,
             timeout=timeout,
+            idempotency_key=idempotency_key,
         )
-        return decode(response)
+        return decode(self._send(**call))
 
     def _paginate(self, path: str, params: dict[str, Any], limit: int | None) -> Iterator[Any]:
-        query = dict(params)
-        seen = 0
-        while True:
-            page = self.request("GET", path, params=query)
-            for item in page.get("data", []):
-                if limit is not None and seen >= limit:
-                    return
-                seen += 1
-                yield item
-            cursor = page.get("next_cursor")
-            if not page.get("has_more") or not cursor:
-                return
-            query = {**params, "cursor": cursor}
-            query.pop("offset", None)
+        pager = Pager(params, limit)
+        while not pager.done:
+            yield from pager.take(self.request("GET", path, params=pager.query))
 
     # --- generation ---------------------------------------------------------------------------------
     def generate(
@@ -243,7 +207,7 @@ class Client:
         data = self.request(
             "POST", "/v1/avatars/generate", json=body, idempotency_key=idempotency_key, timeout=submit_timeout
         )
-        job = bind_job(self, data)
+        job = bind_job(Job, self, data)
         if on_update is not None:
             on_update(job)
         if wait and not job.done:
@@ -259,11 +223,8 @@ class Client:
         local = classify_reference(image)
         if not isinstance(local, LocalImage):
             raise TypeError("upload() takes a file path or bytes")
-        upload = Upload.model_validate(
-            self.request(
-                "POST", "/v1/uploads", json={"content_type": local.media_type, "size": len(local.data)}
-            )
-        )
+        asked = {"content_type": local.media_type, "size": len(local.data)}
+        upload = Upload.model_validate(self.request("POST", "/v1/uploads", json=asked))
         decode(self._send(**upload_request(upload.model_dump(), local)))
         return upload
 
@@ -296,8 +257,8 @@ class Jobs:
     def __init__(self, client: Client):
         self._client = client
 
-    def get(self, job_id: str) -> Job:
-        return bind_job(self._client, self._client.request("GET", f"/v1/jobs/{job_id}"))
+    def get(self, job_id: str, **read: Any) -> Job:
+        return bind_job(Job, self._client, self._client.request("GET", f"/v1/jobs/{job_id}", **read))
 
     def list(
         self,
@@ -310,10 +271,10 @@ class Jobs:
         """Every job, newest first, fetching pages as the iteration goes (`limit` stops early)."""
         params = {"status": status, "client_reference_id": client_reference_id, "limit": page_size}
         for item in self._client._paginate("/v1/jobs", params, limit):
-            yield bind_job(self._client, item)
+            yield bind_job(Job, self._client, item)
 
     def cancel(self, job_id: str) -> Job:
-        return bind_job(self._client, self._client.request("POST", f"/v1/jobs/{job_id}/cancel"))
+        return bind_job(Job, self._client, self._client.request("POST", f"/v1/jobs/{job_id}/cancel"))
 
     def wait(
         self,
@@ -324,40 +285,20 @@ class Jobs:
         on_update: Callable[[Job], None] | None = None,
     ) -> Job:
         """Hold job reads open (`Prefer: wait`), then poll, until the job ends or `timeout` passes."""
-        budget = DEFAULT_WAIT_TIMEOUT if timeout is None else timeout
-        deadline = time.monotonic() + budget
-        interval = 0.5
-        job: Job | None = None
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            hold = next_wait(remaining)
-            started = time.monotonic()
+        plan = WaitPlan(job_id, timeout, self._client._settings.timeout)
+        while (read := plan.next_read()) is not None:
             try:
-                data = self._client.request(
-                    "GET",
-                    f"/v1/jobs/{job_id}",
-                    headers={"Prefer": f"wait={hold}"} if hold else None,
-                    timeout=min(remaining, hold + self._client._settings.timeout),
-                )
+                job = self.get(job_id, **read)
             except Timeout:
                 break
-            job = bind_job(self._client, data)
             if on_update is not None:
                 on_update(job)
             if job.done:
                 return job
-            if time.monotonic() - started < max(0.5, hold / 2):  # the read was not held: poll
-                time.sleep(max(0.0, min(interval, deadline - time.monotonic())))
-                interval = min(interval * 1.5, 5.0)
-        status = job.status if job else "unknown"
+            time.sleep(plan.pause_after(job.status))
         if cancel_on_timeout:
             self.cancel(job_id)
-            raise Timeout(f"job {job_id} was still {status} after {budget:g} s; it has been canceled")
-        raise Timeout(
-            f"job {job_id} was still {status} after {budget:g} s; resume with client.jobs.wait({job_id!r})"
-        )
+        raise plan.timed_out(canceled=cancel_on_timeout)
 
 
 class Avatars:
@@ -365,9 +306,7 @@ class Avatars:
         self._client = client
 
     def save(self, job_id: str, *, label: str, variation: int | None = None) -> SavedAvatarData:
-        body: dict[str, Any] = {"job_id": job_id, "label": label}
-        if variation is not None:
-            body["variation"] = variation
+        body = save_body(job_id, label, variation)
         return SavedAvatarData.model_validate(self._client.request("POST", "/v1/avatars/save", json=body))
 
     def list(self, *, page_size: int = 50, limit: int | None = None) -> Iterator[SavedAvatarData]:
@@ -394,11 +333,7 @@ class Webhooks:
     def create(
         self, url: str, *, events: list[str] | None = None, description: str | None = None
     ) -> WebhookEndpoint:
-        body: dict[str, Any] = {"url": url}
-        if events is not None:
-            body["events"] = events
-        if description is not None:
-            body["description"] = description
+        body = endpoint_body(url, events, description)
         return WebhookEndpoint.model_validate(
             self._client.request("POST", "/v1/webhook-endpoints", json=body)
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 T = TypeVar("T")
 
@@ -40,6 +40,8 @@ class JobAvatar(_Model):
     height: int | None = None
     format: str | None = None
     error_code: str | None = None
+    _client: Any = PrivateAttr(None)  # set on the SDK's job handles, for download()
+    _job_id: str = PrivateAttr("")
 
 
 class JobData(_Model):
@@ -59,10 +61,30 @@ class JobData(_Model):
     callback_id: str | None = None
     image_url: str | None = None
     thumbnail_url: str | None = None
+    _client: Any = PrivateAttr(None)  # set on the SDK's job handles, for wait() and cancel()
 
     @property
     def done(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    def absorb(self, other: JobData) -> None:
+        """Take every field of a fresher read of the same job (in place: `job.wait()` updates `job`)."""
+        for name in type(self).model_fields:
+            object.__setattr__(self, name, getattr(other, name))
+        object.__setattr__(self, "__pydantic_extra__", other.__pydantic_extra__)
+
+
+J = TypeVar("J", bound=JobData)
+
+
+def bind_job(cls: type[J], client: Any, data: Any) -> J:
+    """A job handle of type `cls` whose methods (and its avatars' download) use `client`."""
+    job = cls.model_validate(data)
+    job._client = client
+    for avatar in job.avatars:
+        avatar._client = client
+        avatar._job_id = job.id
+    return job
 
 
 class SavedAvatarData(_Model):
