@@ -122,12 +122,12 @@ def test_insufficient_credits_exit_code(info: StackInfo, stack: tuple[EmbeddedSt
     assert done.returncode == 5 and "insufficient_credits" in done.stderr
 
 
-def test_a_terminal_gets_a_live_progress_line(info: StackInfo, tmp_path: Path) -> None:
-    # Given a pseudo-terminal as stdout and stderr, a job that takes a few seconds (3 polls x 1 s)
+def run_in_terminal(info: StackInfo, *args: str) -> tuple[int, str]:
+    """Run the command with a pseudo-terminal as stdout and stderr; its exit code and all it wrote."""
     env = {**os.environ, "AVATARSMITH_BASE_URL": info.api_url, "AVATARSMITH_API_KEY": info.api_key}
     main, secondary = pty.openpty()
     process = subprocess.Popen(  # noqa: S603 - our own console script
-        [_command(), "generate", "tty user", "--model", "test-async", "--wait", "-o", str(tmp_path)],
+        [_command(), *args],
         stdin=subprocess.DEVNULL,
         stdout=secondary,
         stderr=secondary,
@@ -150,8 +150,15 @@ def test_a_terminal_gets_a_live_progress_line(info: StackInfo, tmp_path: Path) -
         elif process.poll() is not None:
             break
     os.close(main)
-    assert process.wait(timeout=30) == 0
-    text = output.decode(errors="replace")
+    return process.wait(timeout=30), output.decode(errors="replace")
+
+
+def test_a_terminal_gets_a_live_progress_line(info: StackInfo, tmp_path: Path) -> None:
+    # Given a terminal, and a job that takes a few seconds (3 polls x 1 s)
+    code, text = run_in_terminal(
+        info, "generate", "tty user", "--model", "test-async", "--wait", "-o", str(tmp_path)
+    )
+    assert code == 0, text
     # Then it redrew one status line (carriage returns) with status, elapsed and variations done...
     assert text.count("\r") >= 3
     assert "processing" in text or "queued" in text
@@ -159,3 +166,11 @@ def test_a_terminal_gets_a_live_progress_line(info: StackInfo, tmp_path: Path) -
     # ...and printed people-readable lines, not JSON
     assert "saved " in text and not text.lstrip().startswith("{")
     assert len(list(tmp_path.glob("job_*-0.png"))) == 1
+
+
+def test_json_on_a_terminal_when_asked_before_or_after_the_command(info: StackInfo) -> None:
+    code, table = run_in_terminal(info, "styles")
+    assert code == 0 and "professional" in table and not table.lstrip().startswith("[")
+    for args in (["styles", "--json"], ["--json", "styles"]):
+        code, text = run_in_terminal(info, *args)
+        assert code == 0 and json.loads(text)[0]["name"] == "professional"

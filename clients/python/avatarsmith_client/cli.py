@@ -87,8 +87,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=None, help="seconds for one API call")
     parser.add_argument("--json", action="store_true", help="print JSON even on a terminal")
     sub = parser.add_subparsers(dest="command", required=True)
+    # `--json` is accepted after the command too (`avatarsmith generate "..." --json`)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
 
-    gen = sub.add_parser("generate", help="generate avatars from a prompt")
+    gen = sub.add_parser("generate", parents=[common], help="generate avatars from a prompt")
     gen.add_argument("prompt")
     gen.add_argument("--style")
     gen.add_argument("--model")
@@ -103,27 +106,27 @@ def _parser() -> argparse.ArgumentParser:
     jobs = sub.add_parser("jobs", help="list, read, wait for or cancel jobs").add_subparsers(
         dest="action", required=True
     )
-    listing = jobs.add_parser("list")
+    listing = jobs.add_parser("list", parents=[common])
     listing.add_argument("--status", choices=["queued", "processing", "completed", "failed", "canceled"])
     listing.add_argument("--limit", type=int, default=20)
     for name in ("get", "wait", "cancel"):
-        one = jobs.add_parser(name)
+        one = jobs.add_parser(name, parents=[common])
         one.add_argument("job_id")
         if name == "wait":
             one.add_argument("--wait-timeout", type=float, default=600.0)
             one.add_argument("-o", "--output-dir")
 
     avatars = sub.add_parser("avatars", help="saved avatars").add_subparsers(dest="action", required=True)
-    save = avatars.add_parser("save")
+    save = avatars.add_parser("save", parents=[common])
     save.add_argument("job_id")
     save.add_argument("--label", required=True)
     save.add_argument("--variation", type=int)
-    avatars.add_parser("list").add_argument("--limit", type=int, default=20)
-    avatars.add_parser("get").add_argument("avatar_id")
-    avatars.add_parser("publish").add_argument("avatar_id")
+    avatars.add_parser("list", parents=[common]).add_argument("--limit", type=int, default=20)
+    avatars.add_parser("get", parents=[common]).add_argument("avatar_id")
+    avatars.add_parser("publish", parents=[common]).add_argument("avatar_id")
 
     for name in ("styles", "models", "account"):
-        sub.add_parser(name, help=f"show {name}")
+        sub.add_parser(name, parents=[common], help=f"show {name}")
     return parser
 
 
