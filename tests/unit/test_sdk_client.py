@@ -36,18 +36,27 @@ def test_verify_webhook_accepts_the_apis_signature_and_an_independent_one() -> N
     assert sdk.verify_webhook(SECRET, BODY, headers)["type"] == "avatar.generation.completed"
 
 
+OTHER_SECRET = "whsec_" + base64.b64encode(b"x" * 32).decode()
+
+
 @pytest.mark.parametrize(
-    ("body", "headers", "reason"),
+    ("body", "secret", "age_seconds", "reason"),
     [
-        (BODY + b" ", _headers(), "no webhook signature"),  # re-serialised or tampered body
-        (BODY, _headers(secret="whsec_" + base64.b64encode(b"x" * 32).decode()), "no webhook signature"),
-        (BODY, _headers(at=int(time.time()) - 3600), "tolerance"),
-        (BODY, {"webhook-id": "msg_1"}, "missing"),
+        (BODY + b" ", SECRET, 0, "no webhook signature"),  # re-serialised or tampered body
+        (BODY, OTHER_SECRET, 0, "no webhook signature"),  # signed with another secret
+        (BODY, SECRET, 3600, "tolerance"),  # an old delivery replayed
+        (BODY, SECRET, -3600, "tolerance"),  # from the future
     ],
 )
-def test_verify_webhook_refuses(body: bytes, headers: dict[str, str], reason: str) -> None:
+def test_verify_webhook_refuses(body: bytes, secret: str, age_seconds: int, reason: str) -> None:
+    headers = _headers(secret=secret, at=int(time.time()) - age_seconds)  # signed now, over BODY
     with pytest.raises(sdk.WebhookVerificationError, match=reason):
         sdk.verify_webhook(SECRET, body, headers)
+
+
+def test_verify_webhook_refuses_missing_headers() -> None:
+    with pytest.raises(sdk.WebhookVerificationError, match="missing"):
+        sdk.verify_webhook(SECRET, BODY, {"webhook-id": "msg_1"})
 
 
 def test_verify_webhook_takes_old_and_new_secret_during_a_rotation() -> None:
