@@ -47,6 +47,7 @@ class JobAvatar(_Model):
 class JobData(_Model):
     id: str
     object: str = "job"
+    job_id: str | None = None
     status: str
     created_at: str
     updated_at: str | None = None
@@ -59,8 +60,13 @@ class JobData(_Model):
     client_reference_id: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     callback_id: str | None = None
+    links: dict[str, str] = Field(default_factory=dict)
+    prompt: str | None = None
+    credits_used: int | None = None
     image_url: str | None = None
     thumbnail_url: str | None = None
+    width: int | None = None
+    height: int | None = None
     _client: Any = PrivateAttr(None)  # set on the SDK's job handles, for wait() and cancel()
 
     @property
@@ -90,7 +96,7 @@ def bind_job(cls: type[J], client: Any, data: Any) -> J:
 class SavedAvatarData(_Model):
     id: str
     object: str = "avatar"
-    label: str
+    label: str | None = None
     job_id: str
     variation: int
     image_url: str
@@ -99,7 +105,6 @@ class SavedAvatarData(_Model):
     height: int | None = None
     format: str | None = None
     created_at: str
-    published: bool | None = None
 
 
 class Style(_Model):
@@ -140,7 +145,10 @@ class WebhookEndpoint(_Model):
     description: str | None = None
     status: str = "enabled"
     secret: str | None = None  # only on create and rotate
+    secrets: list[dict[str, Any]] = Field(default_factory=list)
+    disabled_reason: str | None = None
     created_at: str | None = None
+    updated_at: str | None = None
 
 
 class WebhookDelivery(_Model):
