@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError as SchemaValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from routes import account, ai302, avatars, catalog, docs, health, jobs, konpro, pi, webhooks
+from routes import account, ai302, avatars, catalog, docs, health, jobs, konpro, pi, playground, webhooks
 from routes.common import PerRequestResolver, current_event, error_response, get_services
 
 from avatarsmith.errors import AvatarsmithError
@@ -33,6 +33,7 @@ for _module in (health, docs, jobs, avatars, catalog, account, webhooks):
 app.include_router(pi.router)
 app.include_router(konpro.router)
 app.rewrite_requests([ai302.multipart_generate_as_json])
+app.include_router(playground.router)
 
 
 # --- the error envelope ------------------------------------------------------------------------------

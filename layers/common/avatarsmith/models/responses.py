@@ -87,8 +87,13 @@ class Job(_Open):
     links: dict[str, str]
     callback_id: str | None = None
     error: JobErrorOut | None = None
+    # Percify's top-level fields: the prompt, the credits the job costs, the first image and its size.
+    prompt: str | None = None
+    credits_used: int
     image_url: str | None = None
     thumbnail_url: str | None = None
+    width: int | None = None
+    height: int | None = None
 
 
 class Avatar(_Open):
