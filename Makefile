@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
 
-.PHONY: run test unit integration e2e lint format typecheck validate bench gallery stress clean
+.PHONY: run reset test unit integration e2e lint format typecheck validate bench gallery stress clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 ## run: start the whole local stack (API on http://127.0.0.1:$(PORT))
 run: $(STAMP)
 	PORT=$(PORT) PYTHONPATH=.:layers/common $(BIN)/python -m local
+
+## reset: forget the local stack's state (the folder AVATARSMITH_STATE_DIR names, default .avatarsmith/)
+reset: $(STAMP)
+	PYTHONPATH=.:layers/common $(BIN)/python -c "from local.__main__ import reset; reset()"
 
 ## test: lint, type-check, validate the template (raw and SAM-transformed) and run every test
 test: $(STAMP) lint typecheck validate

@@ -54,6 +54,7 @@ class EmbeddedStack:
         parameter_overrides: dict[str, str] | None = None,
         extra_env: dict[str, str] | None = None,
         state_file: Path | None = None,
+        state_dir: Path | None = None,
     ):
         self.api_port = api_port
         self.moto_port = moto_port or free_port()
@@ -66,6 +67,9 @@ class EmbeddedStack:
         self._api: Any = None
         self.info: StackInfo | None = None
         self.state_file = state_file  # where `avatarsmith-admin --local` finds this stack (make run only)
+        self.state_dir = state_dir  # durable state (make run); None: the stack starts empty, keeps nothing
+        self._schedules: list[Any] = []
+        self.recovered: dict[str, Any] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> StackInfo:
@@ -85,7 +89,12 @@ class EmbeddedStack:
         default_user_config.update(
             {"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}
         )
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
+        if self.state_dir is not None:
+            from .durable import durable_moto_server
+
+            self._server = durable_moto_server("127.0.0.1", self.moto_port, self.state_dir)
+        else:
+            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._server.start()
         from moto.moto_api._internal.models import moto_api_backend
 
@@ -116,7 +125,16 @@ class EmbeddedStack:
         clear_settings_cache()
         reset_clients()
         _reset_handler_caches()
-        tenant_id, api_key = self._create_demo_tenant(provisioned)
+        # -- durable state: reload the table and bucket before anything reads them ----------------------
+        if self.state_dir is not None:
+            from . import durable
+
+            self.recovered = durable.recover(moto_url)
+            tenant_id, api_key = durable.demo_tenant(
+                self.state_dir, lambda: self._create_demo_tenant(provisioned)
+            )
+        else:
+            tenant_id, api_key = self._create_demo_tenant(provisioned)
         from .event_watch import subscribe_watch_queue
         from .template import resources_of_type
 
@@ -135,6 +153,7 @@ class EmbeddedStack:
                 )
                 poller.start()
                 self._pollers.append(poller)
+        self._start_schedules(provisioned)
         api_function = next(n for n, d in provisioned.functions.items() if d.http_routes())
         self._api = ApiServer(
             function_name=api_function,
@@ -153,6 +172,19 @@ class EmbeddedStack:
         if self.state_file is not None:
             self._write_state_file(self.state_file, self.info)
         return self.info
+
+    def _start_schedules(self, provisioned: Any) -> None:
+        """The template's Schedule events; with durable state, one immediate reaper sweep first: after a
+        crash no message is in any queue and no execution exists, so queued work is re-driven now."""
+        from .scheduler import Schedule
+
+        for name, decl in provisioned.functions.items():
+            for period in decl.schedules():
+                schedule = Schedule(name, period)
+                if self.state_dir is not None:
+                    schedule.invoke(queued_grace_seconds=0)
+                schedule.start()
+                self._schedules.append(schedule)
 
     @staticmethod
     def _write_state_file(path: Path, info: StackInfo) -> None:
@@ -192,6 +224,9 @@ class EmbeddedStack:
         if self._api is not None:
             self._api.stop()
             self._api = None
+        for schedule in self._schedules:
+            schedule.stop()
+        self._schedules.clear()
         for poller in self._pollers:
             poller.stop()
         self._pollers.clear()
@@ -242,7 +277,12 @@ def _reset_handler_caches() -> None:
     from avatarsmith.logic.auth import clear_auth_cache
 
     clear_auth_cache()
-    for module_name in ("functions.api.app", "functions.processor.app", "functions.notifier.app"):
+    for module_name in (
+        "functions.api.app",
+        "functions.processor.app",
+        "functions.notifier.app",
+        "functions.reaper.app",
+    ):
         module = sys.modules.get(module_name)
         if module is not None:
             module.get_services.cache_clear()

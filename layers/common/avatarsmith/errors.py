@@ -209,6 +209,13 @@ class JobNotRunnableError(WorkflowError):
     code = "job_not_runnable"
 
 
+class JobStalledError(WorkflowError):
+    """The job stopped moving (its execution never started, vanished or ended outside the workflow's
+    error handling); the reaper failed it and refunded its credits."""
+
+    code = "stalled"
+
+
 def error_code_for(error_name: str) -> str:
     """Map an ASL error name (an exception class name or a States.* error) to a public error code."""
     cls = _WORKFLOW_ERRORS.get(error_name)
