@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     from .stack import EmbeddedStack
 
     stack = EmbeddedStack(
-        state_file=root / ".avatarsmith-local.json",
+        state_file=Path(os.environ.get("AVATARSMITH_LOCAL_STATE") or root / ".avatarsmith-local.json"),
         state_dir=state_dir,
         api_port=port,
         api_key=os.environ.get("AVATARSMITH_API_KEY") or None,
