@@ -30,9 +30,10 @@ def scheduled_event(rule_name: str, **extra: Any) -> dict[str, Any]:
 
 
 class Schedule:
-    def __init__(self, function_name: str, period_seconds: float):
+    def __init__(self, function_name: str, period_seconds: float, *, first_run: dict[str, Any] | None = None):
         self.function_name = function_name
         self.period_seconds = period_seconds
+        self.first_run = first_run  # extra event fields of an immediate first run (None: wait a period)
         self.runs = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"schedule-{function_name}", daemon=True)
@@ -49,8 +50,13 @@ class Schedule:
         return REGISTRY.invoke(self.function_name, scheduled_event(self.function_name, **extra))
 
     def _run(self) -> None:
+        if self.first_run is not None:
+            self._tick(self.first_run)
         while not self._stop.wait(self.period_seconds):
-            try:
-                self.invoke()
-            except Exception:  # a failed run is retried on the next tick, as EventBridge would
-                log.exception("scheduled run of %s failed", self.function_name)
+            self._tick({})
+
+    def _tick(self, extra: dict[str, Any]) -> None:
+        try:
+            self.invoke(**extra)
+        except Exception:  # a failed run is retried on the next tick, as EventBridge would
+            log.exception("scheduled run of %s failed", self.function_name)

@@ -174,15 +174,14 @@ class EmbeddedStack:
         return self.info
 
     def _start_schedules(self, provisioned: Any) -> None:
-        """The template's Schedule events; with durable state, one immediate reaper sweep first: after a
-        crash no message is in any queue and no execution exists, so queued work is re-driven now."""
+        """The template's Schedule events; with durable state, an immediate first sweep: after a crash no
+        message is in any queue and no execution exists, so unfinished jobs are re-driven at once."""
         from .scheduler import Schedule
 
         for name, decl in provisioned.functions.items():
             for period in decl.schedules():
-                schedule = Schedule(name, period)
-                if self.state_dir is not None:
-                    schedule.invoke(queued_grace_seconds=0)
+                first = {"queued_grace_seconds": 0} if self.state_dir is not None else None
+                schedule = Schedule(name, period, first_run=first)
                 schedule.start()
                 self._schedules.append(schedule)
 
