@@ -29,7 +29,7 @@ def _percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-def _submit_latencies(state_dir: Path | None) -> tuple[list[float], dict[str, Any]]:
+def _submit_latencies(state_dir: Path | None, count: int) -> tuple[list[float], dict[str, Any]]:
     import requests
 
     from local.stack import EmbeddedStack
@@ -40,7 +40,7 @@ def _submit_latencies(state_dir: Path | None) -> tuple[list[float], dict[str, An
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {info.api_key}"
         samples = []
-        for i in range(SUBMITS):
+        for i in range(count):
             started = time.perf_counter()
             response = session.post(
                 f"{info.api_url}/v1/avatars/generate",
@@ -58,11 +58,20 @@ def _submit_latencies(state_dir: Path | None) -> tuple[list[float], dict[str, An
         stack.stop()
 
 
-def bench_submit() -> None:
-    print(f"== submit latency over HTTP, {SUBMITS} sequential submits (workflow running alongside) ==")
-    plain, _ = _submit_latencies(None)
+def bench_submit(rounds: int = 3) -> None:
+    per_round = SUBMITS // rounds
+    print(
+        f"== submit latency over HTTP: {rounds} alternating rounds of {per_round} sequential submits per mode"
+        " (the workflow runs alongside) =="
+    )
+    plain: list[float] = []
+    durable: list[float] = []
+    stats: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        durable, stats = _submit_latencies(Path(tmp) / "state")
+        for n in range(rounds):  # alternate, so load from elsewhere on the machine hits both alike
+            plain += _submit_latencies(None, per_round)[0]
+            samples, stats = _submit_latencies(Path(tmp) / f"state{n}", per_round)
+            durable += samples
     for label, samples in (("in memory (no state folder)", plain), ("durable (state folder)", durable)):
         print(
             f"{label:<30}: p50 {statistics.median(samples) * 1000:6.1f} ms"
@@ -71,10 +80,10 @@ def bench_submit() -> None:
     ratio = statistics.median(durable) / statistics.median(plain)
     print(f"p50 ratio durable / in memory : {ratio:.2f}   (target <= 1.3)")
     if stats.get("writes"):
-        per_write = stats["journal_seconds"] / stats["writes"] * 1000
         print(
-            f"journal append + fsync        : {per_write:.2f} ms per acknowledged write"
-            f" ({stats['writes']} writes, submits and workflow steps)"
+            f"journal append + fsync        : p50 {stats['append_p50_ms']:.2f} ms,"
+            f" p90 {stats['append_p90_ms']:.2f} ms"
+            f" per acknowledged write (last round: {stats['writes']} writes, submits and workflow steps)"
         )
 
 

@@ -2,25 +2,25 @@
 
 A WSGI middleware around the emulator's app (so it works wherever the emulator runs) journals every
 successful mutating DynamoDB and S3 request: the request is applied, its answer is collected, and only
-when it succeeded is it appended to `journal-<generation>.log`, flushed and fsync'd; then the client gets
-the answer. Mutating requests pass one at a time (DynamoDB writes are serialised by the emulator anyway),
-so the journal's order is the order they were applied in, and replaying it reproduces the same state.
+when it succeeded are the items and objects it touched recorded as they now are (`durable_state`),
+appended to `journal-<generation>.log`, flushed and fsync'd; then the client gets the answer. Mutating
+requests pass one at a time (DynamoDB writes are serialised by the emulator anyway), so each record is
+the state right after its own request, and the journal's order is the order of the writes.
 
 Compaction: a snapshot (every table item; every object's metadata, its bytes content-addressed under
 `blobs/`) is written for generation N+1 while writes are paused; the journal starts afresh for N+1.
 The snapshot file names its generation, so a crash between the two steps replays nothing twice.
 
 Recovery (`POST /_avatarsmith/durable/recover`, sent once the tables and buckets exist): load the snapshot,
-replay its journal through the app, compact, then start journaling. The table and the bucket are the
-source of truth; queues and executions are rebuilt from them by the caller (the reaper).
+apply its journal, compact, then start journaling. The table and the bucket are the source of truth;
+queues and executions are rebuilt from them by the caller (the reaper).
 
 State folder layout: snapshot.json, journal-<n>.log, blobs/<sha256>.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
+import collections
 import io
 import json
 import logging
@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from .durable_state import apply, changes_after, collect_blobs, fsync_dir, restore_snapshot, take_snapshot
+
 log = logging.getLogger("avatarsmith.local.durable")
 
 RECOVER_PATH = "/_avatarsmith/durable/recover"
@@ -40,8 +42,6 @@ SNAPSHOT_FILE = "snapshot.json"
 DEFAULT_COMPACT_EVERY = 2000  # journal entries; bounds the replay work of a restart
 
 _DYNAMODB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
-# Request headers worth replaying (the rest are transport details or signatures).
-_SKIPPED_HEADERS = frozenset({"HTTP_AUTHORIZATION", "HTTP_X_AMZ_SECURITY_TOKEN", "HTTP_CONNECTION"})
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -95,6 +95,7 @@ class DurableApp:
         self._generation = 0
         self._entries = 0
         self.stats: dict[str, Any] = {"writes": 0, "journal_seconds": 0.0}
+        self._samples: collections.deque[float] = collections.deque(maxlen=10_000)  # seconds per append
 
     # -- request path -----------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -107,13 +108,16 @@ class DurableApp:
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         environ.pop("HTTP_TRANSFER_ENCODING", None)
+        service = _service_of(environ) or ""
         with self._write_lock:
             status, headers, chunks = self._call_collect(environ)
             if status.startswith("2"):
                 started = time.perf_counter()
-                self._append(_record(environ, body))
+                self._append(changes_after(service, environ, body, self.state_dir / "blobs"))
                 self.stats["writes"] += 1
-                self.stats["journal_seconds"] += time.perf_counter() - started
+                spent = time.perf_counter() - started
+                self.stats["journal_seconds"] += spent
+                self._samples.append(spent)
                 if self._entries >= self.compact_every:
                     self._compact()
         start_response(status, headers)
@@ -135,24 +139,40 @@ class DurableApp:
                 close()
         return captured["status"], captured["headers"], chunks
 
-    def _append(self, record: dict[str, Any]) -> None:
+    def _append(self, records: list[dict[str, Any]]) -> None:
         assert self._journal is not None
-        self._journal.write(json.dumps(record, separators=(",", ":")).encode() + b"\n")
+        self._journal.write(b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in records))
         self._journal.flush()
         os.fsync(self._journal.fileno())
-        self._entries += 1
+        self._entries += len(records)
 
     def _control(self, path: str, start_response: Callable[..., Any]) -> list[bytes]:
+        try:
+            answer = self._control_answer(path)
+            status = "200 OK"
+        except Exception as exc:  # the caller (the stack's start) shows it and stops
+            log.exception("durable state: %s failed", path)
+            answer, status = {"error": f"{type(exc).__name__}: {exc}"}, "500 Internal Server Error"
+        data = json.dumps(answer).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+    def _control_answer(self, path: str) -> dict[str, Any]:
         if path == RECOVER_PATH:
             answer = self.recover()
         elif path == COMPACT_PATH:
             with self._write_lock:
                 answer = self._compact()
         else:
-            answer = {**self.stats, "generation": self._generation, "journal_entries": self._entries}
-        data = json.dumps(answer).encode()
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
-        return [data]
+            ordered = sorted(self._samples)
+            percentiles = {f"append_p{q}_ms": ordered[int(len(ordered) * q / 100)] * 1000 for q in (50, 90)}
+            answer = {
+                **self.stats,
+                **(percentiles if ordered else {}),
+                "generation": self._generation,
+                "journal_entries": self._entries,
+            }
+        return answer
 
     # -- recovery and compaction --------------------------------------------------------------------
     def recover(self) -> dict[str, Any]:
@@ -190,6 +210,7 @@ class DurableApp:
         if not journal.exists():
             return 0, 0
         replayed = failed = 0
+        blobs = self.state_dir / "blobs"
         with journal.open("rb") as fh:
             for line in fh:
                 try:
@@ -197,12 +218,11 @@ class DurableApp:
                 except ValueError:  # a torn last line: that write was never acknowledged
                     log.warning("ignoring an incomplete journal line at the end of %s", journal.name)
                     break
-                status, _, _ = self._call_collect(_environ(record))
-                if status.startswith("2"):
+                if apply(record, blobs):
                     replayed += 1
                 else:
                     failed += 1
-                    log.warning("journal entry replayed with %s: %s", status, record.get("summary"))
+                    log.warning("journal record for a table or bucket that no longer exists: %s", record["t"])
         return replayed, failed
 
     def _compact(self) -> dict[str, Any]:
@@ -219,7 +239,7 @@ class DurableApp:
         journal_path = self.state_dir / f"journal-{generation}.log"
         new_journal = journal_path.open("ab")
         os.replace(tmp, self.state_dir / SNAPSHOT_FILE)
-        _fsync_dir(self.state_dir)
+        fsync_dir(self.state_dir)
         if self._journal is not None:
             self._journal.close()
         self._journal = new_journal
@@ -228,7 +248,7 @@ class DurableApp:
         for old in self.state_dir.glob("journal-*.log"):
             if old != journal_path:
                 old.unlink()
-        _collect_blobs(self.state_dir / "blobs", snapshot)
+        collect_blobs(self.state_dir / "blobs", snapshot)
         seconds = round(time.perf_counter() - started, 3)
         self.stats["last_compaction_seconds"] = seconds
         return {"generation": generation, "compact_seconds": seconds}
@@ -238,147 +258,6 @@ class DurableApp:
             if self._journal is not None:
                 self._journal.close()
                 self._journal = None
-
-
-def _record(environ: dict[str, Any], body: bytes) -> dict[str, Any]:
-    headers = {
-        k: v
-        for k, v in environ.items()
-        if (k.startswith("HTTP_") or k == "CONTENT_TYPE") and k not in _SKIPPED_HEADERS
-    }
-    summary = (
-        environ.get("HTTP_X_AMZ_TARGET") or f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
-    )
-    return {
-        "method": environ.get("REQUEST_METHOD", "GET"),
-        "path": environ.get("PATH_INFO", "/"),
-        "query": environ.get("QUERY_STRING", ""),
-        "headers": headers,
-        "body": base64.b64encode(body).decode(),
-        "auth": environ.get("HTTP_AUTHORIZATION", "")[:200],  # credential scope routes the service
-        "summary": summary,
-    }
-
-
-def _environ(record: dict[str, Any]) -> dict[str, Any]:
-    body = base64.b64decode(record["body"])
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": record["method"],
-        "PATH_INFO": record["path"],
-        "QUERY_STRING": record["query"],
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": io.StringIO(),
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-        "wsgi.version": (1, 0),
-        "CONTENT_LENGTH": str(len(body)),
-        "REMOTE_ADDR": "127.0.0.1",
-        **record["headers"],
-    }
-    if record.get("auth"):
-        environ["HTTP_AUTHORIZATION"] = record["auth"]
-    return environ
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-# -- snapshots of the emulator's backends (run in the emulator's process) ----------------------------
-def _dynamodb_backends() -> Iterable[tuple[str, str, Any]]:
-    from moto.dynamodb.models import dynamodb_backends
-
-    for account_id, regions in dynamodb_backends.items():
-        for region, backend in regions.items():
-            yield account_id, region, backend
-
-
-def _s3_backends() -> Iterable[tuple[str, str, Any]]:
-    from moto.s3.models import s3_backends
-
-    for account_id, partitions in s3_backends.items():
-        for partition, backend in partitions.items():
-            yield account_id, partition, backend
-
-
-def take_snapshot(blobs: Path) -> dict[str, Any]:
-    tables: list[dict[str, Any]] = []
-    for account_id, region, backend in _dynamodb_backends():
-        for name, table in backend.tables.items():
-            items = [item.to_json()["Attributes"] for item in table.all_items()]
-            tables.append({"account": account_id, "region": region, "name": name, "items": items})
-    buckets: list[dict[str, Any]] = []
-    for account_id, partition, backend in _s3_backends():
-        for name, bucket in backend.buckets.items():
-            objects = []
-            for key_name, key in list(bucket.keys.items()):
-                value = key.value
-                digest = hashlib.sha256(value).hexdigest()
-                blob = blobs / digest
-                if not blob.exists():
-                    _write_blob(blob, value)
-                objects.append({"key": key_name, "sha256": digest, "metadata": dict(key.metadata)})
-            buckets.append({"account": account_id, "partition": partition, "name": name, "objects": objects})
-    if buckets:
-        _fsync_dir(blobs)
-    return {"tables": tables, "buckets": buckets, "taken_at": time.time()}
-
-
-def _write_blob(path: Path, value: bytes) -> None:
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("wb") as fh:
-        fh.write(value)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def restore_snapshot(snapshot: dict[str, Any], blobs: Path) -> tuple[int, int]:
-    """Put the snapshot's items and objects into the current backends. Returns (items, objects)."""
-    from moto.dynamodb.models import dynamodb_backends
-    from moto.s3.models import s3_backends
-
-    items = objects = 0
-    for table in snapshot.get("tables", []):
-        backend = dynamodb_backends[table["account"]][table["region"]]
-        if table["name"] not in backend.tables:
-            log.warning("table %s is not provisioned any more; its items were not restored", table["name"])
-            continue
-        moto_table = backend.get_table(table["name"])
-        for attrs in table["items"]:
-            moto_table.put_item(attrs)
-            items += 1
-    for bucket in snapshot.get("buckets", []):
-        s3 = s3_backends[bucket["account"]][bucket["partition"]]
-        if bucket["name"] not in s3.buckets:
-            log.warning(
-                "bucket %s is not provisioned any more; its objects were not restored", bucket["name"]
-            )
-            continue
-        for obj in bucket["objects"]:
-            key = s3.put_object(
-                bucket["name"], obj["key"], (blobs / obj["sha256"]).read_bytes(), disable_notification=True
-            )
-            key.set_metadata(dict(obj["metadata"]), replace=True)
-            objects += 1
-    return items, objects
-
-
-def _collect_blobs(blobs: Path, snapshot: dict[str, Any]) -> None:
-    """Remove blobs no object of the current snapshot refers to."""
-    live = {o["sha256"] for b in snapshot.get("buckets", []) for o in b["objects"]}
-    for blob in blobs.iterdir():
-        if blob.name not in live:
-            blob.unlink(missing_ok=True)
 
 
 # -- wiring -------------------------------------------------------------------------------------------
@@ -410,11 +289,17 @@ def durable_moto_server(ip_address: str, port: int, state_dir: Path) -> Any:
 
 def recover(moto_url: str, timeout: float = 600) -> dict[str, Any]:
     """Ask the emulator (wherever it runs) to load the state folder. Call after provisioning."""
+    import urllib.error
     import urllib.request
 
     request = urllib.request.Request(moto_url + RECOVER_PATH, method="POST", data=b"")  # noqa: S310
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback emulator
-        return dict(json.loads(response.read()))
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback emulator
+            return dict(json.loads(response.read()))
+    except urllib.error.HTTPError as exc:
+        raise RuntimeError(
+            f"the state folder could not be loaded: {exc.read().decode(errors='replace')}"
+        ) from exc
 
 
 DEMO_FILE = "demo-tenant.json"
@@ -434,7 +319,7 @@ def demo_tenant(state_dir: Path, create: Callable[[], tuple[str, str]]) -> tuple
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    _fsync_dir(Path(state_dir))
+    fsync_dir(Path(state_dir))
     return tenant_id, api_key
 
 
