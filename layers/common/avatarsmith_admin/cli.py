@@ -27,10 +27,12 @@ class CliError(Exception):
 
 def find_local_state(start: Path | None = None) -> dict[str, Any]:
     explicit = os.environ.get("AVATARSMITH_LOCAL_STATE")
-    candidates = [Path(explicit)] if explicit else []
-    here = (start or Path.cwd()).resolve()
-    candidates += [d / LOCAL_STATE_FILE for d in (here, *here.parents)]
-    candidates.append(Path(__file__).resolve().parents[3] / LOCAL_STATE_FILE)  # the source checkout
+    if explicit:  # an explicit pointer is the only one looked at
+        candidates = [Path(explicit)]
+    else:
+        here = (start or Path.cwd()).resolve()
+        candidates = [d / LOCAL_STATE_FILE for d in (here, *here.parents)]
+        candidates.append(Path(__file__).resolve().parents[3] / LOCAL_STATE_FILE)  # the source checkout
     stale: list[str] = []
     for path in candidates:
         if not path.is_file():
