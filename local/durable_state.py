@@ -180,7 +180,7 @@ def insert_item(table: Any, attrs: dict[str, Any]) -> None:
     from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 
     hash_key, range_key = _key_values(table, attrs)
-    item = Item.__new__(Item)
+    item: Any = Item.__new__(Item)
     item.hash_key, item.range_key = hash_key, range_key
     item.attrs = LimitedSizeDict({name: DynamoType(value) for name, value in attrs.items()})
     if range_key is not None:
