@@ -184,10 +184,16 @@ class DurableApp:
             snapshot = self._read_snapshot()
             generation = int(snapshot.get("generation", 0))
             items, objects = restore_snapshot(snapshot, self.state_dir / "blobs")
-            replayed, failed = self._replay(self.state_dir / f"journal-{generation}.log")
+            journal = self.state_dir / f"journal-{generation}.log"
+            replayed, failed = self._replay(journal)
             self._generation = generation
             loaded = time.perf_counter() - started
-            compacted = self._compact() if replayed or not snapshot else {}
+            compacted: dict[str, Any] = {}
+            if not snapshot or replayed + failed >= self.compact_every // 2:
+                compacted = self._compact()
+            else:  # a short journal: keep appending to it (compaction comes at the threshold)
+                self._journal = journal.open("ab")
+                self._entries = replayed + failed
             answer = {
                 "items": items,
                 "objects": objects,
@@ -211,18 +217,26 @@ class DurableApp:
             return 0, 0
         replayed = failed = 0
         blobs = self.state_dir / "blobs"
+        good = 0  # bytes of whole records
         with journal.open("rb") as fh:
             for line in fh:
                 try:
-                    record = json.loads(line)
-                except ValueError:  # a torn last line: that write was never acknowledged
-                    log.warning("ignoring an incomplete journal line at the end of %s", journal.name)
+                    record = json.loads(line) if line.endswith(b"\n") else None
+                except ValueError:
+                    record = None
+                if record is None:  # a torn last line: that write was never acknowledged
+                    log.warning("dropping an incomplete journal line at the end of %s", journal.name)
                     break
+                good += len(line)
                 if apply(record, blobs):
                     replayed += 1
                 else:
                     failed += 1
                     log.warning("journal record for a table or bucket that no longer exists: %s", record["t"])
+        if good < journal.stat().st_size:  # cut the torn tail, so records appended later stay readable
+            with journal.open("r+b") as fh:
+                fh.truncate(good)
+                os.fsync(fh.fileno())
         return replayed, failed
 
     def _compact(self) -> dict[str, Any]:

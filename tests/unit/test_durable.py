@@ -141,6 +141,11 @@ def test_a_torn_last_journal_line_is_ignored(emulator: Emulator) -> None:
 
     assert recovered["replayed"] == 2
     assert emulator.counter() == 2
+    # and what is written after it survives the next restart (the torn tail was cut, not appended to)
+    emulator.bump()
+    emulator.stop()
+    emulator.start()
+    assert emulator.counter() == 3
 
 
 def test_compaction_keeps_everything_and_replays_nothing_twice(tmp_path: Path) -> None:
