@@ -4,8 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
+# Folder of this Makefile: `sam build` runs it from a scratch folder (BuildMethod: makefile).
+ROOT := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
+# Where `make artifacts` writes one folder per function and one for the layer.
+ARTIFACTS_ROOT ?= .build-cache/artifacts
 
-.PHONY: run reset test unit integration e2e lint format typecheck validate bench gallery stress clean
+.PHONY: run reset test unit integration e2e lint format typecheck validate bench gallery stress openapi clean build artifacts lambda-runtime
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +19,7 @@ $(STAMP): pyproject.toml
 
 ## run: start the whole local stack (API on http://127.0.0.1:$(PORT))
 run: $(STAMP)
-	PORT=$(PORT) PYTHONPATH=.:layers/common $(BIN)/python -m local
+	PORT=$(PORT) PYTHONPATH=.:layers/common:functions/api $(BIN)/python -m local
 
 ## reset: forget the local stack's state (the folder AVATARSMITH_STATE_DIR names, default .avatarsmith/)
 reset: $(STAMP)
@@ -52,14 +56,40 @@ validate: $(STAMP)
 
 ## bench: print cold-import ratios, AWS calls per operation and local latency
 bench: $(STAMP)
-	PYTHONPATH=.:layers/common $(BIN)/python -m benchmarks.run
+	PYTHONPATH=.:layers/common:functions/api $(BIN)/python -m benchmarks.run
+
+## openapi: regenerate docs/openapi.json from the routes (a test fails when the committed file is stale)
+openapi: $(STAMP)
+	PYTHONPATH=.:layers/common:functions/api $(BIN)/python scripts/openapi.py
 
 ## gallery: render docs/gallery.png (every style x attributes) and docs/gallery-photos.png (photo avatars)
 gallery: $(STAMP)
-	PYTHONPATH=.:layers/common $(BIN)/python scripts/gallery.py
+	PYTHONPATH=.:layers/common:functions/api $(BIN)/python scripts/gallery.py
 ## stress: every credit/idempotency race 20 times in a row (handler under moto, and HTTP to the local stack)
 stress: $(STAMP)
-	PYTHONPATH=.:layers/common $(BIN)/python -m benchmarks.stress
+	PYTHONPATH=.:layers/common:functions/api $(BIN)/python -m benchmarks.stress
+
+## build: `sam build` -> .aws-sam/build, arm64 / CPython 3.12 (needs the SAM CLI and Python 3.11+, no Docker)
+build:
+	@command -v sam >/dev/null || { echo "the SAM CLI is not installed: see docs/deploy.md" >&2; exit 1; }
+	sam build
+
+# `sam build` calls build-<LogicalId> for each function and the layer (BuildMethod: makefile) with
+# ARTIFACTS_DIR set; ARTIFACT_PLATFORM=host builds the same layout for this machine (the local stack).
+build-%:
+	$(PYTHON) $(ROOT)scripts/build_artifact.py $* "$(ARTIFACTS_DIR)"
+
+## artifacts: every function and the layer into $(ARTIFACTS_ROOT)/<LogicalId>, without the SAM CLI
+artifacts:
+	@for id in $$($(PYTHON) $(ROOT)scripts/build_artifact.py --list); do \
+		rm -rf "$(ARTIFACTS_ROOT)/$$id" && \
+		$(MAKE) --no-print-directory -f $(ROOT)Makefile build-$$id ARTIFACTS_DIR="$(abspath $(ARTIFACTS_ROOT))/$$id" || exit 1; \
+	done
+
+# The packages the Lambda runtime itself provides (boto3 & co.), linked from this Python: the local
+# stack and the artifact test import them with a function's artifact and its layer, nothing else.
+lambda-runtime:
+	$(PYTHON) $(ROOT)scripts/build_artifact.py --runtime "$(ARTIFACTS_DIR)"
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .aws-sam .build-cache .pytest_cache .ruff_cache .mypy_cache

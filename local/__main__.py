@@ -50,12 +50,19 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", os.environ["LOG_LEVEL"])
     from .stack import EmbeddedStack
 
+    print_events = os.environ.get("AVATARSMITH_PRINT_EVENTS", "1") != "0"
     stack = EmbeddedStack(
+        watch_events=print_events,
         state_file=Path(os.environ.get("AVATARSMITH_LOCAL_STATE") or root / ".avatarsmith-local.json"),
         state_dir=state_dir,
         api_port=port,
         api_key=os.environ.get("AVATARSMITH_API_KEY") or None,
-        extra_env={"AVATARSMITH_ALLOW_LOOPBACK_URLS": os.environ.get("AVATARSMITH_ALLOW_LOOPBACK_URLS", "0")},
+        # Added to every function's environment: local settings, and the console's log level.
+        extra_env={
+            "AVATARSMITH_ALLOW_LOOPBACK_URLS": os.environ.get("AVATARSMITH_ALLOW_LOOPBACK_URLS", "0"),
+            "LOG_LEVEL": os.environ["LOG_LEVEL"],
+            "POWERTOOLS_LOG_LEVEL": os.environ["POWERTOOLS_LOG_LEVEL"],
+        },
     )
     try:
         info = stack.start()
@@ -69,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{recovered.get('items', 0)} items, {recovered.get('objects', 0)} objects,"
         f" {recovered.get('replayed', 0)} journal entries in {recovered.get('seconds', 0)} s"
     )
+    admin = _admin_command()
     print(
         f"""
 Avatarsmith local stack is running (Ctrl-C stops it).
@@ -81,7 +89,8 @@ Avatarsmith local stack is running (Ctrl-C stops it).
   AWS emulator : {info.moto_url}   (moto: DynamoDB, SQS, S3, Step Functions, EventBridge)
   Job events   : one line per event below (AVATARSMITH_PRINT_EVENTS=0 to silence)
   Webhooks     : receivers on 127.0.0.1 work when AVATARSMITH_ALLOW_LOOPBACK_URLS=1 is set
-  Demo tenant  : {info.tenant_id}   (manage tenants: avatarsmith-admin --local --help)
+  Demo tenant  : {info.tenant_id}
+  Admin command: {admin} --local --help   (tenants, keys, credits)
 
 Try it:
   curl -s -X POST {info.api_url}/v1/avatars/generate \\
@@ -93,7 +102,7 @@ Try it:
         flush=True,
     )
     printer = None
-    if os.environ.get("AVATARSMITH_PRINT_EVENTS", "1") != "0":
+    if print_events:
         import boto3
 
         from .event_watch import EventPrinter
@@ -111,6 +120,17 @@ Try it:
         printer.stop()
     stack.stop()
     return 0
+
+
+def _admin_command() -> str:
+    """Where avatarsmith-admin is (the venv's bin folder, as `make run` installs it), relative if short."""
+    from pathlib import Path
+
+    path = Path(sys.executable).parent / "avatarsmith-admin"
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 if __name__ == "__main__":

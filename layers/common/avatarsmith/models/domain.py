@@ -141,11 +141,11 @@ class Job(_Frozen):
 class SavedAvatar(_Frozen):
     id: str
     tenant_id: str
-    label: str | None
+    label: str | None = None  # stored without the attribute when absent (see dal.avatars)
     job_id: str
     variation: int
     image_key: str
-    thumbnail_key: str | None
+    thumbnail_key: str | None = None
     width: int
     height: int
     format: ImageFormat

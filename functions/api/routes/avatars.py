@@ -1,0 +1,134 @@
+"""Saved avatars: save a job's image, list (cursor or Pi's limit/offset), read one."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from avatarsmith.errors import InvalidRequestError
+from avatarsmith.logic import avatars as avatar_logic
+from avatarsmith.logic import billing as billing_logic
+from avatarsmith.logic.presenters import present_avatar, present_list
+from avatarsmith.models.api import SaveAvatarRequest
+from avatarsmith.models.responses import Avatar, AvatarList
+
+from .common import (
+    AUTH,
+    Cursor,
+    IdempotencyKey,
+    Limit,
+    get_services,
+    idempotency_wait,
+    json_response,
+    raw_json_body,
+    replayable,
+    require_json_media_type,
+    responses,
+    tenant,
+)
+
+router = APIGatewayHttpRouter()
+
+
+@router.post(
+    "/v1/avatars/save",
+    summary="Save one image of a completed job as an avatar",
+    tags=["avatars"],
+    security=AUTH,
+    responses=responses(
+        Avatar,
+        400,
+        404,
+        409,
+        415,
+        422,
+        status=201,
+        description="Created",
+        headers=("Location", "Idempotent-Replayed"),
+    ),
+)
+def save_avatar(
+    request: Annotated[SaveAvatarRequest, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[str]:
+    tenant_id = tenant()
+    require_json_media_type()
+    key = billing_logic.check_idempotency_key(idempotency_key)
+    services = get_services()
+
+    def save() -> billing_logic.ApiResult:
+        avatar = avatar_logic.save_avatar(services, tenant_id, request)
+        payload = json.dumps(present_avatar(avatar, services), separators=(",", ":"))
+        return billing_logic.ApiResult(201, payload, {"Location": f"/v1/avatars/{avatar.id}"})
+
+    return replayable(
+        billing_logic.run_idempotent(
+            services,
+            tenant_id,
+            idempotency_key=key,
+            fingerprint=billing_logic.request_fingerprint("POST /v1/avatars/save", raw_json_body()),
+            action=save,
+            wait_seconds=idempotency_wait(),
+        )
+    )
+
+
+@router.get(
+    "/v1/avatars",
+    summary="List saved avatars, newest first (cursor, or limit/offset)",
+    tags=["avatars"],
+    security=AUTH,
+    responses=responses(AvatarList, 400, 422),
+)
+def list_avatars(
+    limit: Limit = 20,
+    cursor: Cursor = None,
+    offset: Annotated[
+        int | None, Query(ge=0, le=100_000, description="Skip this many (not with cursor)")
+    ] = None,
+) -> Response[str]:
+    tenant_id = tenant()
+    services = get_services()
+    if cursor:
+        if offset:
+            raise InvalidRequestError("send either cursor or offset, not both", param="offset")
+        page, next_cursor = avatar_logic.list_avatars_by_cursor(
+            services, tenant_id, limit=limit, cursor=cursor
+        )
+        return json_response(
+            200,
+            present_list([present_avatar(a, services) for a in page], next_cursor=next_cursor, limit=limit),
+        )
+    offset = offset or 0
+    page, has_more, total, next_cursor = avatar_logic.list_avatars_by_offset(
+        services, tenant_id, limit=limit, offset=offset
+    )
+    return json_response(
+        200,
+        present_list(
+            [present_avatar(a, services) for a in page],
+            next_cursor=next_cursor,
+            has_more=has_more,
+            total=total,
+            limit=limit,
+            offset=offset,
+        ),
+    )
+
+
+@router.get(
+    "/v1/avatars/<avatar_id>",
+    summary="Read a saved avatar",
+    tags=["avatars"],
+    security=AUTH,
+    responses=responses(Avatar, 404),
+)
+def get_avatar(avatar_id: Annotated[str, Path(description="The avatar's id")]) -> Response[str]:
+    tenant_id = tenant()
+    services = get_services()
+    return json_response(
+        200, present_avatar(avatar_logic.get_avatar(services, tenant_id, avatar_id), services)
+    )
