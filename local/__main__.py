@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -27,6 +28,18 @@ def reset() -> None:
     durable.reset_state_dir(state_dir)
     os.close(fd)
     print(f"emptied {state_dir}")
+
+
+def local_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """Added to every function's environment: local settings (the loopback switch, the test-async
+    model's pace), and the console's log level."""
+    settings = {
+        "AVATARSMITH_ALLOW_LOOPBACK_URLS": environ.get("AVATARSMITH_ALLOW_LOOPBACK_URLS", "0"),
+        "LOG_LEVEL": environ["LOG_LEVEL"],
+        "POWERTOOLS_LOG_LEVEL": environ["POWERTOOLS_LOG_LEVEL"],
+    }
+    settings.update({k: v for k, v in environ.items() if k.startswith("AVATARSMITH_TEST_BACKEND_")})
+    return settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,12 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         state_dir=state_dir,
         api_port=port,
         api_key=os.environ.get("AVATARSMITH_API_KEY") or None,
-        # Added to every function's environment: local settings, and the console's log level.
-        extra_env={
-            "AVATARSMITH_ALLOW_LOOPBACK_URLS": os.environ.get("AVATARSMITH_ALLOW_LOOPBACK_URLS", "0"),
-            "LOG_LEVEL": os.environ["LOG_LEVEL"],
-            "POWERTOOLS_LOG_LEVEL": os.environ["POWERTOOLS_LOG_LEVEL"],
-        },
+        extra_env=local_settings(os.environ),
     )
     try:
         info = stack.start()
