@@ -230,7 +230,9 @@ class EmbeddedStack:
         from .workers import WorkerPool, runtime_environment
 
         (ROOT / ".build-cache").mkdir(exist_ok=True)
+        remove_orphaned_builds(ROOT / ".build-cache")
         self._artifacts = Path(tempfile.mkdtemp(prefix="local-stack-", dir=ROOT / ".build-cache"))
+        (self._artifacts / OWNER_FILE).write_text(str(os.getpid()))
         build_artifacts(self._artifacts, platform="host", template=self.template_path)
         for name, decl in provisioned.functions.items():
             environment = runtime_environment(
@@ -349,6 +351,27 @@ class EmbeddedStack:
     def _quiet_logs() -> None:
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+OWNER_FILE = "owner.pid"  # in a stack's artifacts folder: the process that stops it and removes it
+
+
+def remove_orphaned_builds(cache: Path) -> list[Path]:
+    """Remove the artifacts folders of stacks whose process is gone (killed, so never stopped)."""
+    removed = []
+    for folder in cache.glob("local-stack-*"):
+        try:
+            pid = int((folder / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue  # being created, or not ours to judge
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        except PermissionError:
+            pass  # alive, someone else's
+    return removed
 
 
 def _reset_handler_caches() -> None:
