@@ -127,10 +127,10 @@ def test_list_jobs_pages_with_an_opaque_cursor_and_filters(aws: AwsAccount, tena
             415,
             "unsupported_media_type",
         ),
-        (
+        (  # generate takes form-data (302.AI's variant): one without a boundary cannot be read
             {"raw_body": '{"prompt": "x"}', "headers": {"content-type": "multipart/form-data"}},
-            415,
-            "unsupported_media_type",
+            400,
+            "invalid_request",
         ),
         ({"body": {"prompt": "x", "model": "dall-e-9"}}, 400, "model_unavailable"),
         ({"body": {"prompt": "x", "callback_url": "https://169.254.169.254/latest"}}, 400, "unsafe_url"),
