@@ -11,7 +11,7 @@ ARTIFACTS_ROOT ?= .build-cache/artifacts
 # Debian's chromium drives the playground's browser tests (playwright never downloads a browser here).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test unit integration e2e lint format typecheck validate bench cost gallery stress openapi clean build artifacts lambda-runtime
+.PHONY: run reset test unit integration e2e lint format typecheck validate bench cost gallery stress openapi clean build artifacts lambda-runtime
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 ## run: start the whole local stack (API on http://127.0.0.1:$(PORT))
 run: $(STAMP)
 	PORT=$(PORT) PYTHONPATH=.:layers/common:functions/api $(BIN)/python -m local
+
+## reset: forget the local stack's state (the folder AVATARSMITH_STATE_DIR names, default .avatarsmith/)
+reset: $(STAMP)
+	PYTHONPATH=.:layers/common $(BIN)/python -c "from local.__main__ import reset; reset()"
 
 ## test: lint, type-check, validate the template (raw and SAM-transformed) and run every test
 test: $(STAMP) lint typecheck validate

@@ -3,6 +3,8 @@
 1. Cold import of each function's module, as a ratio to `import boto3` + one client.
 2. AWS API calls per API operation, counted with botocore's before-call event hook (moto in-process).
 3. Local submit-to-completed latency over 20 jobs through the embedded stack (HTTP, offline renderer).
+4. Durable local state: submit latency with and without the state folder, restart with 10,000 jobs
+   (benchmarks/durability.py).
 And the others below, ending with sustained throughput under a backlog (benchmarks/throughput.py).
 """
 
@@ -507,6 +509,12 @@ def main() -> None:
     bench_renderer()
     bench_webhooks()
     bench_backend_adapters()
+    from benchmarks import durability
+
+    print()
+    durability.bench_submit()
+    durability.bench_restart()
+
     from benchmarks.throughput import bench_throughput
 
     bench_throughput()

@@ -6,28 +6,71 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Mapping
+from pathlib import Path
 
 
-def main() -> int:
+def state_dir_from_env(root: Path) -> Path:
+    """AVATARSMITH_STATE_DIR, else .avatarsmith/ in the checkout."""
+    configured = os.environ.get("AVATARSMITH_STATE_DIR")
+    return Path(configured).expanduser().resolve() if configured else root / ".avatarsmith"
+
+
+def reset() -> None:
+    """`make reset`: empty the state folder (refused while a stack is using it)."""
+    from . import durable
+
+    state_dir = state_dir_from_env(Path(__file__).resolve().parent.parent)
+    try:
+        fd = durable.lock_state_dir(state_dir)
+    except BlockingIOError:
+        sys.exit(f"a local stack is using {state_dir}: stop it first")
+    durable.reset_state_dir(state_dir)
+    os.close(fd)
+    print(f"emptied {state_dir}")
+
+
+def local_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """Added to every function's environment: local settings (the loopback switch, the test-async
+    model's pace), and the console's log level."""
+    settings = {
+        "AVATARSMITH_ALLOW_LOOPBACK_URLS": environ.get("AVATARSMITH_ALLOW_LOOPBACK_URLS", "0"),
+        "LOG_LEVEL": environ["LOG_LEVEL"],
+        "POWERTOOLS_LOG_LEVEL": environ["POWERTOOLS_LOG_LEVEL"],
+    }
+    settings.update({k: v for k, v in environ.items() if k.startswith("AVATARSMITH_TEST_BACKEND_")})
+    return settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    root = Path(__file__).resolve().parent.parent
+    state_dir = state_dir_from_env(root)
+    from . import durable
+
+    if "--reset" in args:  # start empty: forget the state folder first
+        durable.reset_state_dir(state_dir)
+    try:
+        durable.lock_state_dir(state_dir)
+    except BlockingIOError:
+        print(
+            f"another local stack is using {state_dir} (stop it, or set AVATARSMITH_STATE_DIR)",
+            file=sys.stderr,
+        )
+        return 1
     port = int(os.environ.get("PORT", "3000"))
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", os.environ["LOG_LEVEL"])
-    from pathlib import Path
-
     from .stack import EmbeddedStack
 
     print_events = os.environ.get("AVATARSMITH_PRINT_EVENTS", "1") != "0"
     stack = EmbeddedStack(
         watch_events=print_events,
-        state_file=Path(__file__).resolve().parent.parent / ".avatarsmith-local.json",
+        state_file=Path(os.environ.get("AVATARSMITH_LOCAL_STATE") or root / ".avatarsmith-local.json"),
+        state_dir=state_dir,
         api_port=port,
         api_key=os.environ.get("AVATARSMITH_API_KEY") or None,
-        # Added to every function's environment: local settings, and the console's log level.
-        extra_env={
-            "AVATARSMITH_ALLOW_LOOPBACK_URLS": os.environ.get("AVATARSMITH_ALLOW_LOOPBACK_URLS", "0"),
-            "LOG_LEVEL": os.environ["LOG_LEVEL"],
-            "POWERTOOLS_LOG_LEVEL": os.environ["POWERTOOLS_LOG_LEVEL"],
-        },
+        extra_env=local_settings(os.environ),
     )
     try:
         info = stack.start()
@@ -36,10 +79,18 @@ def main() -> int:
             f"could not start the local stack: {exc} (is port {port} in use? set PORT=...)", file=sys.stderr
         )
         return 1
+    recovered = stack.recovered or {}
+    summary = (
+        f"{recovered.get('items', 0)} items, {recovered.get('objects', 0)} objects,"
+        f" {recovered.get('replayed', 0)} journal entries in {recovered.get('seconds', 0)} s"
+    )
     admin = _admin_command()
     print(
         f"""
-Avatarsmith local stack is running (state lives as long as this process; Ctrl-C stops it).
+Avatarsmith local stack is running (Ctrl-C stops it).
+
+  State folder : {state_dir}   (kept across restarts and crashes; `make reset` empties it)
+  Recovered    : {summary}
 
   API base URL : {info.api_url}
   API key      : {info.api_key}

@@ -74,6 +74,7 @@ class EmbeddedStack:
         parameter_overrides: dict[str, str] | None = None,
         extra_env: dict[str, str] | None = None,
         state_file: Path | None = None,
+        state_dir: Path | None = None,
         template_path: Path | None = None,
         concurrency: int | None = None,
         invocation_listeners: list[Listener] | None = None,
@@ -97,6 +98,9 @@ class EmbeddedStack:
         self._api: Any = None
         self.info: StackInfo | None = None
         self.state_file = state_file  # where `avatarsmith-admin --local` finds this stack (make run only)
+        self.state_dir = state_dir  # durable state (make run); None: the stack starts empty, keeps nothing
+        self._schedules: list[Any] = []
+        self.recovered: dict[str, Any] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> StackInfo:
@@ -116,7 +120,12 @@ class EmbeddedStack:
         default_user_config.update(
             {"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}
         )
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
+        if self.state_dir is not None:
+            from .durable import durable_moto_server
+
+            self._server = durable_moto_server("127.0.0.1", self.moto_port, self.state_dir)
+        else:
+            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._server.start()
         from moto.moto_api._internal.models import moto_api_backend
 
@@ -149,7 +158,16 @@ class EmbeddedStack:
         clear_settings_cache()
         reset_clients()
         _reset_handler_caches()
-        tenant_id, api_key = self._create_demo_tenant(provisioned)
+        # -- durable state: reload the table and bucket before anything reads them ----------------------
+        if self.state_dir is not None:
+            from . import durable
+
+            self.recovered = durable.recover(moto_url)
+            tenant_id, api_key = durable.demo_tenant(
+                self.state_dir, lambda: self._create_demo_tenant(provisioned)
+            )
+        else:
+            tenant_id, api_key = self._create_demo_tenant(provisioned)
         from .event_watch import subscribe_watch_queue
         from .template import resources_of_type
 
@@ -173,6 +191,7 @@ class EmbeddedStack:
                     )
                     poller.start()
                     self._pollers.append(poller)
+        self._start_schedules(provisioned)
         api_function = next(n for n, d in provisioned.functions.items() if d.http_routes())
         self._api = ApiServer(
             function_name=api_function,
@@ -192,6 +211,18 @@ class EmbeddedStack:
             self._write_state_file(self.state_file, self.info)
         return self.info
 
+    def _start_schedules(self, provisioned: Any) -> None:
+        """The template's Schedule events; with durable state, an immediate first sweep: after a crash no
+        message is in any queue and no execution exists, so unfinished jobs are re-driven at once."""
+        from .scheduler import Schedule
+
+        for name, decl in provisioned.functions.items():
+            for period in decl.schedules():
+                first = {"queued_grace_seconds": 0} if self.state_dir is not None else None
+                schedule = Schedule(name, period, first_run=first)
+                schedule.start()
+                self._schedules.append(schedule)
+
     def _start_workers(self, provisioned: Any, moto_url: str) -> None:
         """Build every artifact for this machine, then a worker pool per function."""
         from . import metering
@@ -200,7 +231,9 @@ class EmbeddedStack:
         from .workers import WorkerPool, runtime_environment
 
         (ROOT / ".build-cache").mkdir(exist_ok=True)
+        remove_orphaned_builds(ROOT / ".build-cache")
         self._artifacts = Path(tempfile.mkdtemp(prefix="local-stack-", dir=ROOT / ".build-cache"))
+        (self._artifacts / OWNER_FILE).write_text(str(os.getpid()))
         build_artifacts(self._artifacts, platform="host", template=self.template_path)
         for name, decl in provisioned.functions.items():
             environment = runtime_environment(
@@ -268,6 +301,9 @@ class EmbeddedStack:
         if self._api is not None:
             self._api.stop()
             self._api = None
+        for schedule in self._schedules:
+            schedule.stop()
+        self._schedules.clear()
         for poller in self._pollers:
             poller.request_stop()  # all at once: each may be in a long poll
         for poller in self._pollers:
@@ -320,6 +356,27 @@ class EmbeddedStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 
+OWNER_FILE = "owner.pid"  # in a stack's artifacts folder: the process that stops it and removes it
+
+
+def remove_orphaned_builds(cache: Path) -> list[Path]:
+    """Remove the artifacts folders of stacks whose process is gone (killed, so never stopped)."""
+    removed = []
+    for folder in cache.glob("local-stack-*"):
+        try:
+            pid = int((folder / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue  # being created, or not ours to judge
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        except PermissionError:
+            pass  # alive, someone else's
+    return removed
+
+
 def _reset_handler_caches() -> None:
     """Handlers cache their Services per container; a new stack is a new 'container'."""
     import sys
@@ -327,7 +384,12 @@ def _reset_handler_caches() -> None:
     from avatarsmith.logic.auth import clear_auth_cache
 
     clear_auth_cache()
-    for module_name in ("functions.api.app", "functions.processor.app", "functions.notifier.app"):
+    for module_name in (
+        "functions.api.app",
+        "functions.processor.app",
+        "functions.notifier.app",
+        "functions.reaper.app",
+    ):
         module = sys.modules.get(module_name)
         if module is not None:
             module.get_services.cache_clear()

@@ -67,6 +67,26 @@ class FunctionDecl:
                 out.append((_ref_target(props["Queue"]), int(props.get("BatchSize", 10))))
         return out
 
+    def schedules(self) -> list[float]:
+        """The period in seconds of each Schedule event (`rate(N minutes)` and friends)."""
+        return [
+            parse_rate(e["Properties"]["Schedule"])
+            for e in self.events.values()
+            if e.get("Type") == "Schedule"
+        ]
+
+
+_RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
+
+
+def parse_rate(expression: str) -> float:
+    """`rate(5 minutes)` -> 300.0. cron() expressions are not run locally."""
+    inner = expression.strip()
+    if not (inner.startswith("rate(") and inner.endswith(")")):
+        raise ValueError(f"only rate() schedules run locally, not {expression!r}")
+    amount, unit = inner[5:-1].split()
+    return float(amount) * _RATE_UNITS[unit]
+
 
 def _ref_target(value: Any) -> str:
     if isinstance(value, dict):

@@ -54,7 +54,12 @@ def _reset_caches() -> None:
     clear_backend_settings_cache()
     reset_clients()
     clear_auth_cache()
-    for module_name in ("functions.api.app", "functions.processor.app", "functions.notifier.app"):
+    for module_name in (
+        "functions.api.app",
+        "functions.processor.app",
+        "functions.notifier.app",
+        "functions.reaper.app",
+    ):
         module = sys.modules.get(module_name)
         if module is not None:
             module.get_services.cache_clear()

@@ -122,3 +122,50 @@ def test_each_function_sees_only_its_own_environment() -> None:
             "ProcessorFunction",
         }
         assert all(duration >= 0 for _, _, duration, _ in invocations)
+
+
+def _first_reaper_run(template: Path, state_dir: Path) -> tuple[str, str, float, str | None]:
+    """Start a stack on a state folder (its first reaper sweep runs at once) and return that run."""
+    invocations: list[Any] = []
+    stack = EmbeddedStack(
+        api_port=0,
+        template_path=template,
+        concurrency=1,
+        state_dir=state_dir,
+        watch_events=False,
+        invocation_listeners=[lambda *record: invocations.append(record)],
+    )
+    stack.start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            runs = [record for record in invocations if record[0] == "ReaperFunction"]
+            if runs:
+                return runs[0]
+            time.sleep(0.2)
+        raise AssertionError(f"the reaper never ran: {invocations}")
+    finally:
+        stack.stop()
+
+
+def test_the_scheduled_reaper_runs_in_its_worker_pool_with_its_template_environment(tmp_path: Path) -> None:
+    # Given the unchanged template, when a stack starts on a state folder (an immediate first sweep)
+    name, _, duration, error = _first_reaper_run(ROOT / "template.yaml", tmp_path / "state")
+    # Then the schedule invoked the reaper through its worker pool (only pools report invocations)
+    assert (name, error) == ("ReaperFunction", None)
+    assert duration >= 0
+
+
+def test_a_variable_missing_from_the_reaper_template_entry_fails_its_sweeps(tmp_path: Path) -> None:
+    # Given a reaper whose template entry lacks EVENT_BUS_NAME (other functions still declare it)
+    template = changed_template(
+        tmp_path,
+        (
+            "          EVENT_BUS_NAME: !Ref AvatarEventBus"
+            ' # publishes "Avatar Job Failed" for the jobs it fails\n',
+            "",
+        ),
+    )
+    # When the stack's first sweep runs, then it fails on its settings, as it would on AWS
+    _, _, _, error = _first_reaper_run(template, tmp_path / "state")
+    assert error == "ValidationError"

@@ -64,6 +64,17 @@ class NotifierSettings(_FeatureFlags):
     WEBHOOK_READ_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=30)
 
 
+class ReaperSettings(_EnvSettings):
+    TABLE_NAME: str
+    STATE_MACHINE_ARN: str
+    GENERATION_QUEUE_URL: str
+    EVENT_BUS_NAME: str
+    GENERATION_DEADLINE_SECONDS: int = Field(default=900, ge=10, le=86_400)
+    REAPER_MARGIN_SECONDS: int = Field(default=300, ge=0, le=86_400)
+    REAPER_QUEUED_GRACE_SECONDS: int = Field(default=900, ge=0, le=86_400)
+    REAPER_MAX_REDRIVES: int = Field(default=2, ge=0, le=10)
+
+
 @lru_cache(maxsize=1)
 def get_api_settings() -> ApiSettings:
     return ApiSettings.from_env()
@@ -84,7 +95,18 @@ def get_notifier_settings() -> NotifierSettings:
     return NotifierSettings.from_env()
 
 
+@lru_cache(maxsize=1)
+def get_reaper_settings() -> ReaperSettings:
+    return ReaperSettings.from_env()
+
+
 def clear_settings_cache() -> None:
     """For tests and the local stack, which change the environment between runs."""
-    for getter in (get_api_settings, get_dispatcher_settings, get_processor_settings, get_notifier_settings):
+    for getter in (
+        get_api_settings,
+        get_dispatcher_settings,
+        get_processor_settings,
+        get_notifier_settings,
+        get_reaper_settings,
+    ):
         getter.cache_clear()

@@ -215,6 +215,13 @@ class GenerationClaimedError(WorkflowError):
     code = "generation_in_progress"
 
 
+class JobStalledError(WorkflowError):
+    """The job stopped moving (its execution never started, vanished or ended outside the workflow's
+    error handling); the reaper failed it and refunded its credits."""
+
+    code = "stalled"
+
+
 def error_code_for(error_name: str) -> str:
     """Map an ASL error name (an exception class name or a States.* error) to a public error code."""
     cls = _WORKFLOW_ERRORS.get(error_name)

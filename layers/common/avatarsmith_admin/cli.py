@@ -27,16 +27,54 @@ class CliError(Exception):
 
 def find_local_state(start: Path | None = None) -> dict[str, Any]:
     explicit = os.environ.get("AVATARSMITH_LOCAL_STATE")
-    candidates = [Path(explicit)] if explicit else []
-    here = (start or Path.cwd()).resolve()
-    candidates += [d / LOCAL_STATE_FILE for d in (here, *here.parents)]
-    candidates.append(Path(__file__).resolve().parents[3] / LOCAL_STATE_FILE)  # the source checkout
+    if explicit:  # an explicit pointer is the only one looked at
+        candidates = [Path(explicit)]
+    else:
+        here = (start or Path.cwd()).resolve()
+        candidates = [d / LOCAL_STATE_FILE for d in (here, *here.parents)]
+        candidates.append(Path(__file__).resolve().parents[3] / LOCAL_STATE_FILE)  # the source checkout
+    stale: list[str] = []
     for path in candidates:
-        if path.is_file():
-            return dict(json.loads(path.read_text()))
+        if not path.is_file():
+            continue
+        try:
+            state = dict(json.loads(path.read_text()))
+        except ValueError:
+            stale.append(f"{path} is unreadable")
+            continue
+        if _is_running(state):
+            return state
+        stale.append(f"{path} names pid {state.get('pid')}, which no longer runs")
+    if stale:
+        raise CliError(
+            "no local stack is running (" + "; ".join(stale) + "); start one with `make run`: "
+            "its state folder keeps the tenants and keys made before"
+        )
     raise CliError(
         f"no running local stack found ({LOCAL_STATE_FILE} is written by `make run`); start it first"
     )
+
+
+def _is_running(state: dict[str, Any]) -> bool:
+    """The pointer is live when its process exists and its emulator answers (a stack killed with
+    kill -9 leaves its pointer behind; a pid may also have been reused by another program)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    try:
+        os.kill(int(state["pid"]), 0)
+    except (KeyError, ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        pass  # exists, owned by someone else: let the port decide
+    url = urlsplit(str(state.get("moto_url", "")))
+    if url.hostname is None or url.port is None:
+        return False
+    try:
+        with socket.create_connection((url.hostname, url.port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def _target(args: argparse.Namespace) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from avatarsmith.models.domain import (
@@ -250,3 +251,37 @@ def _encode_change(key: str, value: Any) -> Any:
     if key == "credits":
         return value.model_dump()
     return value
+
+
+UNFINISHED = (JobStatus.QUEUED, JobStatus.PROCESSING)
+
+
+def scan_unfinished(table: Table) -> Iterator[dict[str, Any]]:
+    """Every queued or processing job item in the table, as raw items (the reaper's sweep)."""
+    start: dict[str, Any] | None = None
+    while True:
+        items, start = table.scan_page(
+            filter_expression="#type = :job AND #status IN (:queued, :processing)",
+            names={"#type": "type", "#status": "status"},
+            values={":job": "job", ":queued": "queued", ":processing": "processing"},
+            start_key=start,
+        )
+        yield from items
+        if not start:
+            return
+
+
+def mark_redriven(table: Table, job: Job, *, now: str, count: int) -> bool:
+    """Record a re-drive on the job, if nobody moved it meanwhile (conditional on its status and
+    updated_at). Returns False when the job changed: the re-drive is skipped."""
+    try:
+        table.update(
+            tenant_pk(job.tenant_id),
+            job_sk(job.id),
+            set_values={"redriven_at": now, "redrive_count": count},
+            condition="#status = :status AND updated_at = :updated",
+            condition_values={":status": job.status.value, ":updated": job.updated_at},
+        )
+    except ConditionFailed:
+        return False
+    return True

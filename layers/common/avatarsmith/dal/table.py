@@ -258,6 +258,28 @@ class Table:
         last = response.get("LastEvaluatedKey")
         return [from_item(i) for i in response.get("Items", [])], (from_item(last) if last else None)
 
+    def scan_page(
+        self,
+        *,
+        filter_expression: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+        start_key: dict[str, Any] | None = None,
+        limit: int = 500,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of a filtered scan (operator sweeps only; requests never scan)."""
+        kwargs: dict[str, Any] = {
+            "FilterExpression": filter_expression,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {k: to_attr(v) for k, v in values.items()},
+            "Limit": limit,
+        }
+        if start_key:
+            kwargs["ExclusiveStartKey"] = to_item(start_key)
+        response = self._call("scan", **kwargs)
+        last = response.get("LastEvaluatedKey")
+        return [from_item(i) for i in response.get("Items", [])], (from_item(last) if last else None)
+
     def count(self, *, pk: str, sort_prefix: str) -> int:
         total, start = 0, None
         while True:
