@@ -92,6 +92,9 @@ def install() -> None:
     from . import moto_atomic
 
     moto_atomic.install()  # concurrent requests need DynamoDB's per-item atomicity
+    from . import s3_post_policy
+
+    s3_post_policy.install()  # browser uploads are held to their signed policy, as on AWS
 
 
 def uninstall() -> None:
@@ -99,3 +102,6 @@ def uninstall() -> None:
     from . import moto_atomic
 
     moto_atomic.uninstall()
+    from . import s3_post_policy
+
+    s3_post_policy.uninstall()

@@ -11,7 +11,7 @@ from avatarsmith.errors import InvalidRequestError
 from avatarsmith.logic import avatars as avatar_logic
 from avatarsmith.logic import billing as billing_logic
 from avatarsmith.logic.presenters import present_avatar, present_list
-from avatarsmith.models.api import SaveAvatarRequest
+from avatarsmith.models.api import SaveAvatarRequest, UpdateAvatarRequest
 
 from .common import (
     get_services,
@@ -94,3 +94,36 @@ def get_avatar(avatar_id: str) -> Response[str]:
     return json_response(
         200, present_avatar(avatar_logic.get_avatar(services, tenant_id, avatar_id), services)
     )
+
+
+# --- lifecycle: rename, delete, publish to / unpublish from the community gallery -------------------
+@router.patch("/v1/avatars/<avatar_id>")
+def update_avatar(avatar_id: str) -> Response[str]:
+    tenant_id = tenant()
+    request = parse(UpdateAvatarRequest, json_body())
+    services = get_services()
+    avatar = avatar_logic.rename_avatar(services, tenant_id, avatar_id, request.label)
+    return json_response(200, present_avatar(avatar, services))
+
+
+@router.delete("/v1/avatars/<avatar_id>")
+def delete_avatar(avatar_id: str) -> Response[str]:
+    tenant_id = tenant()
+    avatar_logic.delete_avatar(get_services(), tenant_id, avatar_id)
+    return json_response(200, {"id": avatar_id, "object": "avatar", "deleted": True})
+
+
+@router.post("/v1/avatars/<avatar_id>/publish")
+def publish_avatar(avatar_id: str) -> Response[str]:
+    tenant_id = tenant()
+    services = get_services()
+    avatar = avatar_logic.publish_avatar(services, tenant_id, avatar_id)
+    return json_response(200, present_avatar(avatar, services))
+
+
+@router.post("/v1/avatars/<avatar_id>/unpublish")
+def unpublish_avatar(avatar_id: str) -> Response[str]:
+    tenant_id = tenant()
+    services = get_services()
+    avatar = avatar_logic.unpublish_avatar(services, tenant_id, avatar_id)
+    return json_response(200, present_avatar(avatar, services))

@@ -82,6 +82,19 @@ class JobNotCancelableError(ConflictError):
     code = "job_not_cancelable"
 
 
+class UploadNotFoundError(NotFoundError):
+    pass
+
+
+class UploadIncompleteError(ConflictError):
+    code = "upload_incomplete"
+
+
+class UploadExpiredError(AvatarsmithError):
+    status_code = 410
+    code = "upload_expired"
+
+
 class InsufficientCreditsError(AvatarsmithError):
     status_code = 402
     code = "insufficient_credits"

@@ -74,7 +74,12 @@ def present_avatar(avatar: SavedAvatar, services: Services) -> dict[str, Any]:
         "width": avatar.width,
         "height": avatar.height,
         "format": avatar.format,
+        "style": avatar.style,
         "created_at": avatar.created_at,
+        "updated_at": avatar.updated_at or avatar.created_at,
+        "published": avatar.published_id is not None,
+        "community_id": avatar.published_id,
+        "published_at": avatar.published_at,
     }
 
 

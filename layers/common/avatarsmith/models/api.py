@@ -367,3 +367,16 @@ class SaveAvatarRequest(BaseModel):
     job_id: str = Field(min_length=1, max_length=64)
     label: str | None = Field(default=None, max_length=200)
     variation: int = Field(default=0, ge=0, le=3)
+
+
+class CreateUploadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content_type: Literal["image/jpeg", "image/png", "image/webp"]
+    size: int = Field(ge=1, description="the file's size in bytes (at most 15 MB = 15728640)")
+
+
+class UpdateAvatarRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str | None = Field(max_length=200)

@@ -141,9 +141,42 @@ class Job(_Frozen):
 class SavedAvatar(_Frozen):
     id: str
     tenant_id: str
-    label: str | None
+    label: str | None = None  # stored items leave out a missing label
     job_id: str
     variation: int
+    image_key: str
+    thumbnail_key: str | None
+    width: int
+    height: int
+    format: ImageFormat
+    created_at: str
+    style: str | None = None
+    updated_at: str | None = None
+    published_id: str | None = None  # the community gallery entry, while published
+    published_at: str | None = None
+
+
+class Upload(_Frozen):
+    """A reference photo the caller uploads straight to S3 with a presigned POST."""
+
+    id: str
+    tenant_id: str
+    key: str
+    content_type: str
+    max_bytes: int
+    created_at: str
+    form_expires_at: str  # the upload form stops working
+    usable_until: str  # jobs may reference the upload until then
+
+
+class CommunityEntry(_Frozen):
+    """A published avatar as the public gallery stores it: no tenant id, prompt or metadata."""
+
+    id: str
+    tenant_id: str  # kept for unpublish and takedown; never presented
+    avatar_id: str
+    label: str | None = None
+    style: str | None = None
     image_key: str
     thumbnail_key: str | None
     width: int
