@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from routes import account, avatars, catalog, community, health, jobs, uploads, webhooks
 from routes.common import PerRequestResolver, current_event, error_response, get_services
+from routes.deadline import fold_cancel_after, refuse_bad_cancel_after
 
 from avatarsmith.errors import AvatarsmithError
 from avatarsmith.observability import logger
@@ -26,6 +27,7 @@ __all__ = ["app", "get_services", "lambda_handler"]
 app = PerRequestResolver(enable_validation=True, response_validation_error_http_code=500)
 for _module in (health, jobs, avatars, catalog, account, webhooks, uploads, community):
     app.include_router(_module.router)
+app.use(middlewares=[refuse_bad_cancel_after])
 
 
 # --- the error envelope ------------------------------------------------------------------------------
@@ -83,4 +85,4 @@ def handle_unexpected(exc: Exception) -> Response[str]:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return app.resolve(fold_cancel_after(event), context)

@@ -82,6 +82,10 @@ class JobNotCancelableError(ConflictError):
     code = "job_not_cancelable"
 
 
+class JobNotFinishedError(ConflictError):
+    code = "job_not_finished"
+
+
 class UploadNotFoundError(NotFoundError):
     pass
 
@@ -214,6 +218,12 @@ class InvalidReferenceImageError(GenerationRejectedError):
 
 class GenerationTimeoutError(WorkflowError):
     code = "generation_timeout"
+
+
+class DeadlineExceededError(WorkflowError):
+    """The job's own deadline (Cancel-After / deadline_seconds) passed: it ends canceled, refunded."""
+
+    code = "deadline_exceeded"
 
 
 class JobNotRunnableError(WorkflowError):

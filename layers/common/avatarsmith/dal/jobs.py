@@ -59,6 +59,11 @@ def job_to_item(job: Job) -> dict[str, Any]:
         item["callback_url"] = job.callback_url
     if job.callback_id:
         item["callback_id"] = job.callback_id
+    for name in ("deadline_at", "references_purged_at", "erased_at"):
+        if getattr(job, name):
+            item[name] = getattr(job, name)
+    if job.reference_retention != "delete":
+        item["reference_retention"] = job.reference_retention
     return item
 
 
@@ -78,6 +83,10 @@ def job_from_item(item: dict[str, Any]) -> Job:
         metadata=json.loads(item.get("metadata") or "{}"),
         callback_url=item.get("callback_url"),
         callback_id=item.get("callback_id"),
+        deadline_at=item.get("deadline_at"),
+        reference_retention=item.get("reference_retention") or "delete",
+        references_purged_at=item.get("references_purged_at"),
+        erased_at=item.get("erased_at"),
     )
 
 
@@ -117,6 +126,19 @@ class JobRepository:
         except ConditionFailed as exc:
             current = job_from_item(exc.current) if exc.current else None
             raise StaleJobError(current) from exc
+        return job_from_item(item)
+
+    def record(self, job: Job, *, set_values: dict[str, Any]) -> Job | None:
+        """Set plain attributes on an existing job (no status change); None when it is gone."""
+        try:
+            item = self.table.update(
+                tenant_pk(job.tenant_id),
+                job_sk(job.id),
+                set_values={k: _encode_change(k, v) for k, v in set_values.items()},
+                condition="attribute_exists(pk)",
+            )
+        except ConditionFailed:
+            return None
         return job_from_item(item)
 
     def list_page(

@@ -47,6 +47,11 @@ def present_job(job: Job, services: Services) -> dict[str, Any]:
         "metadata": job.metadata,
         "links": {"self": f"/v1/jobs/{job.id}"},
     }
+    body["deadline_at"] = job.deadline_at
+    body["reference_retention"] = job.reference_retention
+    body["references_purged_at"] = job.references_purged_at
+    if job.erased_at:
+        body["erased_at"] = job.erased_at
     if job.callback_id:
         body["callback_id"] = job.callback_id
     if job.error:

@@ -7,6 +7,7 @@ conditional writes, and a step that finds its work already done returns the same
 from __future__ import annotations
 
 import json
+import math
 import time
 from typing import Any
 
@@ -17,6 +18,7 @@ from avatarsmith.dal.jobs import StaleJobError
 from avatarsmith.dal.storage import image_key, job_prefix, thumbnail_key
 from avatarsmith.errors import (
     ContentModeratedError,
+    DeadlineExceededError,
     GenerationRejectedError,
     GenerationTimeoutError,
     InvalidReferenceImageError,
@@ -26,6 +28,13 @@ from avatarsmith.errors import (
 )
 from avatarsmith.logic.clock import now_iso
 from avatarsmith.logic.events import EVENT_VERSION, detail_type_for, job_event_detail
+from avatarsmith.logic.job_end import (
+    backend_deadline,
+    check_deadline,
+    clamp_wait,
+    job_deadline,
+    purge_references,
+)
 from avatarsmith.logic.prompt_optimizer import choose_prompt
 from avatarsmith.logic.prompting import compose_prompt
 from avatarsmith.logic.references import MAX_REFERENCE_BYTES, sniff_media_type
@@ -91,6 +100,7 @@ def submit_generation(
             job = exc.current or job
     if job.status != JobStatus.PROCESSING:
         raise JobNotRunnableError(f"job {job_id} is {job.status.value}")
+    check_deadline(job)
     if services.events is not None:
         # Published on every run of this step (a retry publishes again): subscribers dedupe on
         # job id + status, and the notifier's delivery ids are derived from them.
@@ -100,12 +110,12 @@ def submit_generation(
     references = load_references(services, job)
     prompt, notes = choose_prompt(job.spec, max_chars=entry.max_prompt_chars)
     spec = _backend_spec(job, entry, prompt)
-    submitted = backend.submit(spec, references, deadline=time.time() + deadline_seconds)
+    submitted = backend.submit(spec, references, deadline=backend_deadline(job, deadline_seconds))
     state = dict(submitted.state)
     state["final_prompt"] = prompt
     state["backend_version"] = backend.version
     state["adjustments"] = [*notes, *state.get("adjustments", [])]
-    submitted = submitted.model_copy(update={"state": state})
+    submitted = clamp_wait(job, submitted.model_copy(update={"state": state}))
     logger.info(
         "generation submitted",
         extra={"job_id": job_id, "backend": backend.name, "backend_job_id": submitted.backend_job_id},
@@ -143,6 +153,9 @@ def poll_generation(
     job = _load_job(services, tenant_id, job_id)
     backend = get_backend(handle.backend)
     spec = _handle_spec(job, handle) if job.spec.backend else job.spec
+    if job.status == JobStatus.PROCESSING and time.time() >= (job_deadline(job) or math.inf):
+        _cancel_quietly(backend, spec, handle)
+        check_deadline(job)
     if time.time() > handle.deadline:
         _cancel_quietly(backend, spec, handle)
         raise GenerationTimeoutError(f"generation did not finish before its deadline ({handle.polls} polls)")
@@ -150,7 +163,7 @@ def poll_generation(
         _cancel_quietly(backend, spec, handle)
         raise JobNotRunnableError(f"job {job_id} is {job.status.value}")
     polled = backend.poll(spec, handle)
-    return polled.model_dump()
+    return clamp_wait(job, polled).model_dump()
 
 
 SEED_METADATA = "seed"  # S3 object metadata on each stored image: the seed its variation used
@@ -167,6 +180,7 @@ def store_images(
     job = _load_job(services, tenant_id, job_id)
     if job.status != JobStatus.PROCESSING:
         raise JobNotRunnableError(f"job {job_id} is {job.status.value}")
+    check_deadline(job)
     spec = job.spec
     fmt = spec.output.format
     backend_spec = _handle_spec(job, handle) if spec.backend else spec
@@ -265,7 +279,7 @@ def mark_completed(
     handle = BackendJob.model_validate(generation)
     job = _load_job(services, tenant_id, job_id)
     if job.status == JobStatus.COMPLETED:
-        return _event(job)  # a retried step: already done
+        return _event(purge_references(services, job))  # a retried step: already done
     entry = _model_entry(job)
     stored = [Variation.model_validate(v) for v in variations]
     completed = sum(1 for v in stored if v.status == "completed")
@@ -295,10 +309,10 @@ def mark_completed(
         )
     except StaleJobError as exc:
         if exc.current and exc.current.status == JobStatus.COMPLETED:
-            return _event(exc.current)
+            return _event(purge_references(services, exc.current))
         raise JobNotRunnableError(f"job {job_id} changed state while completing") from exc
     logger.info("job completed", extra={"job_id": job_id, "variations_completed": completed})
-    return _event(job)
+    return _event(purge_references(services, job))
 
 
 def _failure_message(error_name: str, cause: str | None) -> str:
@@ -336,7 +350,9 @@ def mark_failed(services: Services, *, tenant_id: str, job_id: str, error: dict[
             "error": job_error.model_dump(),
         }
     if job.status.is_terminal:
-        return _event(job)
+        return _event(purge_references(services, job))
+    deadline_passed = job_error.code == DeadlineExceededError.code
+    ending = JobStatus.CANCELED if deadline_passed else JobStatus.FAILED
     variations = [
         v.model_copy(update={"status": "failed", "error_code": job_error.code})
         if v.status != "completed"
@@ -347,7 +363,7 @@ def mark_failed(services: Services, *, tenant_id: str, job_id: str, error: dict[
     try:  # the transition and the refund commit together: a second run refunds nothing
         job = services.billing.finish_job(
             job,
-            to=JobStatus.FAILED,
+            to=ending,
             allowed_from=(JobStatus.QUEUED, JobStatus.PROCESSING),
             now=now_iso(),
             changes={"error": job_error, "credits": credits, "variations": variations},
@@ -355,6 +371,12 @@ def mark_failed(services: Services, *, tenant_id: str, job_id: str, error: dict[
     except StaleJobError as exc:
         if exc.current is None:
             raise StorageError(f"job {job_id} vanished") from exc
-        return _event(exc.current)
-    logger.info("job failed", extra={"job_id": job_id, "error_code": job_error.code})
-    return _event(job)
+        return _event(purge_references(services, exc.current))
+    logger.info(f"job {ending.value}", extra={"job_id": job_id, "error_code": job_error.code})
+    if deadline_passed and services.events is not None:
+        # Not the workflow's "failed" event: the canceled one, published here like an API cancel.
+        try:
+            services.events.put(detail_type_for(job.status.value), job_event_detail(job))
+        except StorageError:
+            logger.exception("could not publish the canceled event", extra={"job_id": job_id})
+    return _event(purge_references(services, job))

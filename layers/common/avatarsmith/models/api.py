@@ -233,6 +233,12 @@ class GenerateAvatarRequest(AttributesRequest):
     num_variations: int | None = Field(default=None, ge=1, le=4)
     num: int | None = Field(default=None, description="302.AI alias: outside 1-4 is treated as 1")
     callback_url: str | None = Field(default=None, max_length=2048)
+    deadline_seconds: int | None = Field(
+        default=None, ge=1, le=86_400, description="cancel the job this long after creation (or Cancel-After)"
+    )
+    reference_retention: Literal["delete", "keep"] = Field(
+        default="delete", description="delete the reference photos when the job ends (default), or keep them"
+    )
     callback_id: ShortText | None = None
     client_reference_id: ShortText | None = None
     metadata: (

@@ -136,6 +136,10 @@ class Job(_Frozen):
     metadata: dict[str, str] = Field(default_factory=dict)
     callback_url: str | None = None
     callback_id: str | None = None
+    deadline_at: str | None = None  # per-request deadline (Cancel-After / deadline_seconds), from creation
+    reference_retention: Literal["delete", "keep"] = "delete"
+    references_purged_at: str | None = None  # when the reference photos were deleted
+    erased_at: str | None = None  # when DELETE /v1/jobs/{id} erased the images and inputs
 
 
 class SavedAvatar(_Frozen):

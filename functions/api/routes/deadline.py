@@ -1,0 +1,59 @@
+"""`Cancel-After` (Replicate's header: `45s`, `5m`, `1h30m` or seconds) for the routes that create jobs.
+
+It means exactly `deadline_seconds` in the body (the smaller wins when both are sent), so it is folded
+into the JSON body before the resolver parses it: typed validation, the Idempotency-Key fingerprint and
+the job all see one field. A malformed header is refused with 400 by the middleware below.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+
+from avatarsmith.errors import InvalidRequestError
+from avatarsmith.logic.job_end import parse_cancel_after
+
+JOB_CREATING_ROUTES = frozenset({"POST /v1/avatars/generate"})
+_MESSAGE = "Cancel-After must be a duration such as 45s, 5m or 1h30m, or seconds (1 to 86400)"
+
+
+def _cancel_after(headers: dict[str, Any]) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == "cancel-after":
+            return str(value)
+    return None
+
+
+def fold_cancel_after(event: dict[str, Any]) -> dict[str, Any]:
+    """The API Gateway event with a valid Cancel-After folded into the body's `deadline_seconds`."""
+    if event.get("routeKey") not in JOB_CREATING_ROUTES or event.get("isBase64Encoded"):
+        return event
+    raw = _cancel_after(event.get("headers") or {})
+    if raw is None:
+        return event
+    try:
+        seconds = parse_cancel_after(raw)
+        body = json.loads(event.get("body") or "")
+    except (ValueError, RecursionError):
+        return event  # the middleware refuses a bad header; the route refuses a bad body
+    if not isinstance(body, dict):
+        return event
+    current = body.get("deadline_seconds")
+    if isinstance(current, int) and not isinstance(current, bool) and current < seconds:
+        return event
+    body["deadline_seconds"] = seconds
+    return {**event, "body": json.dumps(body)}
+
+
+def refuse_bad_cancel_after(app: Any, next_middleware: Callable[[Any], Response]) -> Response:
+    event = app.current_event
+    raw = _cancel_after(dict(event.headers or {}))
+    if raw is not None and str(event.get("routeKey") or "") in JOB_CREATING_ROUTES:
+        try:
+            parse_cancel_after(raw)
+        except ValueError as exc:
+            raise InvalidRequestError(_MESSAGE, param="Cancel-After") from exc
+    return next_middleware(app)
