@@ -66,7 +66,11 @@ class PerRequestResolver(APIGatewayHttpResolver):
     def resolve(self, event: Any, context: Any) -> dict[str, Any]:
         self._state.event = self._to_proxy_event(event)
         self._state.lambda_context = context
-        return super().resolve(event, context)
+        self._state.rate_headers = {}
+        result = super().resolve(event, context)
+        if self._state.rate_headers:  # every answer to an authenticated caller, not only 429
+            result["headers"] = {**self._state.rate_headers, **(result.get("headers") or {})}
+        return result
 
 
 def current_event() -> Any:
@@ -147,7 +151,7 @@ def principal() -> Principal:
         dict(current_event().headers or {}),
         cache_seconds=get_api_settings().API_KEY_CACHE_SECONDS,
     )
-    count_request(caller.tenant_id, caller.requests_per_minute)
+    PerRequestResolver._state.rate_headers = count_request(caller.tenant_id, caller.requests_per_minute)
     return caller
 
 

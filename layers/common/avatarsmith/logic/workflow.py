@@ -210,6 +210,8 @@ def store_images(
         seed = {SEED_METADATA: str(out.seed)} if out.seed is not None else None
         services.images.put(key, image_bytes, content_type_for(fmt), metadata=seed)
         services.images.put(thumb, thumb_bytes, content_type_for(fmt))  # written last: marks it stored
+        stored_so_far = sum(1 for v in variations if v["status"] == "completed") + 1
+        services.jobs.record(job, set_values={"variations_stored": stored_so_far})  # progress
         variations.append(
             Variation(
                 index=out.index,

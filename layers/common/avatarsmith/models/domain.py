@@ -140,6 +140,7 @@ class Job(_Frozen):
     reference_retention: Literal["delete", "keep"] = "delete"
     references_purged_at: str | None = None  # when the reference photos were deleted
     erased_at: str | None = None  # when DELETE /v1/jobs/{id} erased the images and inputs
+    variations_stored: int = 0  # written by StoreImages as each variation is stored (progress)
 
 
 class SavedAvatar(_Frozen):
