@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError as SchemaValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from routes import account, avatars, catalog, community, health, jobs, uploads, webhooks
+from routes import account, avatars, batches, catalog, community, health, jobs, uploads, webhooks
 from routes.common import PerRequestResolver, current_event, error_response, get_services
 from routes.deadline import fold_cancel_after, refuse_bad_cancel_after
 
@@ -25,7 +25,7 @@ from avatarsmith.observability import logger
 __all__ = ["app", "get_services", "lambda_handler"]
 
 app = PerRequestResolver(enable_validation=True, response_validation_error_http_code=500)
-for _module in (health, jobs, avatars, catalog, account, webhooks, uploads, community):
+for _module in (health, jobs, avatars, catalog, account, webhooks, uploads, community, batches):
     app.include_router(_module.router)
 app.use(middlewares=[refuse_bad_cancel_after])
 

@@ -53,3 +53,7 @@ def new_upload_id() -> str:
 
 def new_community_id() -> str:
     return time_ordered_id("pub")
+
+
+def new_batch_id() -> str:
+    return time_ordered_id("bat")

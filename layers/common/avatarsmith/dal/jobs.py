@@ -62,6 +62,8 @@ def job_to_item(job: Job) -> dict[str, Any]:
     for name in ("deadline_at", "references_purged_at", "erased_at"):
         if getattr(job, name):
             item[name] = getattr(job, name)
+    if job.batch_id:
+        item["batch_id"] = job.batch_id
     if job.variations_stored:
         item["variations_stored"] = job.variations_stored
     if job.reference_retention != "delete":
@@ -90,6 +92,7 @@ def job_from_item(item: dict[str, Any]) -> Job:
         references_purged_at=item.get("references_purged_at"),
         erased_at=item.get("erased_at"),
         variations_stored=int(item.get("variations_stored") or 0),
+        batch_id=item.get("batch_id"),
     )
 
 

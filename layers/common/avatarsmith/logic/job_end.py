@@ -12,6 +12,7 @@ import time
 
 from avatarsmith.backends.base import BackendJob
 from avatarsmith.errors import DeadlineExceededError, JobNotFinishedError, StorageError
+from avatarsmith.logic.batches import note_job_finished
 from avatarsmith.logic.clock import epoch_of, now_iso
 from avatarsmith.logic.services import Services
 from avatarsmith.models.domain import Job
@@ -45,6 +46,14 @@ def clamp_wait(job: Job, handle: BackendJob, *, now: float | None = None) -> Bac
     if handle.poll_after_seconds <= left:
         return handle
     return handle.model_copy(update={"poll_after_seconds": left})
+
+
+def job_ended(services: Services, job: Job) -> Job:
+    """What follows every terminal transition a workflow step sees (safe to repeat): the job's batch
+    counts it, and its reference photos are deleted."""
+    if job.status.is_terminal:
+        note_job_finished(services, job)
+    return purge_references(services, job)
 
 
 def purge_references(services: Services, job: Job) -> Job:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from avatarsmith.dal.avatars import AvatarRepository
+from avatarsmith.dal.batches import BatchRepository
 from avatarsmith.dal.billing import BillingRepository
 from avatarsmith.dal.community import CommunityRepository
 from avatarsmith.dal.events import EventPublisher
@@ -27,6 +28,7 @@ class Services:
     billing: BillingRepository
     uploads: UploadRepository
     community: CommunityRepository
+    batches: BatchRepository
     include_test_models: bool = False
     allow_loopback_urls: bool = False
     presigned_url_ttl: int = 3600
@@ -68,4 +70,5 @@ class Services:
             else None,
             uploads=UploadRepository(table),
             community=CommunityRepository(table),
+            batches=BatchRepository(table),
         )

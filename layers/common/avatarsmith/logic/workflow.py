@@ -33,7 +33,7 @@ from avatarsmith.logic.job_end import (
     check_deadline,
     clamp_wait,
     job_deadline,
-    purge_references,
+    job_ended,
 )
 from avatarsmith.logic.prompt_optimizer import choose_prompt
 from avatarsmith.logic.prompting import compose_prompt
@@ -281,7 +281,7 @@ def mark_completed(
     handle = BackendJob.model_validate(generation)
     job = _load_job(services, tenant_id, job_id)
     if job.status == JobStatus.COMPLETED:
-        return _event(purge_references(services, job))  # a retried step: already done
+        return _event(job_ended(services, job))  # a retried step: already done
     entry = _model_entry(job)
     stored = [Variation.model_validate(v) for v in variations]
     completed = sum(1 for v in stored if v.status == "completed")
@@ -311,10 +311,10 @@ def mark_completed(
         )
     except StaleJobError as exc:
         if exc.current and exc.current.status == JobStatus.COMPLETED:
-            return _event(purge_references(services, exc.current))
+            return _event(job_ended(services, exc.current))
         raise JobNotRunnableError(f"job {job_id} changed state while completing") from exc
     logger.info("job completed", extra={"job_id": job_id, "variations_completed": completed})
-    return _event(purge_references(services, job))
+    return _event(job_ended(services, job))
 
 
 def _failure_message(error_name: str, cause: str | None) -> str:
@@ -352,7 +352,7 @@ def mark_failed(services: Services, *, tenant_id: str, job_id: str, error: dict[
             "error": job_error.model_dump(),
         }
     if job.status.is_terminal:
-        return _event(purge_references(services, job))
+        return _event(job_ended(services, job))
     deadline_passed = job_error.code == DeadlineExceededError.code
     ending = JobStatus.CANCELED if deadline_passed else JobStatus.FAILED
     variations = [
@@ -373,7 +373,7 @@ def mark_failed(services: Services, *, tenant_id: str, job_id: str, error: dict[
     except StaleJobError as exc:
         if exc.current is None:
             raise StorageError(f"job {job_id} vanished") from exc
-        return _event(purge_references(services, exc.current))
+        return _event(job_ended(services, exc.current))
     logger.info(f"job {ending.value}", extra={"job_id": job_id, "error_code": job_error.code})
     if deadline_passed and services.events is not None:
         # Not the workflow's "failed" event: the canceled one, published here like an API cancel.
@@ -381,4 +381,4 @@ def mark_failed(services: Services, *, tenant_id: str, job_id: str, error: dict[
             services.events.put(detail_type_for(job.status.value), job_event_detail(job))
         except StorageError:
             logger.exception("could not publish the canceled event", extra={"job_id": job_id})
-    return _event(purge_references(services, job))
+    return _event(job_ended(services, job))

@@ -386,3 +386,29 @@ class UpdateAvatarRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: str | None = Field(max_length=200)
+
+
+MAX_BATCH_ITEMS = 100
+
+
+class CreateBatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
+    callback_url: str | None = Field(default=None, max_length=2048)
+    callback_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    client_reference_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    metadata: (
+        dict[
+            Annotated[str, StringConstraints(min_length=1, max_length=40)],
+            Annotated[str, StringConstraints(max_length=500)],
+        ]
+        | None
+    ) = Field(default=None, max_length=16)
+
+    @field_validator("callback_url")
+    @classmethod
+    def _callback(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://", v):
+            raise ValueError("callback_url must be an absolute http(s) URL")
+        return v

@@ -141,6 +141,7 @@ class Job(_Frozen):
     references_purged_at: str | None = None  # when the reference photos were deleted
     erased_at: str | None = None  # when DELETE /v1/jobs/{id} erased the images and inputs
     variations_stored: int = 0  # written by StoreImages as each variation is stored (progress)
+    batch_id: str | None = None
 
 
 class SavedAvatar(_Frozen):
@@ -188,6 +189,24 @@ class CommunityEntry(_Frozen):
     height: int
     format: ImageFormat
     created_at: str
+
+
+class Batch(_Frozen):
+    """Up to 100 generate requests submitted (and paid for) together; one event when all have ended."""
+
+    id: str
+    tenant_id: str
+    status: Literal["creating", "processing", "completed", "failed"]
+    job_ids: list[str]
+    created_at: str
+    updated_at: str
+    finished_job_ids: list[str] = Field(default_factory=list)
+    completed_at: str | None = None
+    canceled_at: str | None = None
+    callback_url: str | None = None
+    callback_id: str | None = None
+    client_reference_id: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
 
 
 class Tenant(_Frozen):
