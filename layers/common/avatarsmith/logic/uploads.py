@@ -85,7 +85,8 @@ def resolve_upload(
                 param=param,
             )
         raise UploadIncompleteError(
-            f"upload {upload.id} has not received its file yet; POST the file to upload_url first",
+            f"upload {upload.id} has no file: POST it to upload_url first (a job that used the upload "
+            "deletes it when it ends, unless it kept its references)",
             param=param,
         )
     if head["size"] > MAX_UPLOAD_BYTES:
