@@ -204,3 +204,18 @@ def test_cancel_a_batch_refunds_every_open_item_and_completes_it(
     assert len(_batch_events(published)) == 1
     # another tenant cannot read it either
     assert api_call("get_batch", other, path_params={"batch_id": batch["id"]})[0] == 404
+
+
+def test_cancel_after_applies_to_every_item_of_a_batch(aws: AwsAccount) -> None:
+    _, key = aws.add_tenant()
+    body = {"items": [{"prompt": "a"}, {"prompt": "b", "deadline_seconds": 10}]}
+    status, _, batch = api_call("create_batch", key, body=body, headers={"Cancel-After": "5m"})
+    assert status == 202
+    from avatarsmith.logic.clock import epoch_of
+
+    _, _, first = api_call("get_job", key, path_params={"job_id": batch["job_ids"][0]})
+    _, _, second = api_call("get_job", key, path_params={"job_id": batch["job_ids"][1]})
+    assert round(epoch_of(first["deadline_at"]) - epoch_of(first["created_at"])) == 300
+    assert round(epoch_of(second["deadline_at"]) - epoch_of(second["created_at"])) == 10  # its own is sooner
+    status, _, answer = api_call("create_batch", key, body=body, headers={"Cancel-After": "later"})
+    assert (status, answer["error"]["param"]) == (400, "Cancel-After")

@@ -1,4 +1,5 @@
-"""`Cancel-After` (Replicate's header: `45s`, `5m`, `1h30m` or seconds) for the routes that create jobs.
+"""`Cancel-After` (Replicate's header: `45s`, `5m`, `1h30m` or seconds) for the routes that create jobs
+(on a batch it applies to every item).
 
 It means exactly `deadline_seconds` in the body (the smaller wins when both are sent), so it is folded
 into the JSON body before the resolver parses it: typed validation, the Idempotency-Key fingerprint and
@@ -16,7 +17,7 @@ from aws_lambda_powertools.event_handler import Response
 from avatarsmith.errors import InvalidRequestError
 from avatarsmith.logic.job_end import parse_cancel_after
 
-JOB_CREATING_ROUTES = frozenset({"POST /v1/avatars/generate"})
+JOB_CREATING_ROUTES = frozenset({"POST /v1/avatars/generate", "POST /v1/batches"})
 _MESSAGE = "Cancel-After must be a duration such as 45s, 5m or 1h30m, or seconds (1 to 86400)"
 
 
@@ -41,11 +42,20 @@ def fold_cancel_after(event: dict[str, Any]) -> dict[str, Any]:
         return event  # the middleware refuses a bad header; the route refuses a bad body
     if not isinstance(body, dict):
         return event
-    current = body.get("deadline_seconds")
-    if isinstance(current, int) and not isinstance(current, bool) and current < seconds:
-        return event
-    body["deadline_seconds"] = seconds
+    if event["routeKey"] == "POST /v1/batches":  # every item of the batch gets the deadline
+        items = body.get("items")
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict):
+                _set_deadline(item, seconds)
+    else:
+        _set_deadline(body, seconds)
     return {**event, "body": json.dumps(body)}
+
+
+def _set_deadline(request: dict[str, Any], seconds: int) -> None:
+    current = request.get("deadline_seconds")
+    if not (isinstance(current, int) and not isinstance(current, bool) and current < seconds):
+        request["deadline_seconds"] = seconds
 
 
 def refuse_bad_cancel_after(app: Any, next_middleware: Callable[[Any], Response]) -> Response:
