@@ -109,3 +109,25 @@ def test_metadata_is_echoed_in_events_and_webhook_payloads(aws: AwsAccount) -> N
 )
 def test_the_new_schemas_are_valid_json_schema(name: str) -> None:
     jsonschema.Draft202012Validator.check_schema(_schema(name))
+
+
+def test_the_queued_event_from_the_dispatcher_carries_the_metadata(
+    aws: AwsAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from avatarsmith.dal.events import EventPublisher
+
+    seen: list[tuple[str, dict[str, Any]]] = []
+    original = EventPublisher.put
+
+    def put(self: EventPublisher, detail_type: str, detail: dict[str, Any]) -> None:
+        seen.append((detail_type, detail))
+        original(self, detail_type, detail)
+
+    monkeypatch.setattr(EventPublisher, "put", put)
+    _, key = aws.add_tenant()
+    api_call("generate_avatar", key, body={"prompt": "p", "metadata": {"order": "B-2"}})
+    dispatch_queued_messages(aws.client("sqs"), aws.env["GENERATION_QUEUE_URL"])
+    queued = [d for t, d in seen if t == "Avatar Job Queued"]
+    assert queued and queued[0]["metadata"] == {"order": "B-2"}
+    event = {"source": "avatarsmith", "detail-type": "Avatar Job Queued", "detail": queued[0]}
+    jsonschema.validate(event, _schema("events/avatar-job-event.v2.json"))

@@ -21,6 +21,7 @@ class GenerationQueue:
         model: str | None = None,
         credits_reserved: int | None = None,
         created_at: str | None = None,
+        metadata: dict[str, str] | None = None,
     ) -> None:
         """The message also carries what the dispatcher's `queued` event needs (no table read there)."""
         from botocore.exceptions import BotoCoreError, ClientError
@@ -31,6 +32,7 @@ class GenerationQueue:
             "model": model,
             "credits_reserved": credits_reserved,
             "created_at": created_at,
+            "metadata": metadata or None,
         }
         body = json.dumps({k: v for k, v in message.items() if v is not None}, separators=(",", ":"))
         try:

@@ -47,7 +47,13 @@ def job_event_detail(job: Job) -> dict[str, Any]:
 
 
 def queued_event_detail(
-    *, job_id: str, tenant_id: str, model: str | None, credits_reserved: int | None, created_at: str | None
+    *,
+    job_id: str,
+    tenant_id: str,
+    model: str | None,
+    credits_reserved: int | None,
+    created_at: str | None,
+    metadata: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The `queued` detail, built by the dispatcher from the queue message (no table read)."""
     detail: dict[str, Any] = {
@@ -59,6 +65,7 @@ def queued_event_detail(
         "credits": {"reserved": credits_reserved, "charged": 0, "refunded": 0}
         if credits_reserved is not None
         else None,
+        "metadata": metadata,
         "created_at": created_at,
         "updated_at": created_at,
         "links": job_links(job_id),

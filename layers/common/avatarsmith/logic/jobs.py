@@ -157,6 +157,7 @@ def enqueue_or_fail(services: Services, job: Job) -> None:
             model=job.spec.model,
             credits_reserved=job.credits.reserved,
             created_at=job.created_at,
+            metadata=job.metadata or None,
         )
     except ServiceUnavailableError:
         logger.exception("enqueue failed; failing the job", extra={"job_id": job.id})

@@ -19,6 +19,7 @@ class GenerationMessage(BaseModel):
     model: str | None = None
     credits_reserved: int | None = None
     created_at: str | None = None
+    metadata: dict[str, str] | None = None  # echoed in the `queued` event
 
 
 class _Task(BaseModel):
