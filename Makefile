@@ -4,8 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
+# Folder of this Makefile: `sam build` runs it from a scratch folder (BuildMethod: makefile).
+ROOT := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
+# Where `make artifacts` writes one folder per function and one for the layer.
+ARTIFACTS_ROOT ?= .build-cache/artifacts
 
-.PHONY: run test unit integration e2e lint format typecheck validate bench gallery stress clean
+.PHONY: run test unit integration e2e lint format typecheck validate bench gallery stress clean build artifacts lambda-runtime
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,5 +61,27 @@ gallery: $(STAMP)
 stress: $(STAMP)
 	PYTHONPATH=.:layers/common:functions/api $(BIN)/python -m benchmarks.stress
 
+## build: `sam build` -> .aws-sam/build, arm64 / CPython 3.12 (needs the SAM CLI and Python 3.11+, no Docker)
+build:
+	@command -v sam >/dev/null || { echo "the SAM CLI is not installed: see docs/deploy.md" >&2; exit 1; }
+	sam build
+
+# `sam build` calls build-<LogicalId> for each function and the layer (BuildMethod: makefile) with
+# ARTIFACTS_DIR set; ARTIFACT_PLATFORM=host builds the same layout for this machine (the local stack).
+build-%:
+	$(PYTHON) $(ROOT)scripts/build_artifact.py $* "$(ARTIFACTS_DIR)"
+
+## artifacts: every function and the layer into $(ARTIFACTS_ROOT)/<LogicalId>, without the SAM CLI
+artifacts:
+	@for id in $$($(PYTHON) $(ROOT)scripts/build_artifact.py --list); do \
+		rm -rf "$(ARTIFACTS_ROOT)/$$id" && \
+		$(MAKE) --no-print-directory -f $(ROOT)Makefile build-$$id ARTIFACTS_DIR="$(abspath $(ARTIFACTS_ROOT))/$$id" || exit 1; \
+	done
+
+# The packages the Lambda runtime itself provides (boto3 & co.), linked from this Python: the local
+# stack and the artifact test import them with a function's artifact and its layer, nothing else.
+lambda-runtime:
+	$(PYTHON) $(ROOT)scripts/build_artifact.py --runtime "$(ARTIFACTS_DIR)"
+
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .aws-sam .build-cache .pytest_cache .ruff_cache .mypy_cache

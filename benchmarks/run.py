@@ -3,6 +3,7 @@
 1. Cold import of each function's module, as a ratio to `import boto3` + one client.
 2. AWS API calls per API operation, counted with botocore's before-call event hook (moto in-process).
 3. Local submit-to-completed latency over 20 jobs through the embedded stack (HTTP, offline renderer).
+And the others below, ending with sustained throughput under a backlog (benchmarks/throughput.py).
 """
 
 from __future__ import annotations
@@ -429,6 +430,9 @@ def main() -> None:
     bench_renderer()
     bench_webhooks()
     bench_backend_adapters()
+    from benchmarks.throughput import bench_throughput
+
+    bench_throughput()
     print("\n" + json.dumps({"python": sys.version.split()[0]}))
 
 

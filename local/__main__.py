@@ -16,11 +16,18 @@ def main() -> int:
 
     from .stack import EmbeddedStack
 
+    print_events = os.environ.get("AVATARSMITH_PRINT_EVENTS", "1") != "0"
     stack = EmbeddedStack(
+        watch_events=print_events,
         state_file=Path(__file__).resolve().parent.parent / ".avatarsmith-local.json",
         api_port=port,
         api_key=os.environ.get("AVATARSMITH_API_KEY") or None,
-        extra_env={"AVATARSMITH_ALLOW_LOOPBACK_URLS": os.environ.get("AVATARSMITH_ALLOW_LOOPBACK_URLS", "0")},
+        # Added to every function's environment: local settings, and the console's log level.
+        extra_env={
+            "AVATARSMITH_ALLOW_LOOPBACK_URLS": os.environ.get("AVATARSMITH_ALLOW_LOOPBACK_URLS", "0"),
+            "LOG_LEVEL": os.environ["LOG_LEVEL"],
+            "POWERTOOLS_LOG_LEVEL": os.environ["POWERTOOLS_LOG_LEVEL"],
+        },
     )
     try:
         info = stack.start()
@@ -29,6 +36,7 @@ def main() -> int:
             f"could not start the local stack: {exc} (is port {port} in use? set PORT=...)", file=sys.stderr
         )
         return 1
+    admin = _admin_command()
     print(
         f"""
 Avatarsmith local stack is running (state lives as long as this process; Ctrl-C stops it).
@@ -38,7 +46,8 @@ Avatarsmith local stack is running (state lives as long as this process; Ctrl-C 
   AWS emulator : {info.moto_url}   (moto: DynamoDB, SQS, S3, Step Functions, EventBridge)
   Job events   : one line per event below (AVATARSMITH_PRINT_EVENTS=0 to silence)
   Webhooks     : receivers on 127.0.0.1 work when AVATARSMITH_ALLOW_LOOPBACK_URLS=1 is set
-  Demo tenant  : {info.tenant_id}   (manage tenants: avatarsmith-admin --local --help)
+  Demo tenant  : {info.tenant_id}
+  Admin command: {admin} --local --help   (tenants, keys, credits)
 
 Try it:
   curl -s -X POST {info.api_url}/v1/avatars/generate \\
@@ -50,7 +59,7 @@ Try it:
         flush=True,
     )
     printer = None
-    if os.environ.get("AVATARSMITH_PRINT_EVENTS", "1") != "0":
+    if print_events:
         import boto3
 
         from .event_watch import EventPrinter
@@ -68,6 +77,17 @@ Try it:
         printer.stop()
     stack.stop()
     return 0
+
+
+def _admin_command() -> str:
+    """Where avatarsmith-admin is (the venv's bin folder, as `make run` installs it), relative if short."""
+    from pathlib import Path
+
+    path = Path(sys.executable).parent / "avatarsmith-admin"
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 if __name__ == "__main__":

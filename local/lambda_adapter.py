@@ -1,8 +1,14 @@
-"""Run our Lambda handlers in-process when moto is asked to invoke a function.
+"""Run our Lambda functions when moto is asked to invoke one (Step Functions tasks, direct invokes).
 
 moto offers no hook for this, so we replace `LambdaSimpleBackend.invoke` (moto is pinned; the test
-tests/unit/test_moto_contract.py fails loudly if an upgrade changes the method we replace). A raised
-exception becomes a Lambda error envelope, so the state machine's Retry/Catch see its class name.
+tests/unit/test_moto_contract.py fails loudly if an upgrade changes the method we replace). A function
+error becomes a Lambda error envelope, so the state machine's Retry/Catch see its type.
+
+`REGISTRY` knows how to run each function:
+- the local stack registers a `WorkerPool` per function (local/workers.py): worker processes that
+  import the built artifact with only the function's environment, as Lambda does;
+- tests that run everything inside one process under moto's in-process mock (the `aws` fixture)
+  use `register`: the handler imported from the source tree and called in the calling thread.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from collections.abc import Callable
 from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
+
+from .workers import FunctionError, WorkerPool
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -38,15 +46,24 @@ class LocalContext:
 
 
 class FunctionRegistry:
-    """Function name -> (handler import path, timeout). Handlers are imported on first use."""
+    """Function name -> how to run it: a worker pool, or (in-process tests) the handler's import path."""
 
     def __init__(self) -> None:
         self._specs: dict[str, tuple[str, str, int, int]] = {}
         self._handlers: dict[str, Handler] = {}
+        self._pools: dict[str, WorkerPool] = {}
         self._lock = threading.Lock()
 
     def register(self, name: str, module: str, attribute: str, *, timeout: int, memory: int) -> None:
         self._specs[name] = (module, attribute, timeout, memory)
+
+    def register_pool(self, name: str, pool: WorkerPool) -> None:
+        self._pools[name] = pool
+
+    def close_pools(self) -> None:
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
 
     def handler(self, name: str) -> Handler:
         with self._lock:
@@ -56,11 +73,14 @@ class FunctionRegistry:
             return self._handlers[name]
 
     def invoke(self, name: str, event: dict[str, Any]) -> Any:
+        pool = self._pools.get(name)
+        if pool is not None:
+            return pool.invoke(event)
         _, _, timeout, memory = self._specs[name]
         return self.handler(name)(event, LocalContext(name, timeout, memory))
 
     def __contains__(self, name: str) -> bool:
-        return name in self._specs
+        return name in self._specs or name in self._pools
 
 
 REGISTRY = FunctionRegistry()
@@ -83,7 +103,8 @@ def _invoke(
         result = REGISTRY.invoke(name, event)
     except Exception as exc:  # the Lambda runtime's behaviour: an error envelope, not a crash
         response_headers["x-amz-function-error"] = "Unhandled"
-        return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()
+        error_type = exc.error_type if isinstance(exc, FunctionError) else type(exc).__name__
+        return json.dumps({"errorType": error_type, "errorMessage": str(exc)}).encode()
     return json.dumps(result).encode()
 
 

@@ -61,6 +61,9 @@ class SqsPoller:
     def start(self) -> None:
         self._thread.start()
 
+    def request_stop(self) -> None:
+        self._stop.set()
+
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=self.wait_seconds + 5)

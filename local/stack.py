@@ -1,20 +1,34 @@
-"""Start and stop the whole pipeline in one process, on loopback."""
+"""Start and stop the whole pipeline on loopback.
+
+Where things run:
+- this process: the AWS emulator (moto's server, with Step Functions executing the real ASL), the SQS
+  pollers (event source mappings) and the HTTP API front door - the parts AWS itself runs;
+- worker processes, a pool per function the template declares (local/workers.py): the functions
+  themselves, imported from host-platform builds of their artifacts (made by the Makefile targets
+  `sam build` uses) with only their own template environment.
+A function is invoked through `lambda_adapter.REGISTRY.invoke(name, event)`, whoever calls it: the
+HTTP front door, a poller, or Step Functions through the emulator's Lambda Invoke.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import shutil
 import socket
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .template import load_template
+from .template import ROOT, load_template
+from .workers import Listener
 
 log = logging.getLogger("avatarsmith.local")
 
 DEFAULT_DEMO_CREDITS = 1_000_000  # AVATARSMITH_DEMO_CREDITS overrides it for the demo tenant
+DEFAULT_CONCURRENCY = 4  # worker processes per function at most (AVATARSMITH_LOCAL_CONCURRENCY)
 
 _FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -43,7 +57,13 @@ class StackInfo:
 
 
 class EmbeddedStack:
-    """moto server (Step Functions executing the real ASL) + handlers in-process + pollers + HTTP API."""
+    """moto server (Step Functions executing the real ASL) + pollers + HTTP API in this process, and
+    the functions in worker processes.
+
+    `extra_env` is added to every function's environment (local settings such as
+    AVATARSMITH_ALLOW_LOOPBACK_URLS, or a parameter's variable overridden for a test); `template_path`
+    runs a changed template (tests: a variable or a dependency left out); `invocation_listeners` are
+    called after every invocation with (function, request id, handler milliseconds, error type)."""
 
     def __init__(
         self,
@@ -54,7 +74,18 @@ class EmbeddedStack:
         parameter_overrides: dict[str, str] | None = None,
         extra_env: dict[str, str] | None = None,
         state_file: Path | None = None,
+        template_path: Path | None = None,
+        concurrency: int | None = None,
+        invocation_listeners: list[Listener] | None = None,
+        watch_events: bool = True,
     ):
+        self.watch_events = watch_events
+        self.template_path = template_path
+        self.concurrency = concurrency or int(
+            os.environ.get("AVATARSMITH_LOCAL_CONCURRENCY") or DEFAULT_CONCURRENCY
+        )
+        self.invocation_listeners = invocation_listeners if invocation_listeners is not None else []
+        self._artifacts: Path | None = None
         self.api_port = api_port
         self.moto_port = moto_port or free_port()
         self.api_key = api_key
@@ -90,9 +121,10 @@ class EmbeddedStack:
         from moto.moto_api._internal.models import moto_api_backend
 
         moto_api_backend.reset()  # moto's backends are per process: a new stack starts empty
-        from . import lambda_adapter
+        from . import lambda_adapter, moto_speedups
 
         lambda_adapter.install()
+        moto_speedups.install()
         try:
             return self._provision_and_serve(moto_url)
         except BaseException:
@@ -110,8 +142,9 @@ class EmbeddedStack:
         from .provision import provision
 
         session = boto3.session.Session()
-        template = load_template()
+        template = load_template(self.template_path) if self.template_path else load_template()
         provisioned = provision(session, template, self.parameter_overrides)
+        self._start_workers(provisioned, moto_url)
         self._set_env({**provisioned.environment, **self.extra_env})
         clear_settings_cache()
         reset_clients()
@@ -121,20 +154,25 @@ class EmbeddedStack:
         from .template import resources_of_type
 
         bus_id = next(iter(resources_of_type(template, "AWS::Events::EventBus")))
-        watch_url = subscribe_watch_queue(session, provisioned.refs[bus_id])
+        # A copy of every job event, for whoever reads it (make run's printer, tests). Nobody reading
+        # it means a queue that only grows, and moto's SendMessage cost grows with the queue.
+        watch_url = subscribe_watch_queue(session, provisioned.refs[bus_id]) if self.watch_events else ""
 
         sqs = session.client("sqs")
         for name, decl in provisioned.functions.items():
             for queue_id, batch_size in decl.sqs_sources():
-                poller = SqsPoller(
-                    sqs,
-                    function_name=name,
-                    queue_url=provisioned.refs[queue_id],
-                    queue_arn=provisioned.attrs[(queue_id, "Arn")],
-                    batch_size=batch_size,
-                )
-                poller.start()
-                self._pollers.append(poller)
+                # Like Lambda's event source mapping, several batches are in flight at once (up to the
+                # function's concurrency), so one slow batch does not hold the queue up.
+                for _ in range(self._concurrency_of(decl)):
+                    poller = SqsPoller(
+                        sqs,
+                        function_name=name,
+                        queue_url=provisioned.refs[queue_id],
+                        queue_arn=provisioned.attrs[(queue_id, "Arn")],
+                        batch_size=batch_size,
+                    )
+                    poller.start()
+                    self._pollers.append(poller)
         api_function = next(n for n, d in provisioned.functions.items() if d.http_routes())
         self._api = ApiServer(
             function_name=api_function,
@@ -153,6 +191,41 @@ class EmbeddedStack:
         if self.state_file is not None:
             self._write_state_file(self.state_file, self.info)
         return self.info
+
+    def _start_workers(self, provisioned: Any, moto_url: str) -> None:
+        """Build every artifact for this machine, then a worker pool per function."""
+        from .artifacts import build_artifacts, function_sys_path
+        from .lambda_adapter import REGISTRY
+        from .workers import WorkerPool, runtime_environment
+
+        (ROOT / ".build-cache").mkdir(exist_ok=True)
+        self._artifacts = Path(tempfile.mkdtemp(prefix="local-stack-", dir=ROOT / ".build-cache"))
+        build_artifacts(self._artifacts, platform="host", template=self.template_path)
+        for name, decl in provisioned.functions.items():
+            environment = runtime_environment(
+                name,
+                handler=decl.handler,
+                task_root=str(self._artifacts / name),
+                memory=decl.memory,
+                timeout=decl.timeout,
+                region=_FAKE_AWS_ENV["AWS_REGION"],
+                endpoint_url=moto_url,
+            )
+            environment.update({k: provisioned.resolve(v) for k, v in decl.environment.items()})
+            environment.update(self.extra_env)
+            pool = WorkerPool(
+                name,
+                handler=decl.handler,
+                sys_path=function_sys_path(self._artifacts, name, decl.layers),
+                environment=environment,
+                timeout=decl.timeout,
+                concurrency=self._concurrency_of(decl),
+                listeners=self.invocation_listeners,
+            )
+            REGISTRY.register_pool(name, pool)
+
+    def _concurrency_of(self, decl: Any) -> int:
+        return max(1, min(self.concurrency, decl.reserved_concurrency or self.concurrency))
 
     @staticmethod
     def _write_state_file(path: Path, info: StackInfo) -> None:
@@ -194,11 +267,20 @@ class EmbeddedStack:
             self._api.stop()
             self._api = None
         for poller in self._pollers:
+            poller.request_stop()  # all at once: each may be in a long poll
+        for poller in self._pollers:
             poller.stop()
         self._pollers.clear()
         from . import lambda_adapter
 
+        lambda_adapter.REGISTRY.close_pools()
         lambda_adapter.uninstall()
+        from . import moto_speedups
+
+        moto_speedups.uninstall()
+        if self._artifacts is not None:
+            shutil.rmtree(self._artifacts, ignore_errors=True)
+            self._artifacts = None
         if self._server is not None:
             self._server.stop()
             self._server = None

@@ -41,12 +41,15 @@ def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
 @dataclass
 class FunctionDecl:
     logical_id: str
-    module: str  # importable module path, e.g. functions.api.app
+    module: str  # importable module path from the repository root, e.g. functions.api.app
     attribute: str  # e.g. lambda_handler
     timeout: int
     memory: int
     environment: dict[str, Any]
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    handler: str = ""  # as the template says, relative to the artifact: app.lambda_handler
+    layers: list[str] = field(default_factory=list)  # logical ids of its layers (Globals first)
+    reserved_concurrency: int | None = None
 
     def http_routes(self) -> list[tuple[str, str]]:
         return [
@@ -96,5 +99,10 @@ def functions(template: dict[str, Any]) -> dict[str, FunctionDecl]:
             memory=int(props.get("MemorySize", globals_fn.get("MemorySize", 128))),
             environment=env,
             events=props.get("Events", {}) or {},
+            handler=str(props["Handler"]),
+            layers=[
+                _ref_target(layer) for layer in [*globals_fn.get("Layers", []), *props.get("Layers", [])]
+            ],
+            reserved_concurrency=props.get("ReservedConcurrentExecutions"),
         )
     return out

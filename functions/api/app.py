@@ -15,9 +15,22 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError as SchemaValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from routes import account, avatars, batches, catalog, community, health, jobs, uploads, webhooks
+from routes import (
+    account,
+    ai302,
+    avatars,
+    batches,
+    catalog,
+    community,
+    health,
+    jobs,
+    konpro,
+    pi,
+    uploads,
+    webhooks,
+)
 from routes.common import PerRequestResolver, current_event, error_response, get_services
-from routes.deadline import fold_cancel_after, refuse_bad_cancel_after
+from routes.deadline import fold_cancel_after
 
 from avatarsmith.errors import AvatarsmithError
 from avatarsmith.observability import logger
@@ -27,7 +40,9 @@ __all__ = ["app", "get_services", "lambda_handler"]
 app = PerRequestResolver(enable_validation=True, response_validation_error_http_code=500)
 for _module in (health, jobs, avatars, catalog, account, webhooks, uploads, community, batches):
     app.include_router(_module.router)
-app.use(middlewares=[refuse_bad_cancel_after])
+app.include_router(pi.router)
+app.include_router(konpro.router)
+app.rewrite_requests([ai302.multipart_generate_as_json, fold_cancel_after])
 
 
 # --- the error envelope ------------------------------------------------------------------------------
@@ -85,4 +100,4 @@ def handle_unexpected(exc: Exception) -> Response[str]:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(fold_cancel_after(event), context)
+    return app.resolve(event, context)

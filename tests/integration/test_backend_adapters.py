@@ -311,4 +311,4 @@ def test_optimised_prompt_is_sent_and_recorded(aws: AwsAccount, monkeypatch: pyt
         assert execution["status"] == "SUCCEEDED", job
         assert fake.requests[0].json()["prompt"] == "cinematic portrait of a pilot"
     assert job["provenance"]["final_prompt"] == "cinematic portrait of a pilot"
-    assert "prompt rewritten by amazon.nova-lite-v1:0" in job["provenance"]["adjustments"]
+    assert "prompt rewritten by amazon.nova-lite-v1:0 (Bedrock Converse)" in job["provenance"]["adjustments"]

@@ -46,7 +46,9 @@ def test_models_with_configured_backends(aws: AwsAccount, monkeypatch: pytest.Mo
     assert "seed" not in models["gpt-image-1"]["capabilities"]
     # limits are checked at submit with a clear 400, not a failed job later
     status, _, body = api_call("generate_avatar", key, body={"prompt": "a" * 600, "model": "titan-image-v2"})
-    assert status == 400 and body["error"]["code"] == "prompt_too_long" and body["error"]["param"] == "prompt"
+    assert status == 400 and body["error"]["code"] == "capability_unsupported"
+    assert body["error"]["param"] == "prompt" and "titan-image-v2" in body["error"]["message"]
+    assert "512" in body["error"]["message"]
     status, _, body = api_call(
         "generate_avatar", key, body={"prompt": "x", "negative_prompt": "n" * 1100, "model": "nova-canvas"}
     )

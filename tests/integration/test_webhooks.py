@@ -87,7 +87,7 @@ def test_every_transition_is_delivered_signed_and_verifiable(
     endpoint = _endpoint(key, receiver.url, all_types)
     assert endpoint["secret"].startswith("whsec_")
     # When a job runs to completion and the notifier drains its queue
-    job = _run_job(webhooks, key, num_variations=2)
+    job = _run_job(webhooks, key, num_variations=2, metadata={"customer_id": "cus_123"})
     _notify(webhooks)
     # Then queued, processing and completed arrived, each verified by the independent verifier
     payloads = [_verify(endpoint["secret"], r) for r in receiver.wait_for(3)]
@@ -97,6 +97,9 @@ def test_every_transition_is_delivered_signed_and_verifiable(
     assert completed["data"]["links"] == {"job": f"/v1/jobs/{job['id']}"}
     assert [a["image_url"].startswith("http") for a in completed["data"]["avatars"]] == [True, True]
     assert "tenant_id" not in completed["data"]
+    # and every delivery echoes the job's metadata (Pi); the completed one names its first image
+    assert {p["data"]["metadata"]["customer_id"] for p in payloads} == {"cus_123"}
+    assert completed["data"]["image_url"] == completed["data"]["avatars"][0]["image_url"]
     # and the webhook-ids are distinct per event, and a wrong secret does not verify
     assert len({r.headers["webhook-id"] for r in receiver.received}) == 3
     with pytest.raises(WebhookVerificationError):

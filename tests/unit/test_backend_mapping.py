@@ -179,6 +179,9 @@ def test_prompt_optimiser_uses_converse_and_falls_back(monkeypatch: pytest.Monke
     monkeypatch.setenv(prompt_optimizer.MODEL_ENV, "amazon.nova-lite-v1:0")
     prompt, notes = prompt_optimizer.choose_prompt(spec, max_chars=100)
     assert prompt == "studio portrait of a smiling chef"
-    assert notes == ["prompt rewritten by amazon.nova-lite-v1:0 (requested gpt-4o)"]
+    assert notes == [
+        "prompt rewritten by amazon.nova-lite-v1:0 (Bedrock Converse; "
+        "gpt-4o is not served by a configured language-model backend)"
+    ]
     prompt, notes = prompt_optimizer.choose_prompt(spec, max_chars=100)
     assert prompt == mapping.final_prompt(spec) and "failed" in notes[0]

@@ -9,15 +9,21 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, ResponseBuilder
 from pydantic import BaseModel, ValidationError
 
 from avatarsmith.config import get_api_settings
-from avatarsmith.errors import InvalidRequestError, RequestValidationError, UnsupportedMediaTypeError
+from avatarsmith.errors import (
+    AvatarsmithError,
+    InvalidRequestError,
+    RequestValidationError,
+    UnsupportedMediaTypeError,
+)
 from avatarsmith.logic import billing as billing_logic
 from avatarsmith.logic import jobs as job_logic
 from avatarsmith.logic.auth import Principal, authenticate_principal
@@ -63,10 +69,25 @@ class PerRequestResolver(APIGatewayHttpResolver):
     def context(self, value: dict) -> None:
         self._state.context = value
 
+    _request_rewriters: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = ()
+
+    def rewrite_requests(self, rewriters: list[Callable[[dict[str, Any]], dict[str, Any]]]) -> None:
+        """Functions that turn a raw event into the one to route, before routing and validation (an
+        `app.use` middleware runs after Powertools' request validation). One may raise AvatarsmithError:
+        the caller gets the error envelope."""
+        self._request_rewriters = (*self._request_rewriters, *rewriters)
+
     def resolve(self, event: Any, context: Any) -> dict[str, Any]:
         self._state.event = self._to_proxy_event(event)
         self._state.lambda_context = context
         self._state.rate_headers = {}
+        try:
+            for rewrite in self._request_rewriters:
+                event = rewrite(event)
+        except AvatarsmithError as exc:
+            reply = error_response(exc.status_code, exc.code, exc.message, param=exc.param)
+            return ResponseBuilder(response=reply).build(self._state.event)
+        self._state.event = self._to_proxy_event(event)
         result = super().resolve(event, context)
         if self._state.rate_headers:  # every answer to an authenticated caller, not only 429
             result["headers"] = {**self._state.rate_headers, **(result.get("headers") or {})}

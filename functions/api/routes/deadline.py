@@ -1,18 +1,15 @@
 """`Cancel-After` (Replicate's header: `45s`, `5m`, `1h30m` or seconds) for the routes that create jobs
 (on a batch it applies to every item).
 
-It means exactly `deadline_seconds` in the body (the smaller wins when both are sent), so it is folded
-into the JSON body before the resolver parses it: typed validation, the Idempotency-Key fingerprint and
-the job all see one field. A malformed header is refused with 400 by the middleware below.
+It means exactly `deadline_seconds` in the body (the smaller wins when both are sent), so a request
+rewriter folds it into the JSON body before routing: typed validation, the Idempotency-Key fingerprint
+and the job all see one field. A malformed header is a 400 naming it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
-
-from aws_lambda_powertools.event_handler import Response
 
 from avatarsmith.errors import InvalidRequestError
 from avatarsmith.logic.job_end import parse_cancel_after
@@ -37,9 +34,12 @@ def fold_cancel_after(event: dict[str, Any]) -> dict[str, Any]:
         return event
     try:
         seconds = parse_cancel_after(raw)
+    except ValueError as exc:
+        raise InvalidRequestError(_MESSAGE, param="Cancel-After") from exc
+    try:
         body = json.loads(event.get("body") or "")
     except (ValueError, RecursionError):
-        return event  # the middleware refuses a bad header; the route refuses a bad body
+        return event  # the route refuses a bad body
     if not isinstance(body, dict):
         return event
     if event["routeKey"] == "POST /v1/batches":  # every item of the batch gets the deadline
@@ -56,14 +56,3 @@ def _set_deadline(request: dict[str, Any], seconds: int) -> None:
     current = request.get("deadline_seconds")
     if not (isinstance(current, int) and not isinstance(current, bool) and current < seconds):
         request["deadline_seconds"] = seconds
-
-
-def refuse_bad_cancel_after(app: Any, next_middleware: Callable[[Any], Response]) -> Response:
-    event = app.current_event
-    raw = _cancel_after(dict(event.headers or {}))
-    if raw is not None and str(event.get("routeKey") or "") in JOB_CREATING_ROUTES:
-        try:
-            parse_cancel_after(raw)
-        except ValueError as exc:
-            raise InvalidRequestError(_MESSAGE, param="Cancel-After") from exc
-    return next_middleware(app)

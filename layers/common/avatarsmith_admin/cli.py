@@ -236,12 +236,41 @@ def _human(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _aws_problem(exc: Exception) -> str:
+    """One line for an AWS failure: what is wrong and what to do."""
+    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
+
+    if isinstance(exc, NoCredentialsError):
+        return (
+            "no AWS credentials found: run `aws configure` (or set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY), or use --local for the local stack"
+        )
+    if isinstance(exc, NoRegionError):
+        return "no AWS region: pass --region (or set AWS_REGION)"
+    if isinstance(exc, EndpointConnectionError):
+        return f"cannot reach AWS: {exc}"
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"AWS refused {exc.operation_name}: {error.get('Message') or error.get('Code') or exc}"
+    return f"AWS call failed: {exc}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from avatarsmith.errors import AvatarsmithError
     from avatarsmith.logic.tenant_admin import AdminError
 
     try:
-        result = run(args)
+        try:
+            result = run(args)
+        except (BotoCoreError, ClientError) as exc:
+            raise CliError(_aws_problem(exc)) from None
+        except AvatarsmithError as exc:  # the data layer wraps AWS failures; name the AWS one
+            if not isinstance(exc, AdminError) and isinstance(exc.__cause__, BotoCoreError | ClientError):
+                raise CliError(_aws_problem(exc.__cause__)) from None
+            raise
     except (CliError, AdminError) as exc:
         if args.json:
             print(json.dumps({"error": str(exc)}))

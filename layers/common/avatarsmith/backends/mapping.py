@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from avatarsmith.logic.prompting import compose_prompt
+from avatarsmith.logic.prompting import FOLD_SEPARATOR, compose_prompt
 from avatarsmith.models.domain import GenerationSpec
 
 POLL_SECONDS_ENV = "AVATARSMITH_POLL_SECONDS"  # "replicate=2,fal=1" or "*=0"
@@ -34,7 +34,7 @@ def final_prompt(spec: GenerationSpec) -> str:
 
 
 def fold_negative(prompt: str, negative: str | None) -> str:
-    return f"{prompt}. Avoid: {negative}" if negative else prompt
+    return f"{prompt}{FOLD_SEPARATOR}{negative}" if negative else prompt
 
 
 def plan_prompt(spec: GenerationSpec, *, negative_supported: bool) -> Plan:

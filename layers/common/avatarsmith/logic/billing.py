@@ -155,15 +155,24 @@ def submit_generation(
     fingerprint: str,
     present: Callable[[Job], dict[str, Any]],
     wait_seconds: float,
+    status_code: int = 202,
 ) -> ApiResult:
-    """POST /v1/avatars/generate: 202 + the queued job, or the replay of an earlier request with the key."""
+    """POST /v1/avatars/generate: 202 (or the vendor's `status_code`) + the queued job as `present` shows
+    it, or the replay of an earlier request with the key."""
     job = build_generation_job(services, principal.tenant_id, request)
     window, _ = current_window()
     rate = RateWindow(window=window, limit=principal.submits_per_minute, expires_at=(window + 2) * 60)
     body = json.dumps(present(job), separators=(",", ":"))
     headers = {"Location": f"/v1/jobs/{job.id}"}
     record = (
-        _record(idempotency_key, fingerprint, status_code=202, response=body, headers=headers, job_id=job.id)
+        _record(
+            idempotency_key,
+            fingerprint,
+            status_code=status_code,
+            response=body,
+            headers=headers,
+            job_id=job.id,
+        )
         if idempotency_key
         else None
     )
@@ -176,9 +185,9 @@ def submit_generation(
         )
     if idempotency_key:
         services.billing.complete_idempotent_request(
-            principal.tenant_id, idempotency_key, status_code=202, response=body, headers=headers
+            principal.tenant_id, idempotency_key, status_code=status_code, response=body, headers=headers
         )
-    return ApiResult(202, body, headers)
+    return ApiResult(status_code, body, headers)
 
 
 def run_idempotent(

@@ -13,13 +13,12 @@ from avatarsmith.errors import (
     CapabilityUnsupportedError,
     JobNotFoundError,
     ModelUnavailableError,
-    PromptTooLongError,
     ServiceUnavailableError,
 )
 from avatarsmith.ids import new_job_id
 from avatarsmith.logic.clock import epoch_of, iso_at, now_iso
 from avatarsmith.logic.cursors import decode_cursor, encode_cursor
-from avatarsmith.logic.prompting import compose_prompt
+from avatarsmith.logic.prompting import prompt_budget
 from avatarsmith.logic.references import store_references
 from avatarsmith.logic.services import Services
 from avatarsmith.models.api import MAX_SEED, GenerateAvatarRequest
@@ -46,33 +45,34 @@ def resolve_model(requested: str | None, *, include_test: bool) -> tuple[catalog
 
 
 def check_backend_limits(model: catalog.ModelEntry, spec: GenerationSpec) -> None:
-    """Refuse at submit (400) what the model's backend would refuse later: the composed prompt's length,
-    the negative prompt's length, and reference images on a backend that cannot use them."""
-    prompt = compose_prompt(spec)
+    """Refuse at submit (400 capability_unsupported) what the model's backend cannot take: a prompt or a
+    negative prompt longer than its limits, and reference images on a backend that cannot use them. The
+    composer's own additions never count against the user: it leaves them out to fit (see prompting)."""
+    prompt = spec.prompt or ""
+    negative = spec.negative_prompt or ""
+    where = f"model '{model.id}' ({model.backend})"
     if len(prompt) > model.max_prompt_chars:
-        raise PromptTooLongError(
-            f"the prompt is {len(prompt)} characters once style and attributes are added; model "
-            f"'{model.id}' ({model.backend}) accepts at most {model.max_prompt_chars}",
+        raise CapabilityUnsupportedError(
+            f"the prompt is {len(prompt)} characters; {where} accepts at most {model.max_prompt_chars}",
             param="prompt",
         )
-    negative = spec.negative_prompt or ""
-    if "negative_prompt" in model.capabilities and model.max_negative_chars is not None:
-        if len(negative) > model.max_negative_chars:
-            raise PromptTooLongError(
-                f"negative_prompt is {len(negative)} characters; model '{model.id}' accepts at most "
+    if "negative_prompt" in model.capabilities:
+        if model.max_negative_chars is not None and len(negative) > model.max_negative_chars:
+            raise CapabilityUnsupportedError(
+                f"negative_prompt is {len(negative)} characters; {where} accepts at most "
                 f"{model.max_negative_chars}",
                 param="negative_prompt",
             )
-    elif negative and len(prompt) + len(negative) + 20 > model.max_prompt_chars:
+    elif negative and prompt_budget(model, spec) < len(prompt):
         # folded into the prompt by the backend adapter: the sum must fit
-        raise PromptTooLongError(
-            f"prompt and negative_prompt together exceed the {model.max_prompt_chars} characters model "
-            f"'{model.id}' accepts (it has no separate negative prompt)",
+        raise CapabilityUnsupportedError(
+            f"prompt and negative_prompt together exceed the {model.max_prompt_chars} characters {where} "
+            "accepts (it has no separate negative prompt)",
             param="negative_prompt",
         )
     if spec.reference_images and "reference_images" not in model.capabilities:
         raise CapabilityUnsupportedError(
-            f"model '{model.id}' ({model.backend}) cannot use reference images; choose a model whose "
+            f"{where} cannot use reference images; choose a model whose "
             "capabilities include reference_images (GET /v1/models)",
             param="reference_images",
         )
@@ -118,7 +118,7 @@ def build_generation_job(services: Services, tenant_id: str, request: GenerateAv
         hints=request.hint_map(),
         reference_images=references,
         output=request.output_spec(attributes),
-        guidance_scale=request.guidance_scale,
+        guidance_scale=request.guidance(),
         seed=request.seed if request.seed is not None else secrets.randbelow(MAX_SEED + 1),
         num_variations=request.variations(),
         prompt_model=prompt_model,

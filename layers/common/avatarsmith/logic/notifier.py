@@ -349,7 +349,8 @@ def callback_secrets(services: Services, tenant_id: str) -> list[str]:
 # --- payload -----------------------------------------------------------------------------------------
 def build_payload(services: Services, delivery: WebhookDelivery, sent_at: float) -> bytes:
     """The Standard Webhooks body: {type, timestamp, data}. Thin: ids, status, credits, links and, for a
-    completed job, freshly presigned image URLs (made now, so a retry hours later still carries live ones)."""
+    completed job, freshly presigned image URLs (made now, so a retry hours later still carries live ones),
+    and the job's metadata as the client sent it."""
     if delivery.event_type == TEST_EVENT_TYPE:
         data: dict[str, Any] = dict(delivery.event)
     elif delivery.event_type == BATCH_COMPLETED_EVENT_TYPE:
@@ -358,9 +359,12 @@ def build_payload(services: Services, delivery: WebhookDelivery, sent_at: float)
     else:
         event = {k: v for k, v in delivery.event.items() if k != "tenant_id"}
         data = {"id": event.get("job_id"), "object": "job", **event}
-        if event.get("status") == JobStatus.COMPLETED.value:
-            job = services.jobs.get(delivery.tenant_id, str(event["job_id"]))
-            if job is not None:
-                data["avatars"] = present_job(job, services)["avatars"]
+        job = services.jobs.get(delivery.tenant_id, str(event["job_id"]))
+        if job is not None:
+            data["metadata"] = job.metadata  # echoed as given at submit (Pi)
+            if event.get("status") == JobStatus.COMPLETED.value:
+                shown = present_job(job, services)
+                data["avatars"] = shown["avatars"]
+                data["image_url"] = shown["image_url"]  # the first image, for single-image clients
     payload = {"type": delivery.event_type, "timestamp": _iso(sent_at), "data": data}
     return json.dumps(payload, separators=(",", ":")).encode()

@@ -61,11 +61,15 @@ def present_job(job: Job, services: Services) -> dict[str, Any]:
         body["callback_id"] = job.callback_id
     if job.error:
         body["error"] = job.error.model_dump()
+    # Percify's fields at top level: the prompt, the credits this generation costs (charged once it has
+    # finished), and the first image with its size (the requested size until it is ready).
+    body["prompt"] = spec.prompt or job.provenance.final_prompt
+    body["credits_used"] = job.credits.charged if job.status.is_terminal else job.credits.reserved
     first = next((a for a in avatars if a.get("image_url")), None)
-    if job.status == JobStatus.COMPLETED and first:
-        # Percify/Pi-style shortcuts to the first image.
-        body["image_url"] = first["image_url"]
-        body["thumbnail_url"] = first["thumbnail_url"]
+    body["image_url"] = first["image_url"] if first else None
+    body["thumbnail_url"] = first["thumbnail_url"] if first else None
+    body["width"] = first["width"] if first else spec.output.width
+    body["height"] = first["height"] if first else spec.output.height
     return body
 
 

@@ -36,7 +36,7 @@ from avatarsmith.logic.job_end import (
     job_ended,
 )
 from avatarsmith.logic.prompt_optimizer import choose_prompt
-from avatarsmith.logic.prompting import compose_prompt
+from avatarsmith.logic.prompting import compose_prompt, prompt_budget
 from avatarsmith.logic.references import MAX_REFERENCE_BYTES, sniff_media_type
 from avatarsmith.logic.services import Services
 from avatarsmith.models.domain import GenerationSpec, Job, JobError, JobStatus, Provenance, Variation
@@ -108,7 +108,7 @@ def submit_generation(
     entry = _model_entry(job)
     backend = get_backend(entry.backend)
     references = load_references(services, job)
-    prompt, notes = choose_prompt(job.spec, max_chars=entry.max_prompt_chars)
+    prompt, notes = choose_prompt(job.spec, max_chars=prompt_budget(entry, job.spec))
     spec = _backend_spec(job, entry, prompt)
     submitted = backend.submit(spec, references, deadline=backend_deadline(job, deadline_seconds))
     state = dict(submitted.state)

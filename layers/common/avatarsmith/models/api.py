@@ -64,7 +64,13 @@ _POSES: dict[str, Pose] = {
     "full_body": "full_body",
     "portrait": "close_up",
     "headshot": "close_up",
+    "bust": "close_up",
+    "upper_body": "half_body",
+    "waist_up": "half_body",
+    "full_length": "full_body",
 }
+# Pi's documented hints steer the request (style, framing, cultural context) instead of prompt text.
+STEERING_HINTS = ("art_direction", "avatar_composition", "filter_culture")
 _ORIENTATIONS = {
     "square": "square",
     "horizontal": "horizontal",
@@ -229,8 +235,10 @@ class GenerateAvatarRequest(AttributesRequest):
     width: int | None = Field(default=None, description="302.AI: outside 256-2048 is treated as 1024")
     height: int | None = Field(default=None, description="302.AI: outside 256-2048 is treated as 1024")
     guidance_scale: float | None = Field(default=None, ge=1, le=20)
+    cfg_scale: float | None = Field(default=None, ge=1, le=20, description="Percify alias of guidance_scale")
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     num_variations: int | None = Field(default=None, ge=1, le=4)
+    num_images: int | None = Field(default=None, ge=1, le=4, description="Percify alias of num_variations")
     num: int | None = Field(default=None, description="302.AI alias: outside 1-4 is treated as 1")
     callback_url: str | None = Field(default=None, max_length=2048)
     deadline_seconds: int | None = Field(
@@ -288,6 +296,9 @@ class GenerateAvatarRequest(AttributesRequest):
             raise ValueError(f"send the description in one field only (got {', '.join(given)})")
         if self.image is not None and self.reference_images is not None:
             raise ValueError("send either image or reference_images, not both")
+        for name, alias in (("guidance_scale", "cfg_scale"), ("num_variations", "num_images")):
+            if getattr(self, name) is not None and getattr(self, alias) is not None:
+                raise ValueError(f"send either {name} or {alias}, not both")
         return self
 
     # --- normalisation -------------------------------------------------------------------------
@@ -302,16 +313,36 @@ class GenerateAvatarRequest(AttributesRequest):
     def variations(self) -> int:
         if self.num_variations is not None:
             return self.num_variations
+        if self.num_images is not None:
+            return self.num_images
         if self.num is not None:
             return self.num if 1 <= self.num <= 4 else 1
         return 1
 
+    def guidance(self) -> float | None:
+        return self.guidance_scale if self.guidance_scale is not None else self.cfg_scale
+
     def style_name(self) -> str | None:
-        """The preset, or None. 302.AI: a non-empty custom_prompt makes the service ignore `style`."""
-        if self.style is None or self.custom_prompt:
+        """The preset, or None. 302.AI: a non-empty custom_prompt makes the service ignore `style`.
+        Without `style`, Pi's `art_direction` hint picks the preset it names (e.g. Ultra Realistic)."""
+        if self.custom_prompt:
             return None
+        if self.style is None:
+            return self._steering()[0]
         preset = catalog.find_style(self.style)
         return preset.name if preset else None
+
+    def _steering(self) -> tuple[str | None, str | None, str | None]:
+        """(style, pose, ethnicity) named by Pi's hints; None where a hint is absent or not understood."""
+        hints = self.hints or {}
+        art = hints.get("art_direction")
+        preset = catalog.find_style(art) if isinstance(art, str) and art.strip() else None
+        composition = hints.get("avatar_composition")
+        pose = _POSES.get(_key(composition)) if isinstance(composition, str) else None
+        culture = hints.get("filter_culture")
+        culture_key = _key(culture) if isinstance(culture, str) else ""
+        ethnicity = culture_key if culture_key not in ("", "unspecified") else None
+        return (preset.name if preset else None), pose, ethnicity
 
     def merged_attributes(self) -> Attributes:
         nested = self.attributes or AttributesRequest()
@@ -319,6 +350,11 @@ class GenerateAvatarRequest(AttributesRequest):
         values: dict[str, Any] = {
             f: getattr(nested, f) if getattr(nested, f) is not None else getattr(self, f) for f in fields
         }
+        _, hinted_pose, hinted_ethnicity = self._steering()
+        if values["pose"] is None:
+            values["pose"] = hinted_pose
+        if values["ethnicity"] is None:
+            values["ethnicity"] = hinted_ethnicity
         if values["person_type"] == "kid" and values["age"] in (None, "unspecified"):
             values["age"] = "kid"
         if values["person_type"] in ("female", "male") and values["gender"] in (None, "unspecified"):
@@ -347,7 +383,13 @@ class GenerateAvatarRequest(AttributesRequest):
         return OutputSpec(width=width, height=height, aspect_ratio=ratio_name, format=fmt)
 
     def hint_map(self) -> dict[str, str | int | float | bool]:
-        hints: dict[str, str | int | float | bool] = dict(self.hints or {})
+        """Hints left for the prompt: the steering hints that were understood are applied as style,
+        pose and ethnicity (see `_steering`) and not repeated as text."""
+        style, pose, ethnicity = self._steering()
+        understood = {"art_direction": style, "avatar_composition": pose, "filter_culture": ethnicity}
+        hints: dict[str, str | int | float | bool] = {
+            k: v for k, v in (self.hints or {}).items() if understood.get(k) is None
+        }
         if self.output and self.output.thinking_intensity:
             hints.setdefault("thinking_intensity", self.output.thinking_intensity)
         return hints

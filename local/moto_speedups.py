@@ -1,0 +1,246 @@
+"""Remove the emulator's per-request rebuilds that dominated a profile of the local stack under load.
+
+- JSONPath: moto parses every path with a new jsonpath_ng parser, which rebuilds its LALR tables each
+  time (EventBridge input templates on every PutEvents; Step Functions InputPath/ResultPath/Parameters
+  on every state). Parsed paths are immutable values: they are cached by their text.
+- Step Functions parses the state machine definition (an ANTLR grammar, ~0.1 s of CPU) for every
+  execution. The parsed program keeps no per-execution state (that lives in the execution's
+  Environment), so executions of one definition share it.
+- Step Functions' Lambda tasks (and other service integrations) create a new boto3 client for every
+  call in server mode; one client per (service, region) serves them all (boto3 clients are thread-safe).
+- The server finds each request's backend by trying every service's URL patterns and header rules under
+  one lock. A signed request's backend follows from its host, credential scope and X-Amz-Target: the
+  first answer for each such combination is remembered and later ones skip the search and the lock.
+- DynamoDB Query on a table's own key reads every item of the table, then computes the size of every
+  item of the partition before applying the sort-key condition: each query costs O(table). Here it
+  reads the partition's items whose sort key meets the condition (what DynamoDB reads), so a tenant's
+  webhook endpoints or ledger page cost the same with 10 jobs or 10 000. Index queries are unchanged.
+- SQS: every SendMessage reads the queue's attributes, every received message checks its retention
+  through GetQueueAttributes, and those compute the approximate counts by asking each message in the
+  queue for the current time (three times over): O(queue length) clock reads per message, so a backlog
+  slows every send and receive. Here the counts read the clock once per pass and GetQueueAttributes
+  computes the attributes once per call.
+Behaviour is unchanged; tests/unit/test_moto_contract.py checks the replaced names still exist.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import re
+import threading
+from typing import Any
+
+_JSONPATH_SITES = (
+    ("jsonpath_ng", "parse"),
+    ("jsonpath_ng.ext", "parse"),
+    ("jsonpath_ng.ext.parser", "parse"),
+    ("moto.stepfunctions.parser.asl.utils.json_path", "parse"),
+    ("moto.stepfunctions.parser.asl.component.common.path.result_path", "parse"),
+)
+_CLIENT_SITES = (
+    "moto.stepfunctions.parser.asl.utils.boto_client",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_events",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sqs",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_dynamodb",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_unsupported",
+)
+_WORKER = "moto.stepfunctions.parser.backend.execution_worker"
+_originals: dict[tuple[str, str], Any] = {}
+
+
+def _cached_parse(original: Any) -> Any:
+    cached = functools.lru_cache(maxsize=4096)(original)
+
+    @functools.wraps(original)
+    def parse(path: str, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs or not isinstance(path, str):
+            return original(path, *args, **kwargs)
+        return cached(path)
+
+    return parse
+
+
+def _cached_client(original: Any) -> Any:
+    from moto.core.models import botocore_stubber
+
+    clients: dict[tuple[str, str], Any] = {}
+    lock = threading.Lock()
+
+    @functools.wraps(original)
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        if botocore_stubber.enabled:  # in-process mock: moto's own behaviour, uncached
+            return original(region=region, service=service, state_credentials=state_credentials)
+        with lock:
+            key = (region, service)
+            if key not in clients:
+                clients[key] = original(region=region, service=service, state_credentials=state_credentials)
+            return clients[key]
+
+    return boto_client_for
+
+
+def _cached_entrypoint(original: Any) -> Any:
+    programs: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    @functools.wraps(original)
+    def _get_evaluation_entrypoint(self: Any) -> Any:
+        definition = self._evaluation_details.state_machine_details.definition
+        with lock:
+            program = programs.get(definition)
+        if program is None:
+            program = original(self)
+            with lock:
+                programs[definition] = program
+        return program
+
+    return _get_evaluation_entrypoint
+
+
+_DISPATCHER = "moto.moto_server.werkzeug_app"
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/([^/,]+)/([^/,]+)/aws4_request")
+
+
+def _remembered_application(original: Any) -> Any:
+    apps: dict[tuple[str, ...], Any] = {}
+
+    @functools.wraps(original)
+    def get_application(self: Any, environ: dict[str, Any]) -> Any:
+        scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        path = environ.get("PATH_INFO", "")
+        if scope is None or not isinstance(path, str) or path.startswith(("/moto-api", "/latest/")):
+            return original(self, environ)
+        key = (
+            environ.get("HTTP_HOST", ""),
+            scope.group(1),
+            scope.group(2),
+            environ.get("HTTP_X_AMZ_TARGET", ""),
+        )
+        app = apps.get(key)
+        if app is None:
+            app = apps[key] = original(self, environ)
+        return app
+
+    return get_application
+
+
+_TABLE = "moto.dynamodb.models.table"
+
+
+def _partition_query(original: Any) -> Any:
+    from .moto_atomic import _LOCK
+
+    @functools.wraps(original)
+    def query(
+        self: Any, hash_key: Any, range_comparison: Any, range_objs: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        index_name = args[4] if len(args) > 4 else kwargs.get("index_name")
+        simple = not index_name and hash_key is not None and self.range_key_attr
+        if not simple or len(kwargs.get("range_key_conditions") or []) > 1:
+            return original(self, hash_key, range_comparison, range_objs, *args, **kwargs)
+        with _LOCK:  # every DynamoDB operation takes it (moto_atomic): nobody sees the narrowed view
+            items = list(self.items.get(hash_key, {}).values())
+            if range_comparison:
+                items = [
+                    i
+                    for i in items
+                    if i.range_key is not None and i.range_key.compare(range_comparison, range_objs)
+                ]
+            self.all_items = lambda: items  # moto's query reads the table through all_items()
+            try:
+                return original(self, hash_key, range_comparison, range_objs, *args, **kwargs)
+            finally:
+                del self.all_items
+
+    return query
+
+
+_SQS = "moto.sqs.models"
+
+
+def _queue_properties() -> dict[str, property]:
+    from moto.core.utils import unix_time_millis
+
+    def messages(self: Any) -> list[Any]:
+        now = unix_time_millis()
+        return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+    def delayed(self: Any) -> int:
+        now = unix_time_millis()
+        return sum(1 for m in self._messages if now < m.delayed_until)
+
+    def not_visible(self: Any) -> int:
+        now = unix_time_millis()
+        return sum(1 for m in self._messages if not now > m.visible_at)
+
+    def visible_count(self: Any) -> int:
+        return len(messages(self))
+
+    return {
+        "messages": property(messages),
+        "approximate_number_of_messages_delayed": property(delayed),
+        "approximate_number_of_messages_not_visible": property(not_visible),
+        "approximate_number_of_messages": property(visible_count),
+    }
+
+
+def _queue_attributes_once(original: Any) -> Any:
+    @functools.wraps(original)
+    def get_queue_attributes(self: Any, queue_name: str, attribute_names: list[str]) -> dict[str, Any]:
+        queue = self.get_queue(queue_name)
+        valid = {"All", *queue.BASE_ATTRIBUTES, *queue.FIFO_ATTRIBUTES, *queue.KMS_ATTRIBUTES}
+        if not attribute_names or "All" in attribute_names or not set(attribute_names) <= valid:
+            return original(self, queue_name, attribute_names)  # moto's answer, and its errors
+        current = queue.attributes  # once, where moto computes it three times per name
+        return {n: current[n] for n in attribute_names if n in current and current[n] is not None}
+
+    return get_queue_attributes
+
+
+def install() -> None:
+    if _originals:
+        return
+    sqs = importlib.import_module(_SQS)
+    for name, replacement in _queue_properties().items():
+        _originals[(_SQS, f"Queue.{name}")] = sqs.Queue.__dict__[name]
+        setattr(sqs.Queue, name, replacement)
+    _originals[(_SQS, "SQSBackend.get_queue_attributes")] = sqs.SQSBackend.get_queue_attributes
+    sqs.SQSBackend.get_queue_attributes = _queue_attributes_once(sqs.SQSBackend.get_queue_attributes)
+    table = importlib.import_module(_TABLE).Table
+    _originals[(_TABLE, "Table.query")] = table.query
+    table.query = _partition_query(table.query)
+    dispatcher = importlib.import_module(_DISPATCHER).DomainDispatcherApplication
+    _originals[(_DISPATCHER, "DomainDispatcherApplication.get_application")] = dispatcher.get_application
+    dispatcher.get_application = _remembered_application(dispatcher.get_application)
+    worker = importlib.import_module(_WORKER).ExecutionWorker
+    _originals[(_WORKER, "ExecutionWorker._get_evaluation_entrypoint")] = worker._get_evaluation_entrypoint
+    worker._get_evaluation_entrypoint = _cached_entrypoint(worker._get_evaluation_entrypoint)
+    for module_name, attribute in _JSONPATH_SITES:
+        module = importlib.import_module(module_name)
+        _originals[(module_name, attribute)] = getattr(module, attribute)
+    parse_replacements: dict[int, Any] = {}
+    for (module_name, attribute), original in list(_originals.items()):
+        if "." in attribute:
+            continue
+        replacement = parse_replacements.setdefault(id(original), _cached_parse(original))
+        setattr(importlib.import_module(module_name), attribute, replacement)
+    base = importlib.import_module(_CLIENT_SITES[0])
+    original_client = base.boto_client_for
+    client_replacement = _cached_client(original_client)
+    for module_name in _CLIENT_SITES:
+        module = importlib.import_module(module_name)
+        _originals[(module_name, "boto_client_for")] = module.boto_client_for
+        setattr(module, "boto_client_for", client_replacement)  # noqa: B010 - a module attribute
+
+
+def uninstall() -> None:
+    for (module_name, attribute), original in _originals.items():
+        owner: Any = importlib.import_module(module_name)
+        *path, name = attribute.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        setattr(owner, name, original)
+    _originals.clear()

@@ -1,0 +1,152 @@
+"""What ships: the artifacts the Makefile's build targets produce (the ones `sam build` runs), built
+here without the SAM CLI, for Lambda (arm64, CPython 3.12) and for this machine (the import check)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from local.artifacts import build_artifacts, function_sys_path
+from local.template import functions, load_template, resources_of_type
+
+ELF_MAGIC = b"\x7fELF"
+EM_AARCH64 = 183  # e_machine of an ELF file built for arm64
+# Lambda quotas: 250 MB unzipped for a function plus all its layers; 50 MB zipped per upload.
+MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
+MAX_ZIPPED_BYTES = 50 * 1024 * 1024
+EXTENSION = re.compile(r"\.(?:cpython-(?P<tag>\d+)-(?P<platform>[\w-]+)|(?P<abi3>abi3))\.so$")
+
+TEMPLATE = load_template()
+FUNCTIONS = functions(TEMPLATE)
+LAYERS = list(resources_of_type(TEMPLATE, "AWS::Serverless::LayerVersion"))
+
+
+@pytest.fixture(scope="module")
+def lambda_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_artifacts(tmp_path_factory.mktemp("lambda"), platform="lambda")
+
+
+@pytest.fixture(scope="module")
+def host_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_artifacts(tmp_path_factory.mktemp("host"), platform="host")
+
+
+def elf_machine(path: Path) -> int | None:
+    with path.open("rb") as handle:
+        header = handle.read(20)
+    if header[:4] != ELF_MAGIC:
+        return None
+    return int.from_bytes(header[18:20], "little" if header[5] == 1 else "big")
+
+
+def shipped_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and not p.is_symlink()]
+
+
+def tree_size(root: Path) -> int:
+    return sum(p.stat().st_size for p in shipped_files(root))
+
+
+def zipped_size(root: Path, into: Path) -> int:
+    with zipfile.ZipFile(into, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in shipped_files(root):
+            archive.write(path, path.relative_to(root))
+    return into.stat().st_size
+
+
+def test_every_function_and_layer_is_built(lambda_build: Path) -> None:
+    built = {p.name for p in lambda_build.iterdir()}
+    assert set(FUNCTIONS) | set(LAYERS) <= built
+    for layer in LAYERS:
+        assert (lambda_build / layer / "python" / "avatarsmith" / "__init__.py").is_file()
+    for name, decl in FUNCTIONS.items():
+        module = decl.module.rsplit(".", 1)[-1]
+        assert (lambda_build / name / f"{module}.py").is_file(), f"{name}: no handler module in the artifact"
+
+
+def test_every_native_file_is_aarch64_and_every_extension_cp312_or_abi3(lambda_build: Path) -> None:
+    native, wrong = 0, []
+    for path in shipped_files(lambda_build):
+        machine = elf_machine(path)
+        if machine is not None:
+            native += 1
+            if machine != EM_AARCH64:
+                wrong.append(f"{path.relative_to(lambda_build)}: ELF machine {machine}, not aarch64")
+        if path.suffix in (".so", ".pyd") or ".so." in path.name:
+            found = EXTENSION.search(path.name)
+            if found and not found.group("abi3"):
+                if found.group("tag") != "312" or not found.group("platform").startswith("aarch64"):
+                    wrong.append(f"{path.relative_to(lambda_build)}: not a cp312 aarch64 extension")
+            elif not found and path.suffix == ".so" and not path.parent.name.endswith(".libs"):
+                wrong.append(f"{path.relative_to(lambda_build)}: an extension without a cp312/abi3 tag")
+    assert not wrong, "\n".join(wrong)
+    assert native > 0, "the build shipped no native file at all: pydantic_core and Pillow have some"
+
+
+def test_artifacts_fit_lambda_size_limits(lambda_build: Path, tmp_path: Path) -> None:
+    layer_bytes = sum(tree_size(lambda_build / layer) for layer in LAYERS)
+    for layer in LAYERS:
+        zipped = zipped_size(lambda_build / layer, tmp_path / f"{layer}.zip")
+        assert zipped <= MAX_ZIPPED_BYTES, f"{layer}: {zipped} bytes zipped"
+    for name in FUNCTIONS:
+        unzipped = tree_size(lambda_build / name) + layer_bytes
+        assert unzipped <= MAX_UNZIPPED_BYTES, f"{name} + layers: {unzipped} bytes unzipped"
+        zipped = zipped_size(lambda_build / name, tmp_path / f"{name}.zip")
+        assert zipped <= MAX_ZIPPED_BYTES, f"{name}: {zipped} bytes zipped"
+
+
+_IMPORT_CHECK = """
+import importlib, json, sys
+sys.path[:0] = json.loads(sys.argv[1])
+module = importlib.import_module(sys.argv[2])
+assert callable(getattr(module, sys.argv[3])), "no handler " + sys.argv[3]
+files = {m.__file__ for m in sys.modules.values() if getattr(m, "__file__", None)}
+print(json.dumps({"files": sorted(files)}))
+"""
+
+
+def import_in_clean_interpreter(
+    paths: list[str], module: str, attribute: str
+) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter without site-packages (-S) or PYTHON* variables (-I): the standard library,
+    then exactly `paths`."""
+    env = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1"}
+    return subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-I", "-S", "-c", _IMPORT_CHECK, json.dumps(paths), module, attribute],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_handler_imports_from_its_artifact_and_the_layer_alone(host_build: Path, name: str) -> None:
+    decl = FUNCTIONS[name]
+    paths = function_sys_path(host_build, name, LAYERS)
+    module = decl.module.rsplit(".", 1)[-1]
+    result = import_in_clean_interpreter(paths, module, decl.attribute)
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)["files"]
+    repo = str(Path(__file__).resolve().parents[2])
+    from_source = [f for f in loaded if f.startswith(repo) and not f.startswith(str(host_build))]
+    assert not from_source, f"{name} imported from the source tree: {from_source[:3]}"
+
+
+def test_the_import_check_fails_without_the_layer(host_build: Path) -> None:
+    """The check above can fail: the api handler alone (no layer) cannot import avatarsmith."""
+    decl = FUNCTIONS["ApiFunction"]
+    paths = [
+        p for p in function_sys_path(host_build, "ApiFunction", LAYERS) if "/CommonLayer/" not in p + "/"
+    ]
+    result = import_in_clean_interpreter(paths, decl.module.rsplit(".", 1)[-1], decl.attribute)
+    assert result.returncode != 0
+    assert "No module named" in result.stderr

@@ -1,0 +1,93 @@
+"""Percify's documented Generate Avatar (percify-generate-avatar.txt) against the local stack, changing
+only the base URL: its request fields (cfg_scale, num_images, aspect_ratio, style template, model), the
+processing answer, polling until completed, the documented response fields with their types, and the
+documented 5000-character prompt."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import requests
+
+from local.stack import StackInfo
+from tests.e2e.vendors.conftest import download_image
+
+pytestmark = pytest.mark.e2e
+
+
+class PercifyClient:
+    """Written from Percify's document: a bearer token, generate then poll the avatar's status."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self.base = base_url.rstrip("/")
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def generate(self, body: dict[str, Any]) -> requests.Response:
+        return requests.post(f"{self.base}/v1/avatars/generate", json=body, headers=self.headers, timeout=30)
+
+    def poll(self, avatar_id: str, timeout: float = 60) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            avatar = requests.get(f"{self.base}/v1/jobs/{avatar_id}", headers=self.headers, timeout=30).json()
+            if avatar["status"] in ("completed", "failed") or time.monotonic() > deadline:
+                return dict(avatar)
+            time.sleep(0.5)
+
+
+def test_percify_flow_fields_and_types(stack: StackInfo) -> None:
+    client = PercifyClient(stack.api_url, stack.api_key)
+    reply = client.generate(
+        {
+            "prompt": "cyberpunk warrior, neon lights, futuristic city, dramatic lighting",
+            "model": "flux",
+            "negative_prompt": "blurry, low quality, distorted, extra limbs",
+            "aspect_ratio": "3:4",
+            "cfg_scale": 9,
+            "seed": 123456,
+            "num_images": 2,
+            "style": "cyberpunk",
+        }
+    )
+    assert reply.status_code in (200, 202), reply.text
+    first = reply.json()
+    assert first["status"] in ("queued", "processing")
+    assert isinstance(first["id"], str) and first["model"] == "flux"
+    done = client.poll(first["id"])
+    assert done["status"] == "completed", done
+    for name, kind in (
+        ("id", str),
+        ("status", str),
+        ("prompt", str),
+        ("model", str),
+        ("image_url", str),
+        ("thumbnail_url", str),
+        ("width", int),
+        ("height", int),
+        ("credits_used", int),
+        ("created_at", str),
+    ):
+        assert isinstance(done[name], kind), (name, done.get(name))
+    assert done["prompt"].startswith("cyberpunk warrior")
+    assert done["credits_used"] == 4  # flux: 2 credits per variation, two variations
+    assert len(done["avatars"]) == 2 and done["request"]["guidance_scale"] == 9
+    image = download_image(done["image_url"])
+    assert image.size == (done["width"], done["height"]) and done["width"] < done["height"]
+    download_image(done["thumbnail_url"])
+
+
+def test_percify_documented_5000_character_prompt(stack: StackInfo) -> None:
+    client = PercifyClient(stack.api_url, stack.api_key)
+    prompt = ("studio portrait of a calm architect with round glasses " * 100)[:5000]
+    reply = client.generate({"prompt": prompt, "negative_prompt": "n" * 5000, "style": "professional"})
+    assert reply.status_code == 202, reply.text
+    done = client.poll(reply.json()["id"])
+    assert done["status"] == "completed", done
+    assert done["prompt"] == prompt.strip()
+    assert len(done["provenance"]["final_prompt"]) <= 5000
+    assert any("left out" in note for note in done["provenance"]["adjustments"])
+    too_long = client.generate({"prompt": "x" * 5001})
+    assert too_long.status_code == 422 and too_long.json()["error"]["param"] == "prompt"
+    both = client.generate({"prompt": "a", "cfg_scale": 5, "guidance_scale": 5})
+    assert both.status_code == 422

@@ -1,0 +1,213 @@
+"""The emulator speedups replace moto/jsonpath_ng names: they must exist, keep results, and uninstall."""
+
+from __future__ import annotations
+
+import importlib
+import types
+
+from local import moto_speedups
+
+
+def _current() -> dict[str, object]:
+    out: dict[str, object] = {}
+    for module_name, attribute in moto_speedups._JSONPATH_SITES:
+        out[f"{module_name}.{attribute}"] = getattr(importlib.import_module(module_name), attribute)
+    for module_name in moto_speedups._CLIENT_SITES:
+        out[f"{module_name}.boto_client_for"] = importlib.import_module(module_name).boto_client_for
+    worker = importlib.import_module(moto_speedups._WORKER).ExecutionWorker
+    out["entrypoint"] = worker._get_evaluation_entrypoint
+    dispatcher = importlib.import_module(moto_speedups._DISPATCHER).DomainDispatcherApplication
+    out["dispatcher"] = dispatcher.get_application
+    out["query"] = importlib.import_module(moto_speedups._TABLE).Table.query
+    sqs = importlib.import_module(moto_speedups._SQS)
+    out["queue_attributes"] = sqs.SQSBackend.get_queue_attributes
+    for name in ("messages", "approximate_number_of_messages", "approximate_number_of_messages_delayed"):
+        out[name] = sqs.Queue.__dict__[name]
+    return out
+
+
+def test_install_replaces_every_site_and_uninstall_restores_them() -> None:
+    before = _current()
+    moto_speedups.install()
+    try:
+        during = _current()
+        assert all(during[name] is not before[name] for name in before)
+    finally:
+        moto_speedups.uninstall()
+    assert _current() == before
+
+
+def test_cached_jsonpath_parse_finds_the_same_values() -> None:
+    from jsonpath_ng.ext import parse as original
+
+    document = {"job": {"images": [{"key": "a"}, {"key": "b"}]}}
+    moto_speedups.install()
+    try:
+        from jsonpath_ng.ext import parse
+
+        first, second = parse("$.job.images[*].key"), parse("$.job.images[*].key")
+        assert first is second
+        assert [m.value for m in first.find(document)] == ["a", "b"]
+    finally:
+        moto_speedups.uninstall()
+    assert [m.value for m in original("$.job.images[*].key").find(document)] == ["a", "b"]
+
+
+def test_one_parsed_program_per_definition() -> None:
+    worker_cls = importlib.import_module(moto_speedups._WORKER).ExecutionWorker
+    definition = '{"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}'
+
+    def worker(text: str) -> object:
+        details = types.SimpleNamespace(state_machine_details=types.SimpleNamespace(definition=text))
+        return types.SimpleNamespace(_evaluation_details=details)
+
+    moto_speedups.install()
+    try:
+        entry = worker_cls._get_evaluation_entrypoint
+        assert entry(worker(definition)) is entry(worker(definition))
+        other = definition.replace("Done", "End")
+        assert entry(worker(other)) is not entry(worker(definition))
+    finally:
+        moto_speedups.uninstall()
+
+
+def test_a_signed_request_finds_the_same_backend_app_as_moto_does() -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    dispatcher = DomainDispatcherApplication(create_backend_app)
+    scope = "Credential=local/20260101/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=x"
+
+    def environ(service: str, target: str = "") -> dict[str, str]:
+        return {
+            "PATH_INFO": "/",
+            "HTTP_HOST": "127.0.0.1:5000",
+            "HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 " + scope.format(service),
+            "HTTP_X_AMZ_TARGET": target,
+            "CONTENT_TYPE": "application/x-amz-json-1.0",
+            "CONTENT_LENGTH": "0",
+        }
+
+    requests = [environ("dynamodb", "DynamoDB_20120810.GetItem"), environ("sqs", "AmazonSQS.SendMessage")]
+    requests.append(environ("states", "AWSStepFunctions.StartExecution"))
+    expected = [dispatcher.get_application(e) for e in requests]
+    assert len({id(app) for app in expected}) == 3
+    moto_speedups.install()
+    try:
+        for _ in range(2):
+            assert [dispatcher.get_application(e) for e in requests] == expected
+    finally:
+        moto_speedups.uninstall()
+
+
+def test_partition_queries_answer_exactly_as_moto_does(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import boto3
+    from moto import mock_aws
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        ddb = boto3.client("dynamodb")
+        ddb.create_table(
+            TableName="t",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for tenant in ("T#a", "T#b"):
+            for prefix in ("JOB#", "WHE#", "LED#"):
+                for i in range(7):
+                    ddb.put_item(
+                        TableName="t",
+                        Item={"pk": {"S": tenant}, "sk": {"S": f"{prefix}{i:03d}"}, "n": {"N": str(i)}},
+                    )
+        queries = [
+            {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "T#a"}}},
+            {
+                "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+                "ExpressionAttributeValues": {":p": {"S": "T#a"}, ":s": {"S": "WHE#"}},
+                "Limit": 3,
+            },
+            {
+                "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+                "ExpressionAttributeValues": {":p": {"S": "T#b"}, ":s": {"S": "LED#"}},
+                "ScanIndexForward": False,
+                "Limit": 4,
+            },
+            {
+                "KeyConditionExpression": "pk = :p AND sk BETWEEN :x AND :y",
+                "ExpressionAttributeValues": {
+                    ":p": {"S": "T#a"},
+                    ":x": {"S": "JOB#002"},
+                    ":y": {"S": "LED#004"},
+                },
+                "FilterExpression": "n > :z",
+                "ExpressionAttributeValues2": None,
+            },
+            {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "T#none"}}},
+        ]
+        queries[3].pop("ExpressionAttributeValues2")
+        queries[3]["ExpressionAttributeValues"][":z"] = {"N": "1"}
+
+        def pages(query: dict) -> list[dict]:
+            out, start = [], None
+            while True:
+                kwargs = {"TableName": "t", **query, **({"ExclusiveStartKey": start} if start else {})}
+                page = ddb.query(**kwargs)
+                out.append({k: page.get(k) for k in ("Items", "Count", "LastEvaluatedKey")})
+                start = page.get("LastEvaluatedKey")
+                if not start:
+                    return out
+
+        expected = [pages(q) for q in queries]
+        moto_speedups.install()
+        try:
+            assert [pages(q) for q in queries] == expected
+        finally:
+            moto_speedups.uninstall()
+
+
+def test_queue_counts_and_attributes_answer_as_moto_does(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import boto3
+    from moto import mock_aws
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        sqs = boto3.client("sqs")
+        url = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+        for i in range(12):
+            sqs.send_message(QueueUrl=url, MessageBody=str(i), DelaySeconds=300 if i % 4 == 0 else 0)
+        sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=4)
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesDelayed",
+            "ApproximateNumberOfMessagesNotVisible",
+            "MessageRetentionPeriod",
+            "VisibilityTimeout",
+        ]
+        expected = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        assert expected["ApproximateNumberOfMessages"] == "5"
+        moto_speedups.install()
+        try:
+            assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"] == expected
+            every = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            assert {k: every[k] for k in names} == expected
+            received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+            assert len(received) == 5
+            try:
+                sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["NoSuchAttribute"])
+                raise AssertionError("an unknown attribute name must still be refused")
+            except sqs.exceptions.ClientError as exc:
+                assert "InvalidAttributeName" in str(exc)
+        finally:
+            moto_speedups.uninstall()
