@@ -8,13 +8,15 @@ PORT ?= 3000
 ROOT := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
 # Where `make artifacts` writes one folder per function and one for the layer.
 ARTIFACTS_ROOT ?= .build-cache/artifacts
+# Debian's chromium drives the playground's browser tests (playwright never downloads a browser here).
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test unit integration e2e lint format typecheck validate bench gallery stress clean build artifacts lambda-runtime
+.PHONY: run test unit integration e2e lint format typecheck validate bench gallery stress openapi clean build artifacts lambda-runtime
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev]" -e clients/python
 	@touch $(STAMP)
 
 ## run: start the whole local stack (API on http://127.0.0.1:$(PORT))
@@ -23,7 +25,9 @@ run: $(STAMP)
 
 ## test: lint, type-check, validate the template (raw and SAM-transformed) and run every test
 test: $(STAMP) lint typecheck validate
-	$(BIN)/python -m pytest
+	@if [ -x "$(CHROMIUM)" ]; then echo "browser tests: headless $(CHROMIUM)"; \
+	else echo "browser tests: SKIPPED, $(CHROMIUM) is not installed (apt-get install -y chromium)"; fi
+	AVATARSMITH_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
@@ -53,6 +57,10 @@ validate: $(STAMP)
 ## bench: print cold-import ratios, AWS calls per operation and local latency
 bench: $(STAMP)
 	PYTHONPATH=.:layers/common:functions/api $(BIN)/python -m benchmarks.run
+
+## openapi: regenerate docs/openapi.json from the routes (a test fails when the committed file is stale)
+openapi: $(STAMP)
+	PYTHONPATH=.:layers/common:functions/api $(BIN)/python scripts/openapi.py
 
 ## gallery: render docs/gallery.png (every style x attributes) and docs/gallery-photos.png (photo avatars)
 gallery: $(STAMP)

@@ -55,6 +55,13 @@ Try it:
     -d '{{"prompt": "smiling woman with red hair and glasses", "style": "professional", "num_variations": 2}}'
   curl -s "{info.api_url}/v1/jobs/<job id>?wait_for_completion=true&timeout_seconds=30" \\
     -H "Authorization: Bearer {info.api_key}"
+
+Or with the CLI (installed into .venv by make):
+  export AVATARSMITH_BASE_URL={info.api_url} AVATARSMITH_API_KEY={info.api_key}
+  .venv/bin/avatarsmith generate "smiling woman with red hair and glasses" \\
+    --style professional --num 2 --wait -o out/
+
+Playground: open {info.api_url}/ in a browser and paste the API key.
 """,
         flush=True,
     )

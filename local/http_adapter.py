@@ -19,6 +19,75 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "+json")
 
 
+class _BodyError(Exception):
+    """The request's framing is unusable: answered in the error envelope, then the connection closes."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "request_id": "local"}}
+
+
+def _too_large() -> _BodyError:
+    return _BodyError(413, "payload_too_large", "the request body is larger than 10 MB")
+
+
+def _read_body(request: BaseHTTPRequestHandler, headers: dict[str, str]) -> bytes:
+    """The request body, framed by Content-Length or chunked transfer coding (as API Gateway accepts).
+
+    A chunked body reaches the function like any other: `content-length` set, no `transfer-encoding`.
+    """
+    coding = headers.pop("transfer-encoding", "").lower()
+    if coding:
+        codings = [c.strip() for c in coding.split(",") if c.strip()]
+        if codings != ["chunked"]:
+            raise _BodyError(
+                400, "invalid_request", "unsupported Transfer-Encoding; send the body plain or chunked"
+            )
+        body = _read_chunked(request)
+        headers["content-length"] = str(len(body))
+        return body
+    raw = headers.get("content-length")
+    if raw is None:
+        return b""
+    values = {v.strip() for v in raw.split(",")}  # repeated headers were joined with commas
+    if len(values) != 1 or not re.fullmatch(r"[0-9]{1,19}", next(iter(values))):
+        raise _BodyError(400, "invalid_request", "Content-Length must be one non-negative integer")
+    length = int(next(iter(values)))
+    if length > MAX_BODY_BYTES:
+        raise _too_large()
+    headers["content-length"] = str(length)
+    body = request.rfile.read(length) if length else b""
+    if len(body) != length:
+        raise _BodyError(400, "invalid_request", "the request body is shorter than its Content-Length")
+    return body
+
+
+def _read_chunked(request: BaseHTTPRequestHandler) -> bytes:
+    body = bytearray()
+    while True:
+        line = request.rfile.readline(1024)
+        size_text = line.split(b";", 1)[0].strip()  # chunk extensions are ignored
+        if not line.endswith(b"\n") or not re.fullmatch(rb"[0-9A-Fa-f]{1,8}", size_text):
+            raise _BodyError(400, "invalid_request", "malformed chunked request body")
+        size = int(size_text, 16)
+        if size == 0:
+            break
+        if len(body) + size > MAX_BODY_BYTES:
+            raise _too_large()
+        chunk = request.rfile.read(size)
+        if len(chunk) != size or request.rfile.readline(3) not in (b"\r\n", b"\n"):
+            raise _BodyError(400, "invalid_request", "malformed chunked request body")
+        body += chunk
+    while True:  # trailer fields, up to the empty line
+        line = request.rfile.readline(8192)
+        if line in (b"\r\n", b"\n", b""):
+            return bytes(body)
+
+
 class Route:
     def __init__(self, method: str, path: str):
         self.method = method
@@ -118,7 +187,27 @@ class ApiServer:
             def _serve(self) -> None:
                 server.handle(self)
 
+            def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+                """What http.server refuses itself (request line or headers too long, bad request line)
+                is answered in the error envelope too."""
+                codes = {414: "uri_too_long", 431: "headers_too_large", 501: "not_implemented"}
+                body = _error(codes.get(code, "invalid_request"), message or "the request cannot be read")
+                ApiServer._send(
+                    self,
+                    code,
+                    {"Content-Type": "application/json", "Connection": "close"},
+                    json.dumps(body).encode(),
+                )
+                self.close_connection = True
+
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
+
+            def __getattr__(self, name: str) -> Any:
+                # Any other method (TRACE, QUERY, ...) is routed too: no route -> the API's 404 envelope,
+                # as API Gateway answers, instead of the stdlib's 501 page.
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
 
         self.httpd = _Server((host, port), Handler)
         self.httpd.daemon_threads = True
@@ -138,39 +227,19 @@ class ApiServer:
         for key, value in request.headers.items():
             k = key.lower()
             headers[k] = f"{headers[k]},{value}" if k in headers else value
-        length = int(headers.get("content-length") or 0)
-        if length > MAX_BODY_BYTES:
-            self._reply(
-                request,
-                413,
-                {
-                    "error": {
-                        "code": "payload_too_large",
-                        "request_id": "local",
-                        "message": "the request body is larger than 10 MB",
-                    }
-                },
-            )
-            request.close_connection = True
+        try:
+            body = _read_body(request, headers)
+        except _BodyError as exc:
+            self._reply(request, exc.status, _error(exc.code, exc.message))
+            request.close_connection = True  # the rest of the stream cannot be trusted
             return
-        body = request.rfile.read(length) if length else b""
         method = request.command.upper()
         for route in self.routes:
             params = route.match(method, parts.path)
             if params is not None:
                 break
         else:
-            self._reply(
-                request,
-                404,
-                {
-                    "error": {
-                        "code": "not_found",
-                        "request_id": "local",
-                        "message": f"no route for {method} {parts.path}",
-                    }
-                },
-            )
+            self._reply(request, 404, _error("not_found", f"no route for {method} {parts.path}"))
             return
         event = build_event(
             method, parts.path, parts.query, headers, body, route, params, request.client_address[0]

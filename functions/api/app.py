@@ -7,10 +7,14 @@ The function's folder is its import root on Lambda (and in the built artifact), 
 
 from __future__ import annotations
 
+import binascii
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+)
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError as SchemaValidationError,
 )
@@ -22,10 +26,12 @@ from routes import (
     batches,
     catalog,
     community,
+    docs,
     health,
     jobs,
     konpro,
     pi,
+    playground,
     uploads,
     webhooks,
 )
@@ -38,11 +44,12 @@ from avatarsmith.observability import logger
 __all__ = ["app", "get_services", "lambda_handler"]
 
 app = PerRequestResolver(enable_validation=True, response_validation_error_http_code=500)
-for _module in (health, jobs, avatars, catalog, account, webhooks, uploads, community, batches):
+for _module in (health, docs, jobs, avatars, catalog, account, webhooks, uploads, community, batches):
     app.include_router(_module.router)
 app.include_router(pi.router)
 app.include_router(konpro.router)
 app.rewrite_requests([ai302.multipart_generate_as_json, fold_cancel_after])
+app.include_router(playground.router)
 
 
 # --- the error envelope ------------------------------------------------------------------------------
@@ -57,10 +64,18 @@ def handle_avatarsmith_error(exc: AvatarsmithError) -> Response[str]:
 
 @app.exception_handler(SchemaValidationError)
 def handle_schema_validation_error(exc: SchemaValidationError) -> Response[str]:
-    """Typed route parameters that fail validation: 400 for a body that is not JSON, else 422."""
+    """Typed route parameters that fail validation: 400 for a body that is not a JSON object, else 422."""
     errors = list(exc.errors())
     if any(err.get("type") == "json_invalid" for err in errors):
         return error_response(400, "invalid_request", "the request body is not valid JSON")
+    for err in errors:
+        if tuple(err.get("loc", ())) == ("body",) and err.get("type") == "missing":
+            return error_response(400, "invalid_request", "the request body is empty; send a JSON object")
+        if tuple(err.get("loc", ())) == ("body",) and err.get("type") in (
+            "model_attributes_type",
+            "dict_type",
+        ):
+            return error_response(400, "invalid_request", "the request body must be a JSON object")
     details = []
     for err in errors:
         loc = [str(p) for p in err.get("loc", ())]
@@ -80,10 +95,33 @@ def handle_schema_validation_error(exc: SchemaValidationError) -> Response[str]:
     )
 
 
+@app.exception_handler(RequestUnsupportedContentType)
+def handle_unsupported_content_type(exc: RequestUnsupportedContentType) -> Response[str]:
+    return error_response(
+        415, "unsupported_media_type", "send the request body as JSON with Content-Type: application/json"
+    )
+
+
+@app.exception_handler(ValueError)
+def handle_value_error(exc: ValueError) -> Response[str]:
+    """Powertools raises a bare ValueError for a multipart/form-data body without a boundary."""
+    content_type = str((current_event().headers or {}).get("content-type", "")).lower()
+    if content_type.startswith("multipart/form-data") and "boundary" in str(exc).lower():
+        return error_response(400, "invalid_request", "multipart/form-data needs a boundary parameter")
+    return handle_unexpected(exc)
+
+
 @app.exception_handler(RecursionError)
 def handle_too_deep(exc: RecursionError) -> Response[str]:
     """Input nested deeper than the parsers can follow (a JSON body, a cursor) is the caller's error."""
     return error_response(400, "invalid_request", "the request is nested too deeply")
+
+
+@app.exception_handler(UnicodeDecodeError)
+@app.exception_handler(binascii.Error)
+def handle_undecodable_body(exc: ValueError) -> Response[str]:
+    """A body whose base64 or UTF-8 cannot be decoded, met while the resolver reads it for validation."""
+    return error_response(400, "invalid_request", "the request body could not be decoded as UTF-8 text")
 
 
 @app.not_found

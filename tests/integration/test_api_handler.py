@@ -74,7 +74,8 @@ def test_long_poll_returns_when_the_timeout_runs_out(aws: AwsAccount, tenant: tu
         path_params={"job_id": job["id"]},
         query={"wait_for_completion": "true", "timeout_seconds": "31"},
     )
-    assert status == 400 and error["error"]["param"] == "timeout_seconds"
+    assert (status, error["error"]["code"]) == (422, "validation_error")
+    assert error["error"]["param"] == "timeout_seconds" and error["error"]["details"][0]["in"] == "query"
 
 
 def test_list_jobs_pages_with_an_opaque_cursor_and_filters(aws: AwsAccount, tenant: tuple[str, str]) -> None:
@@ -119,6 +120,18 @@ def test_list_jobs_pages_with_an_opaque_cursor_and_filters(aws: AwsAccount, tena
         ({"raw_body": "{not json"}, 400, "invalid_request"),
         ({"raw_body": "[1, 2]"}, 400, "invalid_request"),
         ({"body": {"prompt": "x"}, "headers": {"content-type": "text/plain"}}, 415, "unsupported_media_type"),
+        ({"raw_body": ""}, 400, "invalid_request"),
+        ({"raw_body": '"prompt"'}, 400, "invalid_request"),
+        (
+            {"raw_body": "prompt=x", "headers": {"content-type": "application/x-www-form-urlencoded"}},
+            415,
+            "unsupported_media_type",
+        ),
+        (  # generate takes form-data (302.AI's variant): one without a boundary cannot be read
+            {"raw_body": '{"prompt": "x"}', "headers": {"content-type": "multipart/form-data"}},
+            400,
+            "invalid_request",
+        ),
         ({"body": {"prompt": "x", "model": "dall-e-9"}}, 400, "model_unavailable"),
         ({"body": {"prompt": "x", "callback_url": "https://169.254.169.254/latest"}}, 400, "unsafe_url"),
     ],
@@ -168,3 +181,58 @@ def test_saving_a_job_that_is_not_completed_is_a_conflict(aws: AwsAccount, tenan
 def test_unknown_avatar_is_404(aws: AwsAccount, tenant: tuple[str, str]) -> None:
     status, _, body = api_call("get_avatar", tenant[1], path_params={"avatar_id": "ava_unknown"})
     assert status == 404 and body["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("name", "query", "param"),
+    [
+        ("list_jobs", {"limit": "0"}, "limit"),
+        ("list_jobs", {"limit": "ten"}, "limit"),
+        ("list_jobs", {"status": "lost"}, "status"),
+        ("list_avatars", {"offset": "-1"}, "offset"),
+        ("get_account", {"limit": "101"}, "limit"),
+    ],
+)
+def test_query_parameters_out_of_their_schema_are_422_with_details(
+    aws: AwsAccount, tenant: tuple[str, str], name: str, query: dict, param: str
+) -> None:
+    status, _, body = api_call(name, tenant[1], query=query)
+    assert (status, body["error"]["code"], body["error"]["param"]) == (422, "validation_error", param)
+    assert body["error"]["details"][0] == {
+        "loc": param,
+        "in": "query",
+        "message": body["error"]["details"][0]["message"],
+        "type": body["error"]["details"][0]["type"],
+    }
+    assert body["error"]["request_id"]
+
+
+def test_a_route_that_accepts_forms_reads_them_and_rejects_a_multipart_body_without_boundary(
+    aws: AwsAccount, tenant: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from routes import common
+
+    monkeypatch.setattr(common, "FORM_BODY_ROUTES", set())
+    common.accept_form_bodies("post", "/v1/webhook-callback-secret")
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    status, _, body = api_call(
+        "rotate_webhook_callback_secret", tenant[1], raw_body="overlap_seconds=99999999", headers=form
+    )
+    assert (status, body["error"].get("param")) == (422, "overlap_seconds"), body  # parsed as a form
+    status, _, body = api_call(
+        "rotate_webhook_callback_secret",
+        tenant[1],
+        raw_body="overlap_seconds=1",
+        headers={"content-type": "multipart/form-data"},
+    )
+    assert (status, body["error"]["code"]) == (400, "invalid_request") and "boundary" in body["error"][
+        "message"
+    ]
+    status, _, body = api_call(
+        "rotate_webhook_endpoint_secret",
+        tenant[1],
+        raw_body="overlap_seconds=1",
+        path_params={"endpoint_id": "we_x"},
+        headers=form,
+    )
+    assert (status, body["error"]["code"]) == (415, "unsupported_media_type")  # not registered: JSON only

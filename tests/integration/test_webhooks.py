@@ -118,7 +118,7 @@ def test_every_transition_is_delivered_signed_and_verifiable(
         assert len(rest["data"]) == 1 and not rest["has_more"]
         assert {d["id"] for d in first["data"] + rest["data"]} == {d["id"] for d in log}
     status, _, body = api_call("list_webhook_deliveries", key, query={"status": "lost"})
-    assert status == 400 and body["error"]["param"] == "status"
+    assert (status, body["error"]["code"], body["error"]["param"]) == (422, "validation_error", "status")
 
 
 def test_the_secret_is_shown_once_and_endpoints_are_tenant_scoped(webhooks: AwsAccount) -> None:

@@ -6,15 +6,21 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from avatarsmith.logic import billing as billing_logic
+from avatarsmith.models.responses import Account
 
-from .common import get_services, int_query, json_response, tenant
+from .common import AUTH, Limit, get_services, json_response, responses, tenant
 
 router = APIGatewayHttpRouter()
 
 
-@router.get("/v1/account")
-def get_account() -> Response[str]:
+@router.get(
+    "/v1/account",
+    summary="Balance, limits and the most recent ledger entries",
+    tags=["account"],
+    security=AUTH,
+    responses=responses(Account, 422, headers=("X-Credits-Balance",)),
+)
+def get_account(limit: Limit = 20) -> Response[str]:
     tenant_id = tenant()
-    limit = int_query("limit", 20, low=1, high=100)
     account = billing_logic.account_view(get_services(), tenant_id, ledger_limit=limit)
     return json_response(200, account, {billing_logic.BALANCE_HEADER: str(account["balance"])})

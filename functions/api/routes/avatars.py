@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from avatarsmith.errors import InvalidRequestError
@@ -12,29 +14,49 @@ from avatarsmith.logic import avatars as avatar_logic
 from avatarsmith.logic import billing as billing_logic
 from avatarsmith.logic.presenters import present_avatar, present_list
 from avatarsmith.models.api import SaveAvatarRequest, UpdateAvatarRequest
+from avatarsmith.models.responses import Avatar, AvatarList, DeletedAvatar
 
 from .common import (
+    AUTH,
+    Cursor,
+    IdempotencyKey,
+    Limit,
     get_services,
-    idempotency_key,
     idempotency_wait,
-    int_query,
-    json_body,
     json_response,
-    parse,
-    query,
+    raw_json_body,
     replayable,
+    require_json_media_type,
+    responses,
     tenant,
 )
 
 router = APIGatewayHttpRouter()
 
 
-@router.post("/v1/avatars/save")
-def save_avatar() -> Response[str]:
+@router.post(
+    "/v1/avatars/save",
+    summary="Save one image of a completed job as an avatar",
+    tags=["avatars"],
+    security=AUTH,
+    responses=responses(
+        Avatar,
+        400,
+        404,
+        409,
+        415,
+        422,
+        status=201,
+        description="Created",
+        headers=("Location", "Idempotent-Replayed"),
+    ),
+)
+def save_avatar(
+    request: Annotated[SaveAvatarRequest, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[str]:
     tenant_id = tenant()
-    key = idempotency_key()
-    body = json_body()
-    request = parse(SaveAvatarRequest, body)
+    require_json_media_type()
+    key = billing_logic.check_idempotency_key(idempotency_key)
     services = get_services()
 
     def save() -> billing_logic.ApiResult:
@@ -47,21 +69,31 @@ def save_avatar() -> Response[str]:
             services,
             tenant_id,
             idempotency_key=key,
-            fingerprint=billing_logic.request_fingerprint("POST /v1/avatars/save", body),
+            fingerprint=billing_logic.request_fingerprint("POST /v1/avatars/save", raw_json_body()),
             action=save,
             wait_seconds=idempotency_wait(),
         )
     )
 
 
-@router.get("/v1/avatars")
-def list_avatars() -> Response[str]:
+@router.get(
+    "/v1/avatars",
+    summary="List saved avatars, newest first (cursor, or limit/offset)",
+    tags=["avatars"],
+    security=AUTH,
+    responses=responses(AvatarList, 400, 422),
+)
+def list_avatars(
+    limit: Limit = 20,
+    cursor: Cursor = None,
+    offset: Annotated[
+        int | None, Query(ge=0, le=100_000, description="Skip this many (not with cursor)")
+    ] = None,
+) -> Response[str]:
     tenant_id = tenant()
     services = get_services()
-    limit = int_query("limit", 20, low=1, high=100)
-    cursor = query("cursor") or None
     if cursor:
-        if query("offset"):
+        if offset:
             raise InvalidRequestError("send either cursor or offset, not both", param="offset")
         page, next_cursor = avatar_logic.list_avatars_by_cursor(
             services, tenant_id, limit=limit, cursor=cursor
@@ -70,7 +102,7 @@ def list_avatars() -> Response[str]:
             200,
             present_list([present_avatar(a, services) for a in page], next_cursor=next_cursor, limit=limit),
         )
-    offset = int_query("offset", 0, low=0, high=100_000)
+    offset = offset or 0
     page, has_more, total, next_cursor = avatar_logic.list_avatars_by_offset(
         services, tenant_id, limit=limit, offset=offset
     )
@@ -87,8 +119,14 @@ def list_avatars() -> Response[str]:
     )
 
 
-@router.get("/v1/avatars/<avatar_id>")
-def get_avatar(avatar_id: str) -> Response[str]:
+@router.get(
+    "/v1/avatars/<avatar_id>",
+    summary="Read a saved avatar",
+    tags=["avatars"],
+    security=AUTH,
+    responses=responses(Avatar, 404),
+)
+def get_avatar(avatar_id: Annotated[str, Path(description="The avatar's id")]) -> Response[str]:
     tenant_id = tenant()
     services = get_services()
     return json_response(
@@ -97,32 +135,59 @@ def get_avatar(avatar_id: str) -> Response[str]:
 
 
 # --- lifecycle: rename, delete, publish to / unpublish from the community gallery -------------------
-@router.patch("/v1/avatars/<avatar_id>")
-def update_avatar(avatar_id: str) -> Response[str]:
+AvatarId = Annotated[str, Path(description="The avatar's id")]
+
+
+@router.patch(
+    "/v1/avatars/<avatar_id>",
+    summary="Rename a saved avatar (label null removes it)",
+    tags=["avatars"],
+    security=AUTH,
+    responses=responses(Avatar, 400, 404, 415, 422),
+)
+def update_avatar(avatar_id: AvatarId, request: Annotated[UpdateAvatarRequest, Body()]) -> Response[str]:
     tenant_id = tenant()
-    request = parse(UpdateAvatarRequest, json_body())
+    require_json_media_type()
     services = get_services()
     avatar = avatar_logic.rename_avatar(services, tenant_id, avatar_id, request.label)
     return json_response(200, present_avatar(avatar, services))
 
 
-@router.delete("/v1/avatars/<avatar_id>")
-def delete_avatar(avatar_id: str) -> Response[str]:
+@router.delete(
+    "/v1/avatars/<avatar_id>",
+    summary="Delete a saved avatar with its kept image copy (and its community entry)",
+    tags=["avatars"],
+    security=AUTH,
+    responses=responses(DeletedAvatar, 404),
+)
+def delete_avatar(avatar_id: AvatarId) -> Response[str]:
     tenant_id = tenant()
     avatar_logic.delete_avatar(get_services(), tenant_id, avatar_id)
     return json_response(200, {"id": avatar_id, "object": "avatar", "deleted": True})
 
 
-@router.post("/v1/avatars/<avatar_id>/publish")
-def publish_avatar(avatar_id: str) -> Response[str]:
+@router.post(
+    "/v1/avatars/<avatar_id>/publish",
+    summary="Share a saved avatar in the community gallery",
+    tags=["avatars"],
+    security=AUTH,
+    responses=responses(Avatar, 404, 409),
+)
+def publish_avatar(avatar_id: AvatarId) -> Response[str]:
     tenant_id = tenant()
     services = get_services()
     avatar = avatar_logic.publish_avatar(services, tenant_id, avatar_id)
     return json_response(200, present_avatar(avatar, services))
 
 
-@router.post("/v1/avatars/<avatar_id>/unpublish")
-def unpublish_avatar(avatar_id: str) -> Response[str]:
+@router.post(
+    "/v1/avatars/<avatar_id>/unpublish",
+    summary="Remove a saved avatar from the community gallery",
+    tags=["avatars"],
+    security=AUTH,
+    responses=responses(Avatar, 404, 409),
+)
+def unpublish_avatar(avatar_id: AvatarId) -> Response[str]:
     tenant_id = tenant()
     services = get_services()
     avatar = avatar_logic.unpublish_avatar(services, tenant_id, avatar_id)

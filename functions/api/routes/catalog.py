@@ -8,13 +8,16 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from avatarsmith import catalog
 from avatarsmith.config import get_api_settings
 from avatarsmith.logic.presenters import present_list
+from avatarsmith.models.responses import ModelList, StyleList
 
-from .common import json_response, tenant
+from .common import AUTH, json_response, responses, tenant
 
 router = APIGatewayHttpRouter()
 
 
-@router.get("/v1/styles")
+@router.get(
+    "/v1/styles", summary="The style presets", tags=["catalog"], security=AUTH, responses=responses(StyleList)
+)
 def list_styles() -> Response[str]:
     tenant()
     data = [
@@ -24,7 +27,13 @@ def list_styles() -> Response[str]:
     return json_response(200, present_list(data, next_cursor=None))
 
 
-@router.get("/v1/models")
+@router.get(
+    "/v1/models",
+    summary="The models this deployment can run",
+    tags=["catalog"],
+    security=AUTH,
+    responses=responses(ModelList),
+)
 def list_models() -> Response[str]:
     tenant()
     models = catalog.available_models(include_test=get_api_settings().AVATARSMITH_ENABLE_TEST_BACKENDS)

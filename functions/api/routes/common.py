@@ -11,10 +11,15 @@ import re
 import threading
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, ResponseBuilder
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+)
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from pydantic import BaseModel, ValidationError
 
 from avatarsmith.config import get_api_settings
@@ -35,6 +40,36 @@ _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
 _RESPONSE_MARGIN_SECONDS = 1.5
 
 
+#: (METHOD, path as declared, e.g. "/v1/jobs/<job_id>") of the routes whose typed body may also arrive
+#: as a form (urlencoded or multipart).
+FORM_BODY_ROUTES: set[tuple[str, str]] = set()
+
+
+def accept_form_bodies(method: str, path: str) -> None:
+    """Let one route's typed body arrive as application/x-www-form-urlencoded or multipart/form-data
+    (parsed by Powertools); every other route answers such bodies 415."""
+    FORM_BODY_ROUTES.add((method.upper(), path))
+
+
+class JsonBodyValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, reading bodies as JSON only (`application/json`, `*+json`, or no
+    Content-Type): any other media type is a 415 before the body is parsed or validated, unless the route
+    accepts forms (`accept_form_bodies`)."""
+
+    def _get_body(self, app: Any) -> Any:
+        content_type = str(app.current_event.headers.get("content-type", "")).strip().lower()
+        media_type = content_type.split(";")[0].strip()
+        route = app.context.get("_route")
+        if not media_type or media_type == "application/json" or media_type.endswith("+json"):
+            return self._parse_json_data(app)
+        if route is not None and (route.method, route.path) in FORM_BODY_ROUTES:
+            return super()._get_body(app)
+        raise RequestUnsupportedContentType(
+            "Unsupported content type",
+            errors=[{"type": "unsupported_content_type", "loc": ("body",), "msg": media_type, "input": {}}],
+        )
+
+
 class PerRequestResolver(APIGatewayHttpResolver):
     """Powertools keeps the current event on the router class. A Lambda container serves one request at a
     time, but the local stack and the concurrency tests run this handler on many threads at once (like
@@ -42,6 +77,11 @@ class PerRequestResolver(APIGatewayHttpResolver):
     resolver read it through the resolver."""
 
     _state = threading.local()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if hasattr(self, "_request_validation_middleware"):
+            self._request_validation_middleware = JsonBodyValidation()
 
     @property
     def current_event(self) -> Any:
@@ -78,6 +118,7 @@ class PerRequestResolver(APIGatewayHttpResolver):
         self._request_rewriters = (*self._request_rewriters, *rewriters)
 
     def resolve(self, event: Any, context: Any) -> dict[str, Any]:
+        self._state.resolver = self
         self._state.event = self._to_proxy_event(event)
         self._state.lambda_context = context
         self._state.rate_headers = {}
@@ -98,6 +139,11 @@ def current_event() -> Any:
     """The request being served on this thread (set by `PerRequestResolver.resolve`)."""
     state = PerRequestResolver._state
     return state.event if hasattr(state, "event") else BaseRouter.current_event
+
+
+def current_resolver() -> PerRequestResolver:
+    """The resolver serving this thread's request (the OpenAPI routes describe every route it holds)."""
+    return PerRequestResolver._state.resolver
 
 
 def lambda_context() -> Any:
@@ -273,3 +319,120 @@ def idempotency_key() -> str | None:
 
 def idempotency_wait() -> float:
     return max(0.0, min(float(get_api_settings().IDEMPOTENCY_WAIT_SECONDS), time_left()))
+
+
+# --- the contract: typed parameters, declared responses, security (the OpenAPI document comes from these) --
+BEARER_AUTH = "bearerAuth"
+API_KEY_AUTH = "apiKeyAuth"
+#: Every authenticated route: `Authorization: Bearer <key>` or `x-api-key: <key>`.
+AUTH: list[dict[str, list[str]]] = [{BEARER_AUTH: []}, {API_KEY_AUTH: []}]
+
+Limit = Annotated[int, Query(ge=1, le=100, description="Items per page (1-100)")]
+Cursor = Annotated[
+    str | None, Query(max_length=2048, description="Opaque cursor from a previous page's next_cursor")
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Replays the first answer for the same key and body for 24 h (1-255 printable ASCII)",
+    ),
+]
+
+_HEADER_DOCS: dict[str, tuple[str, str]] = {
+    "Retry-After": ("integer", "Seconds to wait before retrying"),
+    "RateLimit-Limit": ("integer", "Requests allowed per window"),
+    "RateLimit-Remaining": ("integer", "Requests left in the window"),
+    "RateLimit-Reset": ("integer", "Seconds until the window resets"),
+    "Idempotent-Replayed": ("string", "true when this is the stored answer of an earlier request"),
+    "X-Credits-Balance": ("integer", "The tenant's spendable credits after this request"),
+    "Preference-Applied": ("string", "The honoured part of the Prefer header, e.g. wait=30"),
+    "Location": ("string", "Path of the created or accepted resource"),
+}
+_STATUS_TEXT = {
+    400: "Invalid request (malformed JSON, bad cursor or parameter, unsafe URL)",
+    401: "Missing or unknown API key",
+    402: "Not enough credits",
+    404: "Not found (or another tenant's)",
+    409: "Conflict (state, idempotency key reuse, request in progress)",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Validation error: `details` lists every failed check",
+    429: "Rate or concurrency limit reached",
+    500: "Internal error",
+    503: "A dependency is unavailable; retry later",
+}
+_ERROR_HEADERS = {
+    402: ("X-Credits-Balance",),
+    429: ("Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"),
+    503: ("Retry-After",),
+}
+
+
+def header_docs(*names: str, required: bool = False) -> dict[str, Any]:
+    """OpenAPI `headers` for the named response headers (see `_HEADER_DOCS`)."""
+    return {
+        name: {
+            "description": _HEADER_DOCS[name][1],
+            "required": required,
+            "schema": {"type": _HEADER_DOCS[name][0]},
+        }
+        for name in names
+    }
+
+
+def error_responses(*statuses: int) -> dict[int, Any]:
+    """`responses=` entries for the error envelope at each status (500 is always added), with the headers
+    that status carries (429: Retry-After and RateLimit-*; 402: X-Credits-Balance)."""
+    from avatarsmith.models.responses import ErrorEnvelope
+
+    out: dict[int, Any] = {}
+    for status in sorted({*statuses, 500}):
+        entry: dict[str, Any] = {
+            "description": _STATUS_TEXT.get(status, "Error"),
+            "content": {"application/json": {"model": ErrorEnvelope}},
+        }
+        if status in _ERROR_HEADERS:
+            entry["headers"] = header_docs(*_ERROR_HEADERS[status], required=status == 429)
+        out[status] = entry
+    return out
+
+
+def ok_response(
+    model: type[BaseModel], *, status: int = 200, description: str = "OK", headers: tuple[str, ...] = ()
+) -> dict[int, Any]:
+    """The success entry of `responses=`: the body model and the headers it may carry."""
+    entry: dict[str, Any] = {"description": description, "content": {"application/json": {"model": model}}}
+    if headers:
+        entry["headers"] = header_docs(*headers)
+    return {status: entry}
+
+
+def responses(
+    model: type[BaseModel],
+    *errors: int,
+    status: int = 200,
+    description: str = "OK",
+    headers: tuple[str, ...] = (),
+    authenticated: bool = True,
+) -> dict[int, Any]:
+    """Everything a route can answer: its success body and the error envelope at each error status
+    (authenticated routes add 401 and 429, routes with typed input 422)."""
+    statuses = {*errors, *((401, 429) if authenticated else ())}
+    return {**ok_response(model, status=status, description=description, headers=headers)} | error_responses(
+        *statuses
+    )
+
+
+def require_json_media_type() -> None:
+    """415 unless the request says its body is JSON (`application/json` or `*+json`)."""
+    content_type = (current_event().headers or {}).get("content-type", "")
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaTypeError("send the request body as JSON with Content-Type: application/json")
+
+
+def raw_json_body() -> Any:
+    """The request body as parsed JSON (already validated by the route's typed body), for fingerprints."""
+    raw = current_event().decoded_body
+    return json.loads(raw) if raw and raw.strip() else None

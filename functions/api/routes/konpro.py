@@ -17,7 +17,17 @@ from avatarsmith.compat import konpro
 from avatarsmith.logic import billing as billing_logic
 from avatarsmith.models.api import GenerateAvatarRequest
 
-from .common import get_services, idempotency_key, idempotency_wait, json_body, parse, principal, replayable
+from .common import (
+    AUTH,
+    get_services,
+    idempotency_key,
+    idempotency_wait,
+    json_body,
+    parse,
+    principal,
+    replayable,
+    responses,
+)
 
 router = APIGatewayHttpRouter()
 ROUTE = "/v1/photo_avatar/photo/generate"
@@ -27,9 +37,8 @@ ROUTE = "/v1/photo_avatar/photo/generate"
     ROUTE,
     summary="Generate photo avatar images (KonPro)",
     tags=["KonPro compatibility"],
-    responses={
-        200: {"description": "Started", "content": {"application/json": {"model": konpro.KonProStarted}}}
-    },
+    security=AUTH,
+    responses=responses(konpro.KonProStarted, 400, 402, 409, 413, 415, 422, 503, description="Started"),
 )
 def konpro_generate(request: Annotated[konpro.KonProGenerateRequest, Body()]) -> Response[str]:
     caller = principal()

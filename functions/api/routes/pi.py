@@ -20,6 +20,7 @@ from avatarsmith.logic import jobs as job_logic
 from avatarsmith.models.api import GenerateAvatarRequest, SaveAvatarRequest
 
 from .common import (
+    AUTH,
     get_services,
     idempotency_key,
     idempotency_wait,
@@ -29,6 +30,7 @@ from .common import (
     principal,
     replayable,
     requested_wait,
+    responses,
     tenant,
     time_left,
 )
@@ -41,7 +43,20 @@ TAGS = ["Pi compatibility"]
     "/api/v1/avatars/generate",
     summary="Queue an avatar generation job (Pi)",
     tags=TAGS,
-    responses={202: {"description": "Queued", "content": {"application/json": {"model": pi.PiJobAccepted}}}},
+    security=AUTH,
+    responses=responses(
+        pi.PiJobAccepted,
+        400,
+        402,
+        409,
+        413,
+        415,
+        422,
+        503,
+        status=202,
+        description="Queued",
+        headers=("Idempotent-Replayed",),
+    ),
 )
 def pi_generate(request: Annotated[pi.PiGenerateRequest, Body()]) -> Response[str]:
     caller = principal()
@@ -63,7 +78,8 @@ def pi_generate(request: Annotated[pi.PiGenerateRequest, Body()]) -> Response[st
     "/api/v1/jobs/<job_id>",
     summary="Read a job (Pi); long-poll with wait_for_completion",
     tags=TAGS,
-    responses={200: {"description": "The job", "content": {"application/json": {"model": pi.PiJob}}}},
+    security=AUTH,
+    responses=responses(pi.PiJob, 400, 404, 422, description="The job"),
 )
 def pi_get_job(
     job_id: str,
@@ -86,7 +102,18 @@ def pi_get_job(
     "/api/v1/avatars/save",
     summary="Save a completed avatar (Pi)",
     tags=TAGS,
-    responses={201: {"description": "Saved", "content": {"application/json": {"model": pi.PiAvatar}}}},
+    security=AUTH,
+    responses=responses(
+        pi.PiAvatar,
+        400,
+        404,
+        409,
+        415,
+        422,
+        status=201,
+        description="Saved",
+        headers=("Idempotent-Replayed",),
+    ),
 )
 def pi_save_avatar(request: Annotated[pi.PiSaveRequest, Body()]) -> Response[str]:
     tenant_id = tenant()
@@ -115,7 +142,8 @@ def pi_save_avatar(request: Annotated[pi.PiSaveRequest, Body()]) -> Response[str
     "/api/v1/avatars",
     summary="List saved avatars (Pi: limit and offset)",
     tags=TAGS,
-    responses={200: {"description": "A page", "content": {"application/json": {"model": pi.PiAvatarList}}}},
+    security=AUTH,
+    responses=responses(pi.PiAvatarList, 400, 422, description="A page"),
 )
 def pi_list_avatars(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -140,7 +168,8 @@ def pi_list_avatars(
     "/api/v1/avatars/<avatar_id>",
     summary="Get a saved avatar (Pi)",
     tags=TAGS,
-    responses={200: {"description": "The avatar", "content": {"application/json": {"model": pi.PiAvatar}}}},
+    security=AUTH,
+    responses=responses(pi.PiAvatar, 404, 422, description="The avatar"),
 )
 def pi_get_avatar(avatar_id: str) -> Response[str]:
     tenant_id = tenant()

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from avatarsmith.logic import uploads as upload_logic
 from avatarsmith.models.api import CreateUploadRequest
+from avatarsmith.models.responses import Upload
 
-from .common import get_services, json_body, json_response, parse, tenant
+from .common import AUTH, get_services, json_response, require_json_media_type, responses, tenant
 
 router = APIGatewayHttpRouter()
 
 
-@router.post("/v1/uploads")
-def create_upload() -> Response[str]:
+@router.post(
+    "/v1/uploads",
+    summary="Get a presigned S3 POST form for a reference photo (up to 15 MB)",
+    tags=["uploads"],
+    security=AUTH,
+    responses=responses(Upload, 400, 413, 415, 422, status=201, description="Created"),
+)
+def create_upload(request: Annotated[CreateUploadRequest, Body()]) -> Response[str]:
     tenant_id = tenant()
-    request = parse(CreateUploadRequest, json_body())
+    require_json_media_type()
     upload, form = upload_logic.create_upload(
         get_services(), tenant_id, content_type=request.content_type, size=request.size
     )

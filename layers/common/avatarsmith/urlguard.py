@@ -1,8 +1,10 @@
 """SSRF guard for every URL a user gives us that we fetch or call.
 
 https only (plain http and loopback only when the local stack allows loopback), the host resolved and
-every address checked (loopback, private, link-local, cloud metadata, multicast, reserved, unspecified,
-IPv4-mapped IPv6 and odd IPv4 spellings refused), no redirects, and a cap on the bytes read.
+every address checked (loopback, private, link-local, site-local, cloud metadata, multicast, reserved,
+unspecified and odd IPv4 spellings refused; an IPv6 address that embeds an IPv4 one - IPv4-mapped,
+IPv4-compatible, NAT64, 6to4, Teredo - judged by the IPv4 address it reaches, local-use NAT64 refused),
+no redirects, and a cap on the bytes read.
 """
 
 from __future__ import annotations
@@ -17,18 +19,48 @@ from avatarsmith.errors import InvalidRequestError
 
 _METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
 
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the IPv4 address is the last 32 bits
+_NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: local to one network, never global
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d (also :: and ::1)
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated, but still private wherever it is routed
+
 
 class UnsafeUrlError(InvalidRequestError):
     code = "unsafe_url"
 
 
-def _is_blocked(address: ipaddress.IPv4Address | ipaddress.IPv6Address, *, allow_loopback: bool) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries and leads to: IPv4-mapped, IPv4-compatible, NAT64
+    (well-known prefix), 6to4, and Teredo (its server and its de-obfuscated client)."""
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    found: list[ipaddress.IPv4Address] = []
+    if address in _NAT64_WELL_KNOWN or address in _IPV4_COMPATIBLE:
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)
+    return found
+
+
+def _is_blocked(address: Address, *, allow_loopback: bool) -> bool:
     if address in _METADATA:
         return True
     if address.is_loopback:
         return not allow_loopback
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.is_unspecified or address in _NAT64_LOCAL_USE or address in _SITE_LOCAL:
+            return True
+        embedded = embedded_ipv4(address)
+        if any(_is_blocked(v4, allow_loopback=allow_loopback) for v4 in embedded):
+            return True
+        if address.ipv4_mapped is not None:
+            return False  # exactly that (public) IPv4 address
+    # NAT64, IPv4-compatible and 6to4 addresses of public IPv4 addresses stay reachable; Teredo is
+    # never global, so it is refused here whatever it carries.
     return not address.is_global or address.is_multicast
 
 
@@ -53,7 +85,7 @@ def check_url_syntax(url: str, *, allow_loopback: bool, param: str) -> str:
     return url
 
 
-def _parse_ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def _parse_ip_literal(host: str) -> Address | None:
     try:
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
@@ -160,6 +192,9 @@ def request_pinned(
         finally:
             response.release_conn()
             response.close()
+    except urllib3.exceptions.NewConnectionError as exc:
+        # Before the timeout clause: urllib3 makes NewConnectionError a ConnectTimeoutError subclass.
+        raise _connect_error(param, exc) from exc
     except (urllib3.exceptions.TimeoutError, TimeoutError) as exc:
         raise UrlTimeoutError(f"{param} timed out") from exc
     except urllib3.exceptions.SSLError as exc:
@@ -175,6 +210,18 @@ def request_pinned(
         truncated=len(data) > max_response_bytes,
         latency_ms=int((time.monotonic() - started) * 1000),
     )
+
+
+def _connect_error(param: str, exc: BaseException) -> UrlCallError:
+    """Name why a connection could not be opened (the socket error urllib3 wraps)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return UrlCallError(f"{param}: connection refused")
+        if isinstance(cause, TimeoutError | socket.timeout):
+            return UrlTimeoutError(f"{param} timed out")
+        cause = cause.__cause__ or cause.__context__
+    return UrlCallError(f"{param}: connection failed ({type(exc).__name__})")
 
 
 def fetch_bytes(

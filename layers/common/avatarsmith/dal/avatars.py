@@ -7,6 +7,7 @@ from typing import Any
 from avatarsmith.models.domain import SavedAvatar
 
 from .table import ConditionFailed, Table, avatar_sk, from_item, tenant_pk, to_item
+from .unreadable import parse_readable
 
 AVATAR_PREFIX = "AVA#"
 
@@ -44,9 +45,10 @@ class AvatarRepository:
         items, _ = self.table.query_page(
             partition_key=("pk", pk), sort_prefix=("sk", AVATAR_PREFIX), limit=limit + 1, start_key=start
         )
-        avatars = [avatar_from_item(i) for i in items]
-        if len(avatars) > limit:
-            return avatars[:limit], avatars[limit - 1].id
+        # The cursor comes from the raw items: an unreadable item is left out, never the end of the list.
+        avatars = parse_readable("avatar", items[:limit], avatar_from_item)
+        if len(items) > limit:
+            return avatars, str(items[limit - 1]["sk"]).removeprefix(AVATAR_PREFIX)
         return avatars, None
 
     def list_offset(self, tenant_id: str, *, limit: int, offset: int) -> tuple[list[SavedAvatar], bool]:

@@ -37,6 +37,7 @@ from .table import (
     to_item,
     update_operation,
 )
+from .unreadable import parse_readable
 
 BATCH_PREFIX = "BAT#"
 
@@ -235,9 +236,10 @@ class BatchRepository:
         items, _ = self.table.query_page(
             partition_key=("pk", pk), sort_prefix=("sk", BATCH_PREFIX), limit=limit + 1, start_key=start
         )
-        batches = [batch_from_item(i) for i in items]
-        if len(batches) > limit:
-            return batches[:limit], batches[limit - 1].id
+        # The cursor comes from the raw items: an unreadable item is left out, never the end of the list.
+        batches = parse_readable("batch", items[:limit], batch_from_item)
+        if len(items) > limit:
+            return batches, str(items[limit - 1]["sk"]).removeprefix(BATCH_PREFIX)
         return batches, None
 
     def jobs(self, tenant_id: str, job_ids: list[str]) -> list[Job]:

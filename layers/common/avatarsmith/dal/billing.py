@@ -24,6 +24,7 @@ from avatarsmith.models.domain import Job, JobStatus
 
 from .jobs import StaleJobError, job_from_item, job_to_item, transition_operation
 from .table import Table, TransactionCancelled, from_item, job_sk, tenant_pk, to_item
+from .unreadable import parse_readable
 
 TENANT_SK = "TENANT"
 LEDGER_PREFIX = "LEDGER#"
@@ -298,7 +299,7 @@ class BillingRepository:
 
     def ledger(self, tenant_id: str, *, limit: int) -> list[LedgerEntry]:
         items = self.table.query_prefix(tenant_pk(tenant_id), LEDGER_PREFIX, limit=limit)
-        return [_entry_from_item(i) for i in items]
+        return parse_readable("ledger_entry", items, _entry_from_item)
 
     def all_ledger_entries(self, tenant_id: str) -> list[LedgerEntry]:
         entries: list[LedgerEntry] = []

@@ -18,6 +18,7 @@ from .table import (
     to_item,
     update_operation,
 )
+from .unreadable import parse_readable
 
 COMMUNITY_PK = "COMMUNITY"
 ENTRY_PREFIX = "PUB#"
@@ -107,10 +108,6 @@ class CommunityRepository:
             start_key=start,
         )
         page, more = items[:limit], len(items) > limit
-        entries: list[CommunityEntry] = []
-        for item in page:
-            try:
-                entries.append(entry_from_item(item))
-            except ValueError:  # an unreadable entry never takes the gallery down
-                continue
+        # An unreadable entry is logged, counted and left out: it never takes the gallery down.
+        entries = parse_readable("community_entry", page, entry_from_item)
         return entries, (str(page[-1]["sk"])[len(ENTRY_PREFIX) :] if more else None)

@@ -27,6 +27,7 @@ from .table import (
     tenant_pk,
     update_operation,
 )
+from .unreadable import parse_readable
 
 JOB_PREFIX = "JOB#"
 
@@ -51,13 +52,13 @@ def job_to_item(job: Job) -> dict[str, Any]:
     }
     if job.error:
         item["error"] = job.error.model_dump_json()
-    if job.client_reference_id:
+    if job.client_reference_id is not None:
         item["client_reference_id"] = job.client_reference_id
         item["gsi2pk"] = client_reference_pk(job.tenant_id, job.client_reference_id)
         item["gsi2sk"] = job.id
-    if job.callback_url:
+    if job.callback_url is not None:
         item["callback_url"] = job.callback_url
-    if job.callback_id:
+    if job.callback_id is not None:
         item["callback_id"] = job.callback_id
     for name in ("deadline_at", "references_purged_at", "erased_at"):
         if getattr(job, name):
@@ -188,9 +189,10 @@ class JobRepository:
             items, last = self.table.query_page(
                 partition_key=("pk", pk), sort_prefix=("sk", JOB_PREFIX), limit=fetch, start_key=start
             )
-        jobs = [job_from_item(i) for i in items]
-        if len(jobs) > limit:
-            return jobs[:limit], jobs[limit - 1].id
+        # The cursor comes from the raw items: an unreadable item is left out, never the end of the list.
+        jobs = parse_readable("job", items[:limit], job_from_item)
+        if len(items) > limit:
+            return jobs, str(items[limit - 1]["sk"]).removeprefix(JOB_PREFIX)
         if last and status and client_reference_id:
             # A filtered page can come back short while more items remain: continue after what was read.
             return jobs, str(last["sk"]).removeprefix(JOB_PREFIX)

@@ -71,10 +71,10 @@ def from_attr(attr: dict[str, Any]) -> Any:
     if kind == "S":
         return value
     if kind == "N":
-        number = float(value)
-        return (
-            int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number
-        )
+        # Integers exactly (a float would round anything past 2**53); anything else as a float.
+        if "." not in value and "e" not in value.lower():
+            return int(value)
+        return float(value)
     if kind == "BOOL":
         return value
     if kind == "NULL":

@@ -32,6 +32,7 @@ from .table import (
     tenant_pk,
     to_attr,
 )
+from .unreadable import parse_readable
 
 ENDPOINT_PREFIX = "WHE#"
 DELIVERY_PREFIX = "WHD#"
@@ -64,7 +65,7 @@ class WebhookRepository:
 
     def get_endpoint(self, tenant_id: str, endpoint_id: str) -> WebhookEndpoint | None:
         item = self.table.get(tenant_pk(tenant_id), ENDPOINT_PREFIX + endpoint_id, consistent=True)
-        return WebhookEndpoint.model_validate_json(item["data"]) if item else None
+        return _endpoint_from_item(item) if item else None
 
     def list_endpoints(self, tenant_id: str) -> list[WebhookEndpoint]:
         """All of a tenant's endpoints, oldest first (a tenant has few: they are read whole)."""
@@ -78,7 +79,7 @@ class WebhookRepository:
                 start_key=start,
                 newest_first=False,
             )
-            out.extend(WebhookEndpoint.model_validate_json(i["data"]) for i in items)
+            out.extend(parse_readable("webhook_endpoint", items, _endpoint_from_item))
             if not start:
                 return out
 
@@ -266,7 +267,7 @@ class WebhookRepository:
                 filter_expression="#status = :status" if status else None,
                 filter_values={":status": status} if status else None,
             )
-            out.extend(_delivery_from_item(i) for i in items)
+            out.extend(parse_readable("webhook_delivery", items, _delivery_from_item))
             if not start:
                 break
         page = out[:limit]
@@ -286,13 +287,17 @@ class WebhookRepository:
         return key
 
 
+def _endpoint_from_item(item: dict[str, Any]) -> WebhookEndpoint:
+    return WebhookEndpoint.model_validate_json(item["data"])
+
+
 def _delivery_from_item(item: dict[str, Any]) -> WebhookDelivery:
     data = json.loads(item["data"])
     data.update(
         status=item["status"],
         attempt_count=int(item.get("attempt_count", 0)),
         attempts=sorted(item.get("attempts") or [], key=lambda a: (a["attempt"], a["at"])),
-        next_attempt_at=item.get("next_attempt_at"),
+        next_attempt_at=item.get("next_attempt_at", data.get("next_attempt_at")),
         updated_at=item.get("updated_at", data["updated_at"]),
     )
     return WebhookDelivery.model_validate(data)

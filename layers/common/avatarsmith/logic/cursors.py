@@ -24,7 +24,8 @@ def decode_cursor(cursor: str, kind: str, filters: dict[str, str | None]) -> str
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
         after_id = data["a"]
         ok = data["k"] == kind and isinstance(after_id, str) and _ID.match(after_id)
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+    # RecursionError: a cursor that decodes to deeply nested JSON (json.loads recurses per level).
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):
         ok = False
     if not ok:
         raise InvalidRequestError("cursor is not valid for this list", param="cursor")

@@ -147,11 +147,11 @@ class Job(_Frozen):
 class SavedAvatar(_Frozen):
     id: str
     tenant_id: str
-    label: str | None = None  # stored items leave out a missing label
+    label: str | None = None  # stored without the attribute when absent (see dal.avatars)
     job_id: str
     variation: int
     image_key: str
-    thumbnail_key: str | None
+    thumbnail_key: str | None = None
     width: int
     height: int
     format: ImageFormat
