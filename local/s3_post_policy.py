@@ -23,7 +23,8 @@ from typing import Any
 from moto.s3.responses import S3Response
 
 _original_post = S3Response._bucket_response_post
-_UNCHECKED_FIELDS = {"policy", "x-amz-signature", "file"}  # AWS: also x-ignore-* and the signature itself
+# AWS: also x-ignore-*; a SigV2 form's AWSAccessKeyId and signature are not policy conditions either.
+_UNCHECKED_FIELDS = {"policy", "x-amz-signature", "file", "awsaccesskeyid", "signature"}
 
 
 class PolicyViolation(Exception):
@@ -67,13 +68,28 @@ def check_signature(policy_b64: str, credential: str, signature: str, secret_key
         )
 
 
+def check_signature_v2(policy_b64: str, signature: str, secret_key: str) -> None:
+    """SigV2 for POST (still accepted by S3 where SigV2 is, and boto3's default for a presigned POST
+    without `signature_version="s3v4"`): the signature is base64(HMAC-SHA1(secret, base64 policy))."""
+    expected = base64.b64encode(hmac.new(secret_key.encode(), policy_b64.encode(), hashlib.sha1).digest())
+    if not hmac.compare_digest(expected.decode(), signature.strip()):
+        raise PolicyViolation(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+        )
+
+
 def evaluate(form: dict[str, str], bucket: str, file_size: int, *, secret_key: str, now: datetime) -> None:
     """Raise PolicyViolation unless the form satisfies its signed policy."""
     fields = {k.lower(): v for k, v in form.items()}
     policy_b64 = fields.get("policy", "")
-    check_signature(
-        policy_b64, fields.get("x-amz-credential", ""), fields.get("x-amz-signature", ""), secret_key
-    )
+    if "x-amz-credential" not in fields and "awsaccesskeyid" in fields:
+        check_signature_v2(policy_b64, fields.get("signature", ""), secret_key)
+    else:
+        check_signature(
+            policy_b64, fields.get("x-amz-credential", ""), fields.get("x-amz-signature", ""), secret_key
+        )
     try:
         policy = json.loads(base64.b64decode(policy_b64, validate=True))
     except (binascii.Error, ValueError) as exc:
