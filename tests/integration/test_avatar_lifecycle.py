@@ -57,6 +57,21 @@ def test_a_saved_avatar_keeps_its_own_copy_outside_the_retention_prefix(aws: Aws
     assert requests.get(fresh["image_url"], timeout=10).status_code == 200
 
 
+def test_saving_a_job_whose_images_expired_is_a_conflict_not_an_outage(aws: AwsAccount) -> None:
+    # Given a completed job whose images the retention rule has expired
+    tenant_id, key = aws.add_tenant()
+    job = _completed_job(aws, key)
+    aws.client("s3").delete_objects(
+        Bucket=aws.env["IMAGES_BUCKET_NAME"],
+        Delete={"Objects": [{"Key": k} for k in _keys(aws, f"tenants/{tenant_id}/jobs/")]},
+    )
+    # When it is saved, the caller learns the image is gone (not a retryable 503), and nothing is saved
+    status, _, body = api_call("save_avatar", key, body={"job_id": job["id"]})
+    assert (status, body["error"]["code"]) == (409, "image_gone"), body
+    _, _, listed = api_call("list_avatars", key, query={})
+    assert listed["data"] == []
+
+
 def test_rename_and_delete_a_saved_avatar(aws: AwsAccount) -> None:
     tenant_id, key = aws.add_tenant()
     avatar = _saved(aws, key)

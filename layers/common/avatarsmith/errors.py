@@ -86,6 +86,12 @@ class JobNotFinishedError(ConflictError):
     code = "job_not_finished"
 
 
+class ImageGoneError(ConflictError):
+    """The stored image an operation needs is no longer there (the job was erased, or it expired)."""
+
+    code = "image_gone"
+
+
 class UploadNotFoundError(NotFoundError):
     pass
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from avatarsmith.errors import StorageError
+from avatarsmith.errors import ImageGoneError, StorageError
 
 from .clients import client, sigv4_client
 
@@ -118,7 +118,11 @@ class ImageStore:
             self._s3.copy_object(
                 Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source}
             )
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise ImageGoneError("the image is no longer stored (its job was erased or expired)") from exc
+            raise StorageError("could not copy an image") from exc
+        except BotoCoreError as exc:
             raise StorageError("could not copy an image") from exc
 
     def delete(self, keys: list[str]) -> None:
