@@ -157,6 +157,19 @@ def build_event(
     return event
 
 
+# Lambda refuses a synchronous invocation whose event (body base64- or JSON-escaped, plus headers) is
+# over 6 MB, so the api function never sees such a request on AWS either.
+MAX_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024
+_TOO_LARGE_FOR_LAMBDA = {
+    "error": {
+        "code": "payload_too_large",
+        "request_id": "local",
+        "message": "the request is larger than the 6 MB a function invocation can carry; "
+        "send reference photos over 4 MB with POST /v1/uploads and pass the upload ids",
+    }
+}
+
+
 class ApiServer:
     def __init__(
         self, *, function_name: str, routes: list[tuple[str, str]], host: str = "127.0.0.1", port: int = 3000
@@ -231,6 +244,9 @@ class ApiServer:
         event = build_event(
             method, parts.path, parts.query, headers, body, route, params, request.client_address[0]
         )
+        if len(json.dumps(event)) > MAX_INVOKE_PAYLOAD_BYTES:
+            self._reply(request, 413, _TOO_LARGE_FOR_LAMBDA)
+            return
         try:
             result = REGISTRY.invoke(self.function_name, event)
         except Exception:

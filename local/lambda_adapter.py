@@ -118,6 +118,9 @@ def install() -> None:
     from . import moto_atomic
 
     moto_atomic.install()  # concurrent requests need DynamoDB's per-item atomicity
+    from . import s3_post_policy
+
+    s3_post_policy.install()  # browser uploads are held to their signed policy, as on AWS
 
 
 def uninstall() -> None:
@@ -125,3 +128,6 @@ def uninstall() -> None:
     from . import moto_atomic
 
     moto_atomic.uninstall()
+    from . import s3_post_policy
+
+    s3_post_policy.uninstall()

@@ -270,6 +270,7 @@ class EmbeddedStack:
             "moto_url": info.moto_url,
             "region": _FAKE_AWS_ENV["AWS_REGION"],
             "table_name": info.environment["TABLE_NAME"],
+            "images_bucket_name": info.environment["IMAGES_BUCKET_NAME"],
             "demo_tenant_id": info.tenant_id,
             "pid": os.getpid(),
         }

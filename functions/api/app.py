@@ -19,8 +19,24 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError as SchemaValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from routes import account, ai302, avatars, catalog, docs, health, jobs, konpro, pi, playground, webhooks
+from routes import (
+    account,
+    ai302,
+    avatars,
+    batches,
+    catalog,
+    community,
+    docs,
+    health,
+    jobs,
+    konpro,
+    pi,
+    playground,
+    uploads,
+    webhooks,
+)
 from routes.common import PerRequestResolver, current_event, error_response, get_services
+from routes.deadline import fold_cancel_after
 
 from avatarsmith.errors import AvatarsmithError
 from avatarsmith.observability import logger
@@ -28,11 +44,11 @@ from avatarsmith.observability import logger
 __all__ = ["app", "get_services", "lambda_handler"]
 
 app = PerRequestResolver(enable_validation=True, response_validation_error_http_code=500)
-for _module in (health, docs, jobs, avatars, catalog, account, webhooks):
+for _module in (health, docs, jobs, avatars, catalog, account, webhooks, uploads, community, batches):
     app.include_router(_module.router)
 app.include_router(pi.router)
 app.include_router(konpro.router)
-app.rewrite_requests([ai302.multipart_generate_as_json])
+app.rewrite_requests([ai302.multipart_generate_as_json, fold_cancel_after])
 app.include_router(playground.router)
 
 

@@ -37,6 +37,7 @@ def start_job(record: SQSRecord) -> None:
         model=message.model,
         credits_reserved=message.credits_reserved,
         created_at=message.created_at,
+        metadata=message.metadata,
     )
     EventPublisher(settings.EVENT_BUS_NAME, EVENT_SOURCE).put(detail_type_for("queued"), detail)
     express = message.backend in SYNCHRONOUS_BACKENDS

@@ -115,10 +115,10 @@ def test_webhooks_reach_loopback_receivers_verified_even_after_three_failures(st
             "Avatar Job Queued",
         ]
         assert all(e["source"] == "avatarsmith" and "secret" not in json.dumps(e) for e in events)
-        event_schema = _schema("events/avatar-job-event.v1.json")
+        event_schema = _schema("events/avatar-job-event.v2.json")
         for event in events:
             jsonschema.validate(event, event_schema)
-        payload_schema = _schema("webhooks/avatar-webhook-payload.v1.json")
+        payload_schema = _schema("webhooks/avatar-webhook-payload.v2.json")
         for received in (ok, cb, *tries, again):
             jsonschema.validate(json.loads(received.body), payload_schema)
     finally:

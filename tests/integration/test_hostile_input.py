@@ -29,7 +29,7 @@ def test_a_deeply_nested_cursor_is_refused_in_the_envelope(aws: AwsAccount, tena
     # deeper ones are longer than the limit and are refused by the typed query parameter (422).
     decodable = (_nested_cursor(700), base64.b64encode(b'{"a":' * 280).decode())
     too_long = (_nested_cursor(), _nested_cursor(100_000), base64.b64encode(b'{"a":' * 5000).decode())
-    for event in ("list_jobs", "list_avatars", "list_webhook_deliveries"):
+    for event in ("list_jobs", "list_avatars", "list_webhook_deliveries", "list_batches", "list_community"):
         for cursor, expected in [(c, (400, "invalid_request")) for c in decodable] + [
             (c, (422, "validation_error")) for c in too_long
         ]:
@@ -48,6 +48,10 @@ def test_an_avatar_saved_with_any_label_reads_back_alone_and_in_lists(aws: AwsAc
 def _check_saved_avatar_round_trip(aws: AwsAccount, tenant: tuple[str, str], label: str | None) -> None:
     job = completed_job(tenant[0])
     JobRepository(Table(aws.env["TABLE_NAME"])).create(job)
+    for variation in job.variations:  # saving copies the job's stored images
+        for stored in (variation.image_key, variation.thumbnail_key):
+            if stored:
+                aws.client("s3").put_object(Bucket=aws.env["IMAGES_BUCKET_NAME"], Key=stored, Body=b"img")
     request = {"job_id": job.id} if label is None else {"job_id": job.id, "label": label}
     status, _, saved = api_call("save_avatar", tenant[1], body=request)
     assert status == 201, saved

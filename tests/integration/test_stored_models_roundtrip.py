@@ -217,3 +217,44 @@ def test_an_unreadable_webhook_endpoint_or_delivery_is_skipped(aws: AwsAccount, 
     assert status == 200 and body["data"] == [], body
     status, _, body = api_call("list_webhook_deliveries", key, query={})
     assert status == 200 and body["data"] == [], body
+
+
+def test_an_unreadable_batch_is_skipped_and_paging_goes_on(aws: AwsAccount, table: Table) -> None:
+    from avatarsmith.dal.batches import BatchRepository, batch_sk, batch_to_item
+    from avatarsmith.models.domain import Batch
+
+    tenant_id, key = aws.add_tenant("acme")
+    ids = sorted((time_ordered_id("bat") for _ in range(4)), reverse=True)
+    for batch_id in ids:
+        batch = Batch(
+            id=batch_id, tenant_id=tenant_id, status="completed", job_ids=[], created_at=NOW, updated_at=NOW
+        )
+        table.put(batch_to_item(batch))
+    # The second newest no longer parses (its status renamed by hand, say).
+    table.update(tenant_pk(tenant_id), batch_sk(ids[1]), set_values={"status": "??"})
+    batches = BatchRepository(table)
+    first, cursor = batches.list_page(tenant_id, limit=2, after_batch_id=None)
+    second, end = batches.list_page(tenant_id, limit=2, after_batch_id=cursor)
+    assert [b.id for b in first] == [ids[0]] and cursor == ids[1]
+    assert [b.id for b in second] == [ids[2], ids[3]] and end is None
+    status, _, body = api_call("list_batches", key, query={"limit": "10"})
+    assert status == 200, body
+    assert [b["id"] for b in body["data"]] == [ids[0], ids[2], ids[3]]
+
+
+def test_an_unreadable_community_entry_is_skipped_logged_and_counted(
+    aws: AwsAccount,
+    table: Table,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from avatarsmith.dal.community import COMMUNITY_PK, entry_sk
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "0")
+    _, key = aws.add_tenant("acme")
+    table.put({"pk": COMMUNITY_PK, "sk": entry_sk("pub_broken"), "id": "pub_broken", "width": "wide"})
+    capsys.readouterr()
+    status, _, body = api_call("list_community", key, query={"limit": "10"})
+    assert status == 200 and body["data"] == [], body
+    metrics = _metric_lines(capsys.readouterr().out)
+    assert len(metrics) == 1 and metrics[0]["item_type"] == "community_entry"

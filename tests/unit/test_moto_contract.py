@@ -28,3 +28,24 @@ def test_the_adapter_installs_and_uninstalls_cleanly() -> None:
     finally:
         lambda_adapter.uninstall()
     assert LambdaSimpleBackend.invoke is original
+
+
+def test_s3_post_handler_has_the_signature_the_policy_check_wraps() -> None:
+    from moto.s3.responses import S3Response
+
+    params = list(inspect.signature(S3Response._bucket_response_post).parameters)
+    assert params == ["self", "request", "bucket_name"]
+
+
+def test_the_post_policy_check_installs_and_uninstalls_cleanly() -> None:
+    from moto.s3.responses import S3Response
+
+    from local import s3_post_policy
+
+    original = S3Response._bucket_response_post
+    s3_post_policy.install()
+    try:
+        assert S3Response._bucket_response_post is s3_post_policy._post
+    finally:
+        s3_post_policy.uninstall()
+    assert S3Response._bucket_response_post is original

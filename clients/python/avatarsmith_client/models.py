@@ -67,6 +67,11 @@ class JobData(_Model):
     thumbnail_url: str | None = None
     width: int | None = None
     height: int | None = None
+    progress: dict[str, Any] | None = None
+    deadline_at: str | None = None
+    reference_retention: str | None = None
+    references_purged_at: str | None = None
+    erased_at: str | None = None
     _client: Any = PrivateAttr(None)  # set on the SDK's job handles, for wait() and cancel()
 
     @property
@@ -104,7 +109,12 @@ class SavedAvatarData(_Model):
     width: int | None = None
     height: int | None = None
     format: str | None = None
+    style: str | None = None
     created_at: str
+    updated_at: str | None = None
+    published: bool = False
+    community_id: str | None = None
+    published_at: str | None = None
 
 
 class Style(_Model):
@@ -162,11 +172,15 @@ class WebhookDelivery(_Model):
 
 class Upload(_Model):
     id: str
+    object: str = "upload"
     upload_url: str
     method: str = "POST"
     fields: dict[str, str] | None = None
-    headers: dict[str, str] | None = None
+    content_type: str | None = None
+    max_bytes: int | None = None
+    created_at: str | None = None
     expires_at: str | None = None
+    usable_until: str | None = None
 
 
 class Page(_Model, Generic[T]):

@@ -13,8 +13,8 @@ from avatarsmith.errors import InvalidRequestError
 from avatarsmith.logic import avatars as avatar_logic
 from avatarsmith.logic import billing as billing_logic
 from avatarsmith.logic.presenters import present_avatar, present_list
-from avatarsmith.models.api import SaveAvatarRequest
-from avatarsmith.models.responses import Avatar, AvatarList
+from avatarsmith.models.api import SaveAvatarRequest, UpdateAvatarRequest
+from avatarsmith.models.responses import Avatar, AvatarList, DeletedAvatar
 
 from .common import (
     AUTH,
@@ -132,3 +132,63 @@ def get_avatar(avatar_id: Annotated[str, Path(description="The avatar's id")]) -
     return json_response(
         200, present_avatar(avatar_logic.get_avatar(services, tenant_id, avatar_id), services)
     )
+
+
+# --- lifecycle: rename, delete, publish to / unpublish from the community gallery -------------------
+AvatarId = Annotated[str, Path(description="The avatar's id")]
+
+
+@router.patch(
+    "/v1/avatars/<avatar_id>",
+    summary="Rename a saved avatar (label null removes it)",
+    tags=["avatars"],
+    security=AUTH,
+    responses=responses(Avatar, 400, 404, 415, 422),
+)
+def update_avatar(avatar_id: AvatarId, request: Annotated[UpdateAvatarRequest, Body()]) -> Response[str]:
+    tenant_id = tenant()
+    require_json_media_type()
+    services = get_services()
+    avatar = avatar_logic.rename_avatar(services, tenant_id, avatar_id, request.label)
+    return json_response(200, present_avatar(avatar, services))
+
+
+@router.delete(
+    "/v1/avatars/<avatar_id>",
+    summary="Delete a saved avatar with its kept image copy (and its community entry)",
+    tags=["avatars"],
+    security=AUTH,
+    responses=responses(DeletedAvatar, 404),
+)
+def delete_avatar(avatar_id: AvatarId) -> Response[str]:
+    tenant_id = tenant()
+    avatar_logic.delete_avatar(get_services(), tenant_id, avatar_id)
+    return json_response(200, {"id": avatar_id, "object": "avatar", "deleted": True})
+
+
+@router.post(
+    "/v1/avatars/<avatar_id>/publish",
+    summary="Share a saved avatar in the community gallery",
+    tags=["avatars"],
+    security=AUTH,
+    responses=responses(Avatar, 404, 409),
+)
+def publish_avatar(avatar_id: AvatarId) -> Response[str]:
+    tenant_id = tenant()
+    services = get_services()
+    avatar = avatar_logic.publish_avatar(services, tenant_id, avatar_id)
+    return json_response(200, present_avatar(avatar, services))
+
+
+@router.post(
+    "/v1/avatars/<avatar_id>/unpublish",
+    summary="Remove a saved avatar from the community gallery",
+    tags=["avatars"],
+    security=AUTH,
+    responses=responses(Avatar, 404, 409),
+)
+def unpublish_avatar(avatar_id: AvatarId) -> Response[str]:
+    tenant_id = tenant()
+    services = get_services()
+    avatar = avatar_logic.unpublish_avatar(services, tenant_id, avatar_id)
+    return json_response(200, present_avatar(avatar, services))

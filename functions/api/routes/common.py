@@ -121,6 +121,7 @@ class PerRequestResolver(APIGatewayHttpResolver):
         self._state.resolver = self
         self._state.event = self._to_proxy_event(event)
         self._state.lambda_context = context
+        self._state.rate_headers = {}
         try:
             for rewrite in self._request_rewriters:
                 event = rewrite(event)
@@ -128,7 +129,10 @@ class PerRequestResolver(APIGatewayHttpResolver):
             reply = error_response(exc.status_code, exc.code, exc.message, param=exc.param)
             return ResponseBuilder(response=reply).build(self._state.event)
         self._state.event = self._to_proxy_event(event)
-        return super().resolve(event, context)
+        result = super().resolve(event, context)
+        if self._state.rate_headers:  # every answer to an authenticated caller, not only 429
+            result["headers"] = {**self._state.rate_headers, **(result.get("headers") or {})}
+        return result
 
 
 def current_event() -> Any:
@@ -214,7 +218,7 @@ def principal() -> Principal:
         dict(current_event().headers or {}),
         cache_seconds=get_api_settings().API_KEY_CACHE_SECONDS,
     )
-    count_request(caller.tenant_id, caller.requests_per_minute)
+    PerRequestResolver._state.rate_headers = count_request(caller.tenant_id, caller.requests_per_minute)
     return caller
 
 

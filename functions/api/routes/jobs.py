@@ -160,3 +160,19 @@ def cancel_job(job_id: JobId, idempotency_key: IdempotencyKey = None) -> Respons
             wait_seconds=idempotency_wait(),
         )
     )
+
+
+@router.delete(
+    "/v1/jobs/<job_id>",
+    summary="Erase a finished job's images, thumbnails and reference photos (the record stays)",
+    tags=["jobs"],
+    security=AUTH,
+    responses=responses(Job, 404, 409),
+)
+def delete_job(job_id: JobId) -> Response[str]:
+    """Erase a finished job's images, thumbnails and reference photos (saved avatars keep their copies)."""
+    from avatarsmith.logic.job_end import erase_job
+
+    tenant_id = tenant()
+    services = get_services()
+    return json_response(200, present_job(erase_job(services, tenant_id, job_id), services))

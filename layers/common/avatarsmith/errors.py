@@ -82,6 +82,29 @@ class JobNotCancelableError(ConflictError):
     code = "job_not_cancelable"
 
 
+class JobNotFinishedError(ConflictError):
+    code = "job_not_finished"
+
+
+class ImageGoneError(ConflictError):
+    """The stored image an operation needs is no longer there (the job was erased, or it expired)."""
+
+    code = "image_gone"
+
+
+class UploadNotFoundError(NotFoundError):
+    pass
+
+
+class UploadIncompleteError(ConflictError):
+    code = "upload_incomplete"
+
+
+class UploadExpiredError(AvatarsmithError):
+    status_code = 410
+    code = "upload_expired"
+
+
 class InsufficientCreditsError(AvatarsmithError):
     status_code = 402
     code = "insufficient_credits"
@@ -201,6 +224,12 @@ class InvalidReferenceImageError(GenerationRejectedError):
 
 class GenerationTimeoutError(WorkflowError):
     code = "generation_timeout"
+
+
+class DeadlineExceededError(WorkflowError):
+    """The job's own deadline (Cancel-After / deadline_seconds) passed: it ends canceled, refunded."""
+
+    code = "deadline_exceeded"
 
 
 class JobNotRunnableError(WorkflowError):

@@ -45,3 +45,15 @@ def new_ledger_entry_id() -> str:
 
 def new_api_key_id() -> str:
     return time_ordered_id("key")
+
+
+def new_upload_id() -> str:
+    return time_ordered_id("upl")
+
+
+def new_community_id() -> str:
+    return time_ordered_id("pub")
+
+
+def new_batch_id() -> str:
+    return time_ordered_id("bat")

@@ -151,6 +151,13 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("set-limits", help="per-tenant limits (unset ones keep their value)")
     p.add_argument("tenant_id")
     limits(p)
+    p = commands.add_parser("list-community", help="the community gallery, newest first, with owners")
+    p.add_argument("--limit", type=int, default=50)
+    p = commands.add_parser(
+        "takedown", help="remove an entry (and its image copies) from the community gallery"
+    )
+    p.add_argument("entry_id")
+    p.add_argument("--bucket", help="the images bucket (found by itself with --local and --stack)")
     return parser
 
 
@@ -207,12 +214,49 @@ def run(args: argparse.Namespace) -> Any:
         entry = admin.adjust_credits(args.tenant_id, amount, note=args.note)
         balance = admin.account(args.tenant_id, ledger_limit=1)["balance"]
         return {"tenant_id": args.tenant_id, "entry": entry.model_dump(exclude_none=True), "balance": balance}
+    if command in ("list-community", "takedown"):
+        return _community(table, args)
     if command == "set-limits":
         return {
             "tenant_id": args.tenant_id,
             "limits": admin.set_limits(args.tenant_id, **_limits(args)).model_dump(),
         }
     raise CliError(f"unknown command {command}")
+
+
+def _images_bucket(args: argparse.Namespace) -> str:
+    if args.bucket:
+        return str(args.bucket)
+    if args.local:
+        return str(find_local_state()["images_bucket_name"])
+    if args.stack:
+        import boto3
+
+        stacks = boto3.client("cloudformation").describe_stacks(StackName=args.stack)["Stacks"]
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+        if "ImagesBucketName" in outputs:
+            return outputs["ImagesBucketName"]
+    raise CliError(
+        "takedown also deletes the entry's images: pass --bucket NAME (the ImagesBucketName output)"
+    )
+
+
+def _community(table: str, args: argparse.Namespace) -> dict[str, Any]:
+    from avatarsmith.dal.community import CommunityRepository
+    from avatarsmith.dal.storage import ImageStore
+    from avatarsmith.dal.table import Table
+    from avatarsmith.errors import NotFoundError
+    from avatarsmith.logic.community import take_down
+
+    community = CommunityRepository(Table(table))
+    if args.command == "list-community":
+        entries, _ = community.list_page(limit=max(1, min(args.limit, 500)), after_entry_id=None)
+        return {"entries": [e.model_dump(exclude={"image_key", "thumbnail_key"}) for e in entries]}
+    try:
+        entry = take_down(community, ImageStore(_images_bucket(args)), args.entry_id)
+    except NotFoundError as exc:
+        raise CliError(exc.message) from exc
+    return {"taken_down": entry.id, "tenant_id": entry.tenant_id, "avatar_id": entry.avatar_id}
 
 
 def _human(result: dict[str, Any]) -> str:

@@ -25,9 +25,16 @@ def _env_int(name: str, default: str, low: int, high: int) -> int:
     return max(low, min(high, int(os.environ.get(name, default))))
 
 
+CANCELED: set[str] = set()  # backend job ids whose cancellation was asked for (this process)
+
+
 class AsyncTestBackend:
     name = "async-test"
     version = RENDERER_VERSION
+
+    def cancel(self, spec: GenerationSpec, job: BackendJob) -> None:
+        """Like a real provider's cancel: the task stops (here: it is only remembered)."""
+        CANCELED.add(job.backend_job_id)
 
     def submit(self, spec: GenerationSpec, references: list[bytes], *, deadline: float) -> BackendJob:
         polls_needed = _env_int(POLLS_ENV, "3", 0, 1000)

@@ -6,7 +6,7 @@ from typing import Any
 
 from avatarsmith.models.domain import SavedAvatar
 
-from .table import Table, avatar_sk, tenant_pk
+from .table import ConditionFailed, Table, avatar_sk, from_item, tenant_pk, to_item
 from .unreadable import parse_readable
 
 AVATAR_PREFIX = "AVA#"
@@ -68,3 +68,28 @@ class AvatarRepository:
 
     def count(self, tenant_id: str) -> int:
         return self.table.count(pk=tenant_pk(tenant_id), sort_prefix=AVATAR_PREFIX)
+
+    def update_label(
+        self, tenant_id: str, avatar_id: str, label: str | None, *, now: str
+    ) -> SavedAvatar | None:
+        """Rename; None when the avatar does not exist."""
+        try:
+            item = self.table.update(
+                tenant_pk(tenant_id),
+                avatar_sk(avatar_id),
+                set_values={"label": label, "updated_at": now},
+                condition="attribute_exists(pk)",
+            )
+        except ConditionFailed:
+            return None
+        return avatar_from_item(item)
+
+    def delete(self, tenant_id: str, avatar_id: str) -> SavedAvatar | None:
+        """Delete and return the avatar as it was; None when it did not exist."""
+        response = self.table._call(
+            "delete_item",
+            Key=to_item({"pk": tenant_pk(tenant_id), "sk": avatar_sk(avatar_id)}),
+            ReturnValues="ALL_OLD",
+        )
+        old = response.get("Attributes")
+        return avatar_from_item(from_item(old)) if old else None

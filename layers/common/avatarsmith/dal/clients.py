@@ -15,6 +15,16 @@ def client(service: str) -> Any:
     return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
 
 
+@cache
+def sigv4_client(service: str) -> Any:
+    """A SigV4-signing client (S3 browser-upload forms: the only POST signature newer regions accept)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(service, config=Config(signature_version="s3v4"))  # type: ignore[call-overload]
+
+
 def reset_clients() -> None:
     """Drop cached clients (tests switch between mocked and real endpoints)."""
     client.cache_clear()
+    sigv4_client.cache_clear()

@@ -61,6 +61,15 @@ def job_to_item(job: Job) -> dict[str, Any]:
         item["callback_url"] = job.callback_url
     if job.callback_id is not None:
         item["callback_id"] = job.callback_id
+    for name in ("deadline_at", "references_purged_at", "erased_at"):
+        if getattr(job, name):
+            item[name] = getattr(job, name)
+    if job.batch_id:
+        item["batch_id"] = job.batch_id
+    if job.variations_stored:
+        item["variations_stored"] = job.variations_stored
+    if job.reference_retention != "delete":
+        item["reference_retention"] = job.reference_retention
     return item
 
 
@@ -83,6 +92,12 @@ def job_from_item(item: dict[str, Any]) -> Job:
         generation_run=item.get("generation_run"),
         generation_claimed_at=item.get("generation_claimed_at"),
         settled_by=item.get("settled_by"),
+        deadline_at=item.get("deadline_at"),
+        reference_retention=item.get("reference_retention") or "delete",
+        references_purged_at=item.get("references_purged_at"),
+        erased_at=item.get("erased_at"),
+        variations_stored=int(item.get("variations_stored") or 0),
+        batch_id=item.get("batch_id"),
     )
 
 
@@ -143,6 +158,19 @@ class JobRepository:
             )
         except ConditionFailed as exc:
             raise StaleJobError(job_from_item(exc.current) if exc.current else None) from exc
+        return job_from_item(item)
+
+    def record(self, job: Job, *, set_values: dict[str, Any]) -> Job | None:
+        """Set plain attributes on an existing job (no status change); None when it is gone."""
+        try:
+            item = self.table.update(
+                tenant_pk(job.tenant_id),
+                job_sk(job.id),
+                set_values={k: _encode_change(k, v) for k, v in set_values.items()},
+                condition="attribute_exists(pk)",
+            )
+        except ConditionFailed:
+            return None
         return job_from_item(item)
 
     def list_page(

@@ -22,6 +22,7 @@ class GenerationQueue:
         credits_reserved: int | None = None,
         created_at: str | None = None,
         backend: str | None = None,
+        metadata: dict[str, str] | None = None,
     ) -> None:
         """The message also carries what the dispatcher's `queued` event needs (no table read there)."""
         from botocore.exceptions import BotoCoreError, ClientError
@@ -33,6 +34,7 @@ class GenerationQueue:
             "credits_reserved": credits_reserved,
             "created_at": created_at,
             "backend": backend,
+            "metadata": metadata or None,
         }
         body = json.dumps({k: v for k, v in message.items() if v is not None}, separators=(",", ":"))
         try:

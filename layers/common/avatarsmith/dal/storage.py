@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from avatarsmith.errors import StorageError
+from avatarsmith.errors import ImageGoneError, StorageError
 
-from .clients import client
+from .clients import client, sigv4_client
 
 
 def job_prefix(tenant_id: str, job_id: str) -> str:
@@ -23,6 +23,22 @@ def thumbnail_key(tenant_id: str, job_id: str, index: int, extension: str) -> st
 
 def reference_key(tenant_id: str, job_id: str, index: int) -> str:
     return f"{job_prefix(tenant_id, job_id)}references/{index}"
+
+
+def upload_key(tenant_id: str, upload_id: str) -> str:
+    return f"tenants/{tenant_id}/uploads/{upload_id}"
+
+
+KEPT_PREFIX = "kept/"  # outside tenants/: the retention rule does not expire saved and published images
+
+
+def kept_key(tenant_id: str, avatar_id: str, name: str) -> str:
+    return f"{KEPT_PREFIX}tenants/{tenant_id}/avatars/{avatar_id}/{name}"
+
+
+def community_key(entry_id: str, name: str) -> str:
+    """A published copy: its path names neither the tenant nor the saved avatar."""
+    return f"{KEPT_PREFIX}community/{entry_id}/{name}"
 
 
 class ImageStore:
@@ -43,6 +59,18 @@ class ImageStore:
             self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, **extra)
         except (ClientError, BotoCoreError) as exc:
             raise StorageError("could not store an image") from exc
+
+    def keys_under(self, prefix: str) -> set[str]:
+        """Every key under the prefix (a job's objects: at most a few dozen)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        keys: set[str] = set()
+        try:
+            for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                keys.update(str(o["Key"]) for o in page.get("Contents", []))
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("could not list stored images") from exc
+        return keys
 
     def exists(self, key: str) -> bool:
         """Whether the object is stored (one HEAD request)."""
@@ -73,6 +101,72 @@ class ImageStore:
             return bytes(self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
         except (ClientError, BotoCoreError) as exc:
             raise StorageError("could not read an image") from exc
+
+    def head(self, key: str) -> dict[str, Any] | None:
+        """Size and content type of an object, or None when it does not exist."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            head = self._s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise StorageError("could not read an image's metadata") from exc
+        except BotoCoreError as exc:
+            raise StorageError("could not read an image's metadata") from exc
+        return {"size": int(head.get("ContentLength", 0)), "content_type": str(head.get("ContentType", ""))}
+
+    def get_prefix_bytes(self, key: str, count: int) -> bytes:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response = self._s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{count - 1}")
+            return bytes(response["Body"].read())
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("could not read an image") from exc
+
+    def copy(self, source: str, target: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._s3.copy_object(
+                Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source}
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise ImageGoneError("the image is no longer stored (its job was erased or expired)") from exc
+            raise StorageError("could not copy an image") from exc
+        except BotoCoreError as exc:
+            raise StorageError("could not copy an image") from exc
+
+    def delete(self, keys: list[str]) -> None:
+        """Delete objects (absent ones are fine), up to 1000 per call."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        for start in range(0, len(keys), 1000):
+            chunk = keys[start : start + 1000]
+            try:
+                result = self._s3.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
+                )
+            except (ClientError, BotoCoreError) as exc:
+                raise StorageError("could not delete images") from exc
+            if result.get("Errors"):
+                raise StorageError("could not delete images")
+
+    def presigned_post(
+        self, key: str, *, content_type: str, max_bytes: int, expires_in: int
+    ) -> dict[str, Any]:
+        """A browser/curl upload form whose policy fixes the key and content type and caps the size."""
+        return dict(
+            sigv4_client("s3").generate_presigned_post(
+                Bucket=self.bucket,
+                Key=key,
+                Fields={"Content-Type": content_type},
+                Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+                ExpiresIn=expires_in,
+            )
+        )
 
     def presign(self, key: str, *, expires_in: int) -> str:
         """A fresh presigned GET (computed locally: no AWS round trip)."""

@@ -1,15 +1,27 @@
-"""Saved avatars: persist a completed variation so it can be fetched without regenerating."""
+"""Saved avatars: persist a completed variation so it can be fetched without regenerating; rename,
+delete, publish to and unpublish from the community gallery.
+
+Saving copies the image (and thumbnail) under `kept/`, outside the prefix the retention rule expires,
+so a saved or published avatar outlives ImageRetentionDays and an erased job. Deleting the avatar
+deletes that copy.
+"""
 
 from __future__ import annotations
 
-from avatarsmith.errors import AvatarNotFoundError, InvalidRequestError, JobNotCompletedError
-from avatarsmith.ids import new_avatar_id
+import contextlib
+
+from avatarsmith.dal.community import AlreadyPublished, entry_keys
+from avatarsmith.dal.storage import KEPT_PREFIX, community_key, kept_key
+from avatarsmith.dal.table import ConditionFailed, TransactionCancelled
+from avatarsmith.errors import AvatarNotFoundError, InvalidRequestError, JobNotCompletedError, StorageError
+from avatarsmith.ids import new_avatar_id, new_community_id
 from avatarsmith.logic.clock import now_iso
 from avatarsmith.logic.cursors import decode_cursor, encode_cursor
 from avatarsmith.logic.jobs import get_job
 from avatarsmith.logic.services import Services
 from avatarsmith.models.api import SaveAvatarRequest
-from avatarsmith.models.domain import JobStatus, SavedAvatar
+from avatarsmith.models.domain import CommunityEntry, JobStatus, SavedAvatar
+from avatarsmith.observability import logger
 
 
 def save_avatar(services: Services, tenant_id: str, request: SaveAvatarRequest) -> SavedAvatar:
@@ -23,21 +35,49 @@ def save_avatar(services: Services, tenant_id: str, request: SaveAvatarRequest) 
         raise InvalidRequestError(
             f"job {job.id} has no completed variation {request.variation}", param="variation"
         )
+    avatar_id = new_avatar_id()
+    image_format = variation.format or job.spec.output.format
+    kept_image = kept_key(tenant_id, avatar_id, f"image.{variation.image_key.rsplit('.', 1)[-1]}")
+    services.images.copy(variation.image_key, kept_image)
+    kept_thumbnail = None
+    if variation.thumbnail_key:
+        kept_thumbnail = kept_key(tenant_id, avatar_id, f"thumb.{variation.thumbnail_key.rsplit('.', 1)[-1]}")
+        services.images.copy(variation.thumbnail_key, kept_thumbnail)
     avatar = SavedAvatar(
-        id=new_avatar_id(),
+        id=avatar_id,
         tenant_id=tenant_id,
         label=request.label,
         job_id=job.id,
         variation=variation.index,
-        image_key=variation.image_key,
-        thumbnail_key=variation.thumbnail_key,
+        image_key=kept_image,
+        thumbnail_key=kept_thumbnail,
         width=variation.width or job.spec.output.width,
         height=variation.height or job.spec.output.height,
-        format=variation.format or job.spec.output.format,
+        format=image_format,
         created_at=now_iso(),
+        style=job.spec.style,
     )
-    services.avatars.create(avatar)
+    try:
+        services.avatars.create(avatar)
+    except BaseException:
+        _delete_kept(services, avatar)
+        raise
     return avatar
+
+
+def _kept_keys(avatar: SavedAvatar) -> list[str]:
+    """The avatar's own copies (avatars saved before copies existed point at the job's images)."""
+    keys = [avatar.image_key, avatar.thumbnail_key]
+    return [k for k in keys if k and k.startswith(KEPT_PREFIX)]
+
+
+def _delete_kept(services: Services, avatar: SavedAvatar) -> None:
+    _delete_quietly(services, _kept_keys(avatar))
+
+
+def _delete_quietly(services: Services, keys: list[str]) -> None:
+    with contextlib.suppress(StorageError):
+        services.images.delete(keys)
 
 
 def get_avatar(services: Services, tenant_id: str, avatar_id: str) -> SavedAvatar:
@@ -45,6 +85,79 @@ def get_avatar(services: Services, tenant_id: str, avatar_id: str) -> SavedAvata
     if avatar is None:
         raise AvatarNotFoundError(f"no saved avatar with id {avatar_id}", param="avatar_id")
     return avatar
+
+
+def rename_avatar(services: Services, tenant_id: str, avatar_id: str, label: str | None) -> SavedAvatar:
+    avatar = services.avatars.update_label(tenant_id, avatar_id, label, now=now_iso())
+    if avatar is None:
+        raise AvatarNotFoundError(f"no saved avatar with id {avatar_id}", param="avatar_id")
+    if avatar.published_id:  # the gallery shows the new label too
+        entry = services.community.get(avatar.published_id)
+        if entry is not None:
+            services.community.replace(entry.model_copy(update={"label": label}))
+    return avatar
+
+
+def delete_avatar(services: Services, tenant_id: str, avatar_id: str) -> None:
+    """Delete the saved avatar, its gallery entry and its kept image copies."""
+    avatar = services.avatars.delete(tenant_id, avatar_id)
+    if avatar is None:
+        raise AvatarNotFoundError(f"no saved avatar with id {avatar_id}", param="avatar_id")
+    keys = _kept_keys(avatar)
+    if avatar.published_id:
+        entry = services.community.get(avatar.published_id)
+        services.community.remove_entry(avatar.published_id)
+        keys += entry_keys(entry) if entry else []
+    services.images.delete(keys)
+    logger.info("saved avatar deleted", extra={"avatar_id": avatar_id})
+
+
+def publish_avatar(services: Services, tenant_id: str, avatar_id: str) -> SavedAvatar:
+    """Share to the community gallery (publishing twice is a no-op)."""
+    avatar = get_avatar(services, tenant_id, avatar_id)
+    if avatar.published_id:
+        return avatar
+    now = now_iso()
+    entry_id = new_community_id()
+    image = community_key(entry_id, f"image.{avatar.image_key.rsplit('.', 1)[-1]}")
+    services.images.copy(avatar.image_key, image)
+    thumbnail = None
+    if avatar.thumbnail_key:
+        thumbnail = community_key(entry_id, f"thumb.{avatar.thumbnail_key.rsplit('.', 1)[-1]}")
+        services.images.copy(avatar.thumbnail_key, thumbnail)
+    entry = CommunityEntry(
+        id=entry_id,
+        tenant_id=tenant_id,
+        avatar_id=avatar.id,
+        label=avatar.label,
+        style=avatar.style,
+        image_key=image,
+        thumbnail_key=thumbnail,
+        width=avatar.width,
+        height=avatar.height,
+        format=avatar.format,
+        created_at=now,
+    )
+    try:
+        services.community.publish(entry, now=now)
+    except AlreadyPublished:  # a concurrent publish won: drop this copy
+        _delete_quietly(services, entry_keys(entry))
+    except ConditionFailed as exc:
+        _delete_quietly(services, entry_keys(entry))
+        raise AvatarNotFoundError(f"no saved avatar with id {avatar_id}", param="avatar_id") from exc
+    return get_avatar(services, tenant_id, avatar_id)
+
+
+def unpublish_avatar(services: Services, tenant_id: str, avatar_id: str) -> SavedAvatar:
+    """Remove from the community gallery (unpublishing an unpublished avatar is a no-op)."""
+    avatar = get_avatar(services, tenant_id, avatar_id)
+    if avatar.published_id:
+        entry = services.community.get(avatar.published_id)
+        with contextlib.suppress(TransactionCancelled):  # a concurrent unpublish or takedown won
+            services.community.unpublish(tenant_id, avatar_id, avatar.published_id, now=now_iso())
+        if entry is not None:
+            services.images.delete(entry_keys(entry))
+    return get_avatar(services, tenant_id, avatar_id)
 
 
 def list_avatars_by_cursor(

@@ -1,8 +1,10 @@
-"""Job events on the EventBridge bus: one per transition, schema `schemas/events/avatar-job-event.v1.json`.
+"""Job events on the EventBridge bus: one per transition, schema `schemas/events/avatar-job-event.v2.json`.
 
 source `avatarsmith`, detail-type `Avatar Job <Status>` (Queued, Processing, Completed, Failed, Canceled).
 The detail is thin: ids, status, model, credits, per-variation status and the API path of the job. No
-image bytes, no presigned URLs (they expire), no prompts, no callback URLs, no secrets.
+image bytes, no presigned URLs (they expire), no prompts, no callback URLs, no secrets. Version 2 echoes the
+job's `metadata` (the caller's own keys and values); the webhook payload is built from this detail, so
+webhooks carry it too.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 from avatarsmith.models.domain import Job, JobStatus
 
 EVENT_SOURCE = "avatarsmith"
-EVENT_VERSION = "1"
+EVENT_VERSION = "2"
 
 
 def detail_type_for(status: str) -> str:
@@ -34,6 +36,7 @@ def job_event_detail(job: Job) -> dict[str, Any]:
         "variations": [{"index": v.index, "status": v.status} for v in job.variations],
         "client_reference_id": job.client_reference_id,
         "callback_id": job.callback_id,
+        "metadata": job.metadata,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
         "links": job_links(job.id),
@@ -44,7 +47,13 @@ def job_event_detail(job: Job) -> dict[str, Any]:
 
 
 def queued_event_detail(
-    *, job_id: str, tenant_id: str, model: str | None, credits_reserved: int | None, created_at: str | None
+    *,
+    job_id: str,
+    tenant_id: str,
+    model: str | None,
+    credits_reserved: int | None,
+    created_at: str | None,
+    metadata: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The `queued` detail, built by the dispatcher from the queue message (no table read)."""
     detail: dict[str, Any] = {
@@ -56,6 +65,7 @@ def queued_event_detail(
         "credits": {"reserved": credits_reserved, "charged": 0, "refunded": 0}
         if credits_reserved is not None
         else None,
+        "metadata": metadata,
         "created_at": created_at,
         "updated_at": created_at,
         "links": job_links(job_id),

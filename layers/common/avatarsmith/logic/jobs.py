@@ -16,7 +16,7 @@ from avatarsmith.errors import (
     ServiceUnavailableError,
 )
 from avatarsmith.ids import new_job_id
-from avatarsmith.logic.clock import now_iso
+from avatarsmith.logic.clock import epoch_of, iso_at, now_iso
 from avatarsmith.logic.cursors import decode_cursor, encode_cursor
 from avatarsmith.logic.prompting import prompt_budget
 from avatarsmith.logic.references import store_references
@@ -140,6 +140,8 @@ def build_generation_job(services: Services, tenant_id: str, request: GenerateAv
         metadata=request.metadata or {},
         callback_url=request.callback_url,
         callback_id=request.callback_id,
+        deadline_at=iso_at(epoch_of(now) + request.deadline_seconds) if request.deadline_seconds else None,
+        reference_retention=request.reference_retention,
     )
     return job
 
@@ -156,6 +158,7 @@ def enqueue_or_fail(services: Services, job: Job) -> None:
             credits_reserved=job.credits.reserved,
             created_at=job.created_at,
             backend=job.spec.backend,
+            metadata=job.metadata or None,
         )
     except ServiceUnavailableError:
         logger.exception("enqueue failed; failing the job", extra={"job_id": job.id})

@@ -31,6 +31,7 @@ from avatarsmith.logic.services import Services
 from avatarsmith.logic.signing import new_secret, webhook_headers
 from avatarsmith.models.domain import JobStatus
 from avatarsmith.models.webhooks import (
+    BATCH_COMPLETED_EVENT_TYPE,
     TEST_EVENT_TYPE,
     DeliveryAttempt,
     DeliveryMessage,
@@ -80,6 +81,8 @@ def _iso(epoch: float) -> str:
 def fan_out(services: Services, detail: dict[str, Any]) -> int:
     """Create and enqueue one delivery per receiver of this job event. Returns how many were enqueued."""
     assert services.webhooks is not None and services.delivery_queue is not None
+    if detail.get("object") == "batch":
+        return fan_out_batch(services, detail)
     status = str(detail.get("status", ""))
     if status not in {s.value for s in JobStatus}:
         logger.info("event without a job status: nothing to deliver", extra={"status": status})
@@ -121,6 +124,43 @@ def fan_out(services: Services, detail: dict[str, Any]) -> int:
     logger.info(
         "job event fanned out", extra={"job_id": job_id, "event_type": event_type, "n": len(messages)}
     )
+    return len(messages)
+
+
+def fan_out_batch(services: Services, detail: dict[str, Any]) -> int:
+    """`avatar.batch.completed`: to the endpoints that list it and to the batch's callback_url."""
+    assert services.webhooks is not None and services.delivery_queue is not None
+    tenant_id, batch_id = str(detail["tenant_id"]), str(detail["batch_id"])
+    event_type = BATCH_COMPLETED_EVENT_TYPE
+    targets: list[tuple[str, str | None, str]] = [
+        ("endpoint", e.id, e.url)
+        for e in services.webhooks.list_endpoints(tenant_id)
+        if e.status == "enabled" and event_type in e.events
+    ]
+    batch = services.batches.get(tenant_id, batch_id)
+    if batch is not None and batch.callback_url:
+        targets.append(("callback", None, batch.callback_url))
+    now = now_iso()
+    messages: list[DeliveryMessage] = []
+    for target, endpoint_id, url in targets:
+        suffix = derived_id(tenant_id, endpoint_id or "callback", batch_id, event_type)
+        delivery = WebhookDelivery(
+            id=f"whd_{suffix}",
+            tenant_id=tenant_id,
+            webhook_id=f"msg_{suffix}",
+            target=target,
+            endpoint_id=endpoint_id,
+            url=url,
+            event_type=event_type,
+            event=detail,
+            created_at=now,
+            updated_at=now,
+        )
+        if not services.webhooks.create_delivery(delivery):
+            continue  # a duplicated event: this delivery already exists
+        messages.append(DeliveryMessage(tenant_id=tenant_id, delivery_id=delivery.id, attempt=1))
+    services.delivery_queue.send(messages)
+    logger.info("batch event fanned out", extra={"batch_id": batch_id, "n": len(messages)})
     return len(messages)
 
 
@@ -313,6 +353,9 @@ def build_payload(services: Services, delivery: WebhookDelivery, sent_at: float)
     and the job's metadata as the client sent it."""
     if delivery.event_type == TEST_EVENT_TYPE:
         data: dict[str, Any] = dict(delivery.event)
+    elif delivery.event_type == BATCH_COMPLETED_EVENT_TYPE:
+        event = {k: v for k, v in delivery.event.items() if k != "tenant_id"}
+        data = {"id": event.get("batch_id"), **event}
     else:
         event = {k: v for k, v in delivery.event.items() if k != "tenant_id"}
         data = {"id": event.get("job_id"), "object": "job", **event}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from avatarsmith.logic.services import Services
-from avatarsmith.models.domain import Job, SavedAvatar
+from avatarsmith.models.domain import Job, JobStatus, SavedAvatar
 
 
 def present_job(job: Job, services: Services) -> dict[str, Any]:
@@ -27,6 +27,10 @@ def present_job(job: Job, services: Services) -> dict[str, Any]:
         if v.error_code:
             entry["error_code"] = v.error_code
         avatars.append(entry)
+    per_variation = job.credits.reserved // max(1, len(job.variations))
+    for entry, v in zip(avatars, job.variations, strict=True):
+        entry["credits"] = per_variation if v.status == "completed" else 0
+    body_progress = progress_of(job)
     request = spec.model_dump(mode="json", exclude_none=True, exclude={"reference_images"})
     request["reference_images"] = [
         {"kind": r.kind, "media_type": r.media_type} for r in spec.reference_images
@@ -45,8 +49,14 @@ def present_job(job: Job, services: Services) -> dict[str, Any]:
         "provenance": job.provenance.model_dump(mode="json", exclude_none=True),
         "client_reference_id": job.client_reference_id,
         "metadata": job.metadata,
+        "progress": body_progress,
         "links": {"self": f"/v1/jobs/{job.id}"},
     }
+    body["deadline_at"] = job.deadline_at
+    body["reference_retention"] = job.reference_retention
+    body["references_purged_at"] = job.references_purged_at
+    if job.erased_at:
+        body["erased_at"] = job.erased_at
     if job.callback_id:
         body["callback_id"] = job.callback_id
     if job.error:
@@ -61,6 +71,22 @@ def present_job(job: Job, services: Services) -> dict[str, Any]:
     body["width"] = first["width"] if first else spec.output.width
     body["height"] = first["height"] if first else spec.output.height
     return body
+
+
+def progress_of(job: Job) -> dict[str, Any]:
+    """Where the job is: `stage` (queued, generating, storing, finished) and variations done of total."""
+    total = len(job.variations)
+    finished = sum(1 for v in job.variations if v.status != "pending")
+    if job.status.is_terminal:
+        return {"stage": "finished", "variations_done": finished, "variations_total": total}
+    if job.status == JobStatus.QUEUED:
+        return {"stage": "queued", "variations_done": 0, "variations_total": total}
+    stored = min(job.variations_stored, total)
+    return {
+        "stage": "storing" if stored else "generating",
+        "variations_done": stored,
+        "variations_total": total,
+    }
 
 
 def present_avatar(avatar: SavedAvatar, services: Services) -> dict[str, Any]:
@@ -78,7 +104,12 @@ def present_avatar(avatar: SavedAvatar, services: Services) -> dict[str, Any]:
         "width": avatar.width,
         "height": avatar.height,
         "format": avatar.format,
+        "style": avatar.style,
         "created_at": avatar.created_at,
+        "updated_at": avatar.updated_at or avatar.created_at,
+        "published": avatar.published_id is not None,
+        "community_id": avatar.published_id,
+        "published_at": avatar.published_at,
     }
 
 

@@ -26,7 +26,8 @@ def current_window(now: float | None = None) -> tuple[int, int]:
     return window, max(1, int((window + 1) * WINDOW_SECONDS - t + 0.999))
 
 
-def count_request(tenant_id: str, limit: int, *, now: float | None = None) -> None:
+def count_request(tenant_id: str, limit: int, *, now: float | None = None) -> dict[str, str]:
+    """Count one request; raise RateLimitedError over the limit. Returns the `RateLimit-*` headers."""
     window, reset = current_window(now)
     with _lock:
         seen_window, count = _windows.get(tenant_id, (window, 0))
@@ -39,6 +40,11 @@ def count_request(tenant_id: str, limit: int, *, now: float | None = None) -> No
                 reset_seconds=reset,
             )
         _windows[tenant_id] = (window, count + 1)
+    return {
+        "RateLimit-Limit": str(limit),
+        "RateLimit-Remaining": str(max(0, limit - count - 1)),
+        "RateLimit-Reset": str(reset),
+    }
 
 
 def clear_request_windows() -> None:

@@ -1,4 +1,5 @@
-"""Reference images: decode what the caller sent, check type and size, store it under the tenant."""
+"""Reference images: decode what the caller sent (or resolve an upload id), check type and size, store it
+under the tenant."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 
 from avatarsmith.errors import PayloadTooLargeError, RequestValidationError, UnsupportedMediaTypeError
 from avatarsmith.logic.services import Services
+from avatarsmith.logic.uploads import looks_like_upload_id, resolve_upload
 from avatarsmith.models.domain import ReferenceImage
 from avatarsmith.urlguard import check_url_syntax
 
@@ -84,12 +86,22 @@ def store_references(
     """Validate every reference first (nothing is stored if one is bad), then store the inline ones."""
     from avatarsmith.dal.storage import reference_key
 
+    uploaded = {
+        i: resolve_upload(services, tenant_id, v, param=f"reference_images[{i}]")
+        for i, v in enumerate(values)
+        if looks_like_upload_id(v)
+    }
     decoded = [
-        decode_reference(v, index=i, allow_loopback=services.allow_loopback_urls)
+        (None, None, "")
+        if i in uploaded
+        else decode_reference(v, index=i, allow_loopback=services.allow_loopback_urls)
         for i, v in enumerate(values)
     ]
     references: list[ReferenceImage] = []
     for index, (data, media_type, url) in enumerate(decoded):
+        if index in uploaded:
+            references.append(uploaded[index])
+            continue
         if data is None:
             references.append(ReferenceImage(kind="url", location=url))
             continue

@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from avatarsmith.dal.avatars import AvatarRepository
+from avatarsmith.dal.batches import BatchRepository
 from avatarsmith.dal.billing import BillingRepository
+from avatarsmith.dal.community import CommunityRepository
 from avatarsmith.dal.events import EventPublisher
 from avatarsmith.dal.jobs import JobRepository
 from avatarsmith.dal.queue import GenerationQueue
 from avatarsmith.dal.storage import ImageStore
 from avatarsmith.dal.table import Table
 from avatarsmith.dal.tenants import TenantRepository
+from avatarsmith.dal.uploads import UploadRepository
 from avatarsmith.dal.webhooks import DeliveryQueue, WebhookRepository
 
 
@@ -23,6 +26,9 @@ class Services:
     images: ImageStore
     queue: GenerationQueue | None
     billing: BillingRepository
+    uploads: UploadRepository
+    community: CommunityRepository
+    batches: BatchRepository
     include_test_models: bool = False
     allow_loopback_urls: bool = False
     presigned_url_ttl: int = 3600
@@ -62,4 +68,7 @@ class Services:
             delivery_queue=DeliveryQueue(webhook_queue_url, webhook_dead_letter_queue_url)
             if webhook_queue_url
             else None,
+            uploads=UploadRepository(table),
+            community=CommunityRepository(table),
+            batches=BatchRepository(table),
         )

@@ -12,6 +12,7 @@ so only that run publishes the terminal event.
 from __future__ import annotations
 
 import json
+import math
 import time
 from typing import Any
 
@@ -22,6 +23,7 @@ from avatarsmith.dal.jobs import StaleJobError
 from avatarsmith.dal.storage import image_key, thumbnail_key
 from avatarsmith.errors import (
     ContentModeratedError,
+    DeadlineExceededError,
     GenerationClaimedError,
     GenerationRejectedError,
     GenerationTimeoutError,
@@ -32,6 +34,13 @@ from avatarsmith.errors import (
 )
 from avatarsmith.logic.clock import now_iso
 from avatarsmith.logic.events import EVENT_VERSION, detail_type_for, job_event_detail
+from avatarsmith.logic.job_end import (
+    backend_deadline,
+    check_deadline,
+    clamp_wait,
+    job_deadline,
+    job_ended,
+)
 from avatarsmith.logic.prompt_optimizer import choose_prompt
 from avatarsmith.logic.prompting import compose_prompt, prompt_budget
 from avatarsmith.logic.references import MAX_REFERENCE_BYTES, sniff_media_type
@@ -114,6 +123,7 @@ def submit_generation(
             )
         except StaleJobError as exc:
             raise GenerationClaimedError(f"another run is generating job {job_id}") from exc
+    check_deadline(job)
     if services.events is not None:
         # Published on every run of this step (a retry publishes again): subscribers dedupe on
         # job id + status, and the notifier's delivery ids are derived from them.
@@ -123,12 +133,12 @@ def submit_generation(
     references = load_references(services, job)
     prompt, notes = choose_prompt(job.spec, max_chars=prompt_budget(entry, job.spec))
     spec = _backend_spec(job, entry, prompt)
-    submitted = backend.submit(spec, references, deadline=time.time() + deadline_seconds)
+    submitted = backend.submit(spec, references, deadline=backend_deadline(job, deadline_seconds))
     state = dict(submitted.state)
     state["final_prompt"] = prompt
     state["backend_version"] = backend.version
     state["adjustments"] = [*notes, *state.get("adjustments", [])]
-    submitted = submitted.model_copy(update={"state": state})
+    submitted = clamp_wait(job, submitted.model_copy(update={"state": state}))
     logger.info(
         "generation submitted",
         extra={"job_id": job_id, "backend": backend.name, "backend_job_id": submitted.backend_job_id},
@@ -166,6 +176,9 @@ def poll_generation(
     job = _load_job(services, tenant_id, job_id)
     backend = get_backend(handle.backend)
     spec = _handle_spec(job, handle) if job.spec.backend else job.spec
+    if job.status == JobStatus.PROCESSING and time.time() >= (job_deadline(job) or math.inf):
+        _cancel_quietly(backend, spec, handle)
+        check_deadline(job)
     if time.time() > handle.deadline:
         _cancel_quietly(backend, spec, handle)
         raise GenerationTimeoutError(f"generation did not finish before its deadline ({handle.polls} polls)")
@@ -173,7 +186,7 @@ def poll_generation(
         _cancel_quietly(backend, spec, handle)
         raise JobNotRunnableError(f"job {job_id} is {job.status.value}")
     polled = backend.poll(spec, handle)
-    return polled.model_dump()
+    return clamp_wait(job, polled).model_dump()
 
 
 SEED_METADATA = "seed"  # S3 object metadata on each stored image: the seed its variation used
@@ -190,6 +203,7 @@ def store_images(
     job = _load_job(services, tenant_id, job_id)
     if job.status != JobStatus.PROCESSING:
         raise JobNotRunnableError(f"job {job_id} is {job.status.value}")
+    check_deadline(job)
     spec = job.spec
     fmt = spec.output.format
     backend_spec = _handle_spec(job, handle) if spec.backend else spec
@@ -219,6 +233,8 @@ def store_images(
         seed = {SEED_METADATA: str(out.seed)} if out.seed is not None else None
         services.images.put(key, image_bytes, content_type_for(fmt), metadata=seed)
         services.images.put(thumb, thumb_bytes, content_type_for(fmt))  # written last: marks it stored
+        stored_so_far = sum(1 for v in variations if v["status"] == "completed") + 1
+        services.jobs.record(job, set_values={"variations_stored": stored_so_far})  # progress
         variations.append(
             Variation(
                 index=out.index,
@@ -297,7 +313,8 @@ def mark_completed(
     handle = BackendJob.model_validate(generation)
     job = _load_job(services, tenant_id, job_id)
     if job.status == JobStatus.COMPLETED:
-        return _settled(_event(job), job, run_id)  # a retried step: already done
+        ended = job_ended(services, job)
+        return _settled(_event(ended), ended, run_id)  # a retried step: already done
     entry = _model_entry(job)
     stored = [Variation.model_validate(v) for v in variations]
     completed = sum(1 for v in stored if v.status == "completed")
@@ -332,10 +349,12 @@ def mark_completed(
         )
     except StaleJobError as exc:
         if exc.current and exc.current.status == JobStatus.COMPLETED:
-            return _settled(_event(exc.current), exc.current, run_id)
+            ended = job_ended(services, exc.current)
+            return _settled(_event(ended), ended, run_id)
         raise JobNotRunnableError(f"job {job_id} changed state while completing") from exc
     logger.info("job completed", extra={"job_id": job_id, "variations_completed": completed})
-    return _settled(_event(job), job, run_id)
+    ended = job_ended(services, job)
+    return _settled(_event(ended), ended, run_id)
 
 
 def _failure_message(error_name: str, cause: str | None) -> str:
@@ -376,7 +395,10 @@ def mark_failed(
         }
         return missing if run_id is None else {"event": missing, "publish": False}
     if job.status.is_terminal:
-        return _settled(_event(job), job, run_id)
+        ended = job_ended(services, job)
+        return _settled(_event(ended), ended, run_id)
+    deadline_passed = job_error.code == DeadlineExceededError.code
+    ending = JobStatus.CANCELED if deadline_passed else JobStatus.FAILED
     variations = [
         v.model_copy(update={"status": "failed", "error_code": job_error.code})
         if v.status != "completed"
@@ -387,7 +409,7 @@ def mark_failed(
     try:  # the transition and the refund commit together: a second run refunds nothing
         job = services.billing.finish_job(
             job,
-            to=JobStatus.FAILED,
+            to=ending,
             allowed_from=(JobStatus.QUEUED, JobStatus.PROCESSING),
             now=now_iso(),
             changes={
@@ -400,6 +422,15 @@ def mark_failed(
     except StaleJobError as exc:
         if exc.current is None:
             raise StorageError(f"job {job_id} vanished") from exc
-        return _settled(_event(exc.current), exc.current, run_id)
-    logger.info("job failed", extra={"job_id": job_id, "error_code": job_error.code})
-    return _settled(_event(job), job, run_id)
+        ended = job_ended(services, exc.current)
+        return _settled(_event(ended), ended, run_id)
+    logger.info(f"job {ending.value}", extra={"job_id": job_id, "error_code": job_error.code})
+    if deadline_passed and services.events is not None:
+        # Not the workflow's "failed" event: the canceled one, published here like an API cancel
+        # (only by the run whose conditional write settled the job).
+        try:
+            services.events.put(detail_type_for(job.status.value), job_event_detail(job))
+        except StorageError:
+            logger.exception("could not publish the canceled event", extra={"job_id": job_id})
+    ended = job_ended(services, job)
+    return _settled(_event(ended), ended, run_id)

@@ -241,6 +241,12 @@ class GenerateAvatarRequest(AttributesRequest):
     num_images: int | None = Field(default=None, ge=1, le=4, description="Percify alias of num_variations")
     num: int | None = Field(default=None, description="302.AI alias: outside 1-4 is treated as 1")
     callback_url: str | None = Field(default=None, max_length=2048)
+    deadline_seconds: int | None = Field(
+        default=None, ge=1, le=86_400, description="cancel the job this long after creation (or Cancel-After)"
+    )
+    reference_retention: Literal["delete", "keep"] = Field(
+        default="delete", description="delete the reference photos when the job ends (default), or keep them"
+    )
     callback_id: ShortText | None = None
     client_reference_id: ShortText | None = None
     metadata: (
@@ -409,3 +415,42 @@ class SaveAvatarRequest(BaseModel):
     job_id: str = Field(min_length=1, max_length=64)
     label: str | None = Field(default=None, max_length=200)
     variation: int = Field(default=0, ge=0, le=3)
+
+
+class CreateUploadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content_type: Literal["image/jpeg", "image/png", "image/webp"]
+    size: int = Field(ge=1, description="the file's size in bytes (at most 15 MB = 15728640)")
+
+
+class UpdateAvatarRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str | None = Field(max_length=200)
+
+
+MAX_BATCH_ITEMS = 100
+
+
+class CreateBatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
+    callback_url: str | None = Field(default=None, max_length=2048)
+    callback_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    client_reference_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    metadata: (
+        dict[
+            Annotated[str, StringConstraints(min_length=1, max_length=40)],
+            Annotated[str, StringConstraints(max_length=500)],
+        ]
+        | None
+    ) = Field(default=None, max_length=16)
+
+    @field_validator("callback_url")
+    @classmethod
+    def _callback(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://", v):
+            raise ValueError("callback_url must be an absolute http(s) URL")
+        return v

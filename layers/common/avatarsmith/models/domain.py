@@ -141,6 +141,12 @@ class Job(_Frozen):
     generation_run: str | None = None
     generation_claimed_at: int | None = None
     settled_by: str | None = None
+    deadline_at: str | None = None  # per-request deadline (Cancel-After / deadline_seconds), from creation
+    reference_retention: Literal["delete", "keep"] = "delete"
+    references_purged_at: str | None = None  # when the reference photos were deleted
+    erased_at: str | None = None  # when DELETE /v1/jobs/{id} erased the images and inputs
+    variations_stored: int = 0  # written by StoreImages as each variation is stored (progress)
+    batch_id: str | None = None
 
 
 class SavedAvatar(_Frozen):
@@ -155,6 +161,57 @@ class SavedAvatar(_Frozen):
     height: int
     format: ImageFormat
     created_at: str
+    style: str | None = None
+    updated_at: str | None = None
+    published_id: str | None = None  # the community gallery entry, while published
+    published_at: str | None = None
+
+
+class Upload(_Frozen):
+    """A reference photo the caller uploads straight to S3 with a presigned POST."""
+
+    id: str
+    tenant_id: str
+    key: str
+    content_type: str
+    max_bytes: int
+    created_at: str
+    form_expires_at: str  # the upload form stops working
+    usable_until: str  # jobs may reference the upload until then
+
+
+class CommunityEntry(_Frozen):
+    """A published avatar as the public gallery stores it: no tenant id, prompt or metadata."""
+
+    id: str
+    tenant_id: str  # kept for unpublish and takedown; never presented
+    avatar_id: str
+    label: str | None = None
+    style: str | None = None
+    image_key: str
+    thumbnail_key: str | None
+    width: int
+    height: int
+    format: ImageFormat
+    created_at: str
+
+
+class Batch(_Frozen):
+    """Up to 100 generate requests submitted (and paid for) together; one event when all have ended."""
+
+    id: str
+    tenant_id: str
+    status: Literal["creating", "processing", "completed", "failed"]
+    job_ids: list[str]
+    created_at: str
+    updated_at: str
+    finished_job_ids: list[str] = Field(default_factory=list)
+    completed_at: str | None = None
+    canceled_at: str | None = None
+    callback_url: str | None = None
+    callback_id: str | None = None
+    client_reference_id: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
 
 
 class Tenant(_Frozen):

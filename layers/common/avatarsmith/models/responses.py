@@ -94,6 +94,11 @@ class Job(_Open):
     thumbnail_url: str | None = None
     width: int | None = None
     height: int | None = None
+    progress: dict[str, Any] | None = Field(default=None, description="stage and variations done/total")
+    deadline_at: str | None = Field(default=None, description="When the job is canceled if not finished")
+    reference_retention: Literal["delete", "keep"] | None = None
+    references_purged_at: str | None = None
+    erased_at: str | None = Field(default=None, description="When DELETE erased its images and inputs")
 
 
 class Avatar(_Open):
@@ -107,7 +112,70 @@ class Avatar(_Open):
     width: int
     height: int
     format: str
+    style: str | None = None
     created_at: str
+    updated_at: str
+    published: bool = Field(description="Shared in the community gallery")
+    community_id: str | None = Field(default=None, description="Its community gallery entry, if published")
+    published_at: str | None = None
+
+
+class DeletedAvatar(_Open):
+    id: str
+    object: Literal["avatar"]
+    deleted: Literal[True]
+
+
+class CommunityAvatar(_Open):
+    id: str
+    object: Literal["community_avatar"]
+    label: str | None = None
+    style: str | None = None
+    image_url: str
+    thumbnail_url: str | None = None
+    width: int
+    height: int
+    format: str
+    created_at: str
+
+
+class Upload(_Open):
+    id: str = Field(description="Pass it in reference_images once the file is posted")
+    object: Literal["upload"]
+    upload_url: str
+    method: Literal["POST"]
+    fields: dict[str, str] = Field(description="Form fields to send before the file field")
+    content_type: str
+    max_bytes: int
+    created_at: str
+    expires_at: str = Field(description="The form must be posted before this")
+    usable_until: str = Field(description="The uploaded photo can be referenced until this")
+
+
+class BatchCounts(_Open):
+    total: int
+    queued: int
+    processing: int
+    completed: int
+    failed: int
+    canceled: int
+
+
+class Batch(_Open):
+    id: str
+    object: Literal["batch"]
+    status: Literal["creating", "processing", "completed", "failed"]
+    counts: BatchCounts
+    job_ids: list[str]
+    credits: JobCredits
+    created_at: str
+    updated_at: str
+    completed_at: str | None = None
+    canceled_at: str | None = None
+    callback_id: str | None = None
+    client_reference_id: str | None = None
+    metadata: dict[str, str] | None = None
+    links: dict[str, str]
 
 
 class _Page(_Open):
@@ -125,6 +193,14 @@ class AvatarList(_Page):
     limit: int | None = None
     offset: int | None = None
     total: int | None = None
+
+
+class CommunityAvatarList(_Page):
+    data: list[CommunityAvatar]
+
+
+class BatchList(_Page):
+    data: list[Batch]
 
 
 class Style(_Open):

@@ -20,6 +20,7 @@ class GenerationMessage(BaseModel):
     credits_reserved: int | None = None
     created_at: str | None = None
     backend: str | None = None  # picks the workflow: EXPRESS for synchronous backends
+    metadata: dict[str, str] | None = None  # echoed in the `queued` event
 
 
 class _Task(BaseModel):

@@ -15,6 +15,9 @@ TERMINAL_EVENT_TYPES: tuple[str, ...] = tuple(
     f"{EVENT_TYPE_PREFIX}{s.value}" for s in JobStatus if s.is_terminal
 )
 TEST_EVENT_TYPE = "webhook.test"
+BATCH_COMPLETED_EVENT_TYPE = "avatar.batch.completed"
+#: What an endpoint may subscribe to: the job events, and the batch event (only when listed).
+SUBSCRIBABLE_EVENT_TYPES: tuple[str, ...] = (*JOB_EVENT_TYPES, BATCH_COMPLETED_EVENT_TYPE)
 
 DeliveryStatus = Literal["pending", "succeeded", "failed"]
 EndpointStatus = Literal["enabled", "disabled"]
@@ -31,7 +34,7 @@ class CreateWebhookEndpointRequest(BaseModel):
     events: list[str] = Field(
         default_factory=lambda: list(TERMINAL_EVENT_TYPES),
         min_length=1,
-        max_length=len(JOB_EVENT_TYPES),
+        max_length=len(SUBSCRIBABLE_EVENT_TYPES),
         description="Event types to receive; default: the terminal ones (completed, failed, canceled).",
     )
     description: Annotated[str, StringConstraints(max_length=500)] | None = None
@@ -39,10 +42,11 @@ class CreateWebhookEndpointRequest(BaseModel):
     @field_validator("events")
     @classmethod
     def _known_events(cls, v: list[str]) -> list[str]:
-        unknown = [e for e in v if e not in JOB_EVENT_TYPES]
+        known = SUBSCRIBABLE_EVENT_TYPES
+        unknown = [e for e in v if e not in known]
         if unknown:
-            raise ValueError(f"unknown event type {unknown[0]!r}; use any of {', '.join(JOB_EVENT_TYPES)}")
-        return sorted(set(v), key=JOB_EVENT_TYPES.index)
+            raise ValueError(f"unknown event type {unknown[0]!r}; use any of {', '.join(known)}")
+        return sorted(set(v), key=known.index)
 
 
 class RotateSecretRequest(BaseModel):
