@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.conftest import AwsAccount
-from tests.integration.helpers import api_call, dispatch_queued_messages, wait_for_execution
+from tests.integration.helpers import api_call, dispatch_queued_messages, execution_arn, wait_for_execution
 
 
 def _completed_job(aws: AwsAccount, key: str, **extra: Any) -> dict[str, Any]:
@@ -17,7 +17,7 @@ def _completed_job(aws: AwsAccount, key: str, **extra: Any) -> dict[str, Any]:
     status, _, job = api_call("generate_avatar", key, body=body)
     assert status == 202, job
     dispatch_queued_messages(aws.client("sqs"), aws.env["GENERATION_QUEUE_URL"])
-    arn = aws.env["STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{job['id']}"
+    arn = execution_arn(aws.env, job["id"])
     assert wait_for_execution(aws.client("stepfunctions"), arn)["status"] == "SUCCEEDED"
     _, _, final = api_call("get_job", key, path_params={"job_id": job["id"]})
     return final

@@ -12,7 +12,13 @@ import jsonschema
 import pytest
 
 from tests.conftest import AwsAccount
-from tests.integration.helpers import api_call, dispatch_queued_messages, run_notifier, wait_for_execution
+from tests.integration.helpers import (
+    api_call,
+    dispatch_queued_messages,
+    execution_arn,
+    run_notifier,
+    wait_for_execution,
+)
 from tests.webhook_receiver import Receiver
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
@@ -44,9 +50,12 @@ def _run_all(aws: AwsAccount, job_ids: list[str]) -> None:
     while started < len(job_ids):
         result = dispatch_queued_messages(sqs, aws.env["GENERATION_QUEUE_URL"])
         assert result == {"batchItemFailures": []}
-        started = len(sfn.list_executions(stateMachineArn=aws.env["STATE_MACHINE_ARN"])["executions"])
+        started = sum(  # synchronous backends run on the EXPRESS workflow, the others on STANDARD
+            len(sfn.list_executions(stateMachineArn=aws.env[machine])["executions"])
+            for machine in ("EXPRESS_STATE_MACHINE_ARN", "STATE_MACHINE_ARN")
+        )
     for job_id in job_ids:
-        arn = aws.env["STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{job_id}"
+        arn = execution_arn(aws.env, job_id)
         wait_for_execution(sfn, arn)
 
 

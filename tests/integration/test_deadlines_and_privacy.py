@@ -13,6 +13,7 @@ from tests.conftest import AwsAccount
 from tests.integration.helpers import (
     api_call,
     dispatch_queued_messages,
+    execution_arn,
     state_names_entered,
     wait_for_execution,
 )
@@ -30,7 +31,7 @@ def _run(
     assert status == 202, job
     dispatch_queued_messages(aws.client("sqs"), aws.env["GENERATION_QUEUE_URL"])
     sfn = aws.client("stepfunctions")
-    arn = aws.env["STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{job['id']}"
+    arn = execution_arn(aws.env, job["id"])
     execution = wait_for_execution(sfn, arn)
     _, _, final = api_call("get_job", key, path_params={"job_id": job["id"]})
     return execution, final, state_names_entered(sfn, arn)

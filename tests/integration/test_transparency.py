@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from tests.conftest import AwsAccount
-from tests.integration.helpers import api_call, dispatch_queued_messages, wait_for_execution
+from tests.integration.helpers import api_call, dispatch_queued_messages, execution_arn, wait_for_execution
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -41,7 +41,7 @@ def test_progress_and_per_variation_credits(aws: AwsAccount) -> None:
     assert queued["progress"] == {"stage": "queued", "variations_done": 0, "variations_total": 2}
     assert [a["credits"] for a in queued["avatars"]] == [0, 0]
     dispatch_queued_messages(aws.client("sqs"), aws.env["GENERATION_QUEUE_URL"])
-    arn = aws.env["STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{queued['id']}"
+    arn = execution_arn(aws.env, queued["id"])
     wait_for_execution(aws.client("stepfunctions"), arn)
     _, _, done = api_call("get_job", key, path_params={"job_id": queued["id"]})
     assert done["progress"] == {"stage": "finished", "variations_done": 2, "variations_total": 2}

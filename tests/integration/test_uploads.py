@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.conftest import AwsAccount
-from tests.integration.helpers import api_call, dispatch_queued_messages, wait_for_execution
+from tests.integration.helpers import api_call, dispatch_queued_messages, execution_arn, wait_for_execution
 
 ASTRONAUT = (Path(__file__).resolve().parents[1] / "fixtures" / "astronaut.jpg").read_bytes()
 MB = 1024 * 1024
@@ -82,7 +82,7 @@ def test_a_12_mb_upload_becomes_the_reference_of_a_completed_job(aws: AwsAccount
     assert status == 202, job
     assert job["request"]["reference_images"] == [{"kind": "s3", "media_type": "image/jpeg"}]
     dispatch_queued_messages(aws.client("sqs"), aws.env["GENERATION_QUEUE_URL"])
-    arn = aws.env["STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{job['id']}"
+    arn = execution_arn(aws.env, job["id"])
     execution = wait_for_execution(aws.client("stepfunctions"), arn)
     # Then the job completed
     assert execution["status"] == "SUCCEEDED"
