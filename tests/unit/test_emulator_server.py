@@ -89,9 +89,7 @@ def test_aws_calls_over_kept_connections_answer_as_before(server: str) -> None:
         ddb.put_item(TableName="t", Item={"pk": {"S": f"k{i}"}, "v": {"N": str(i)}})
     assert ddb.get_item(TableName="t", Key={"pk": {"S": "k7"}})["Item"]["v"] == {"N": "7"}
     with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
-        ddb.put_item(
-            TableName="t", Item={"pk": {"S": "k7"}}, ConditionExpression="attribute_not_exists(pk)"
-        )
+        ddb.put_item(TableName="t", Item={"pk": {"S": "k7"}}, ConditionExpression="attribute_not_exists(pk)")
     s3 = boto3.client("s3", endpoint_url=f"http://{server}")
     s3.create_bucket(Bucket="images-bucket")
     s3.put_object(Bucket="images-bucket", Key="img.png", Body=b"\x89PNG" + bytes(5000))
