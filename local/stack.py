@@ -28,7 +28,8 @@ from .workers import Listener
 log = logging.getLogger("avatarsmith.local")
 
 DEFAULT_DEMO_CREDITS = 1_000_000  # AVATARSMITH_DEMO_CREDITS overrides it for the demo tenant
-DEFAULT_CONCURRENCY = 4  # worker processes per function at most (AVATARSMITH_LOCAL_CONCURRENCY)
+DEFAULT_CONCURRENCY = 8  # worker processes per function at most (AVATARSMITH_LOCAL_CONCURRENCY)
+SQS_POLLERS = 5  # batches in flight per SQS event source at most (Lambda's starts with five pollers)
 
 _FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -182,9 +183,9 @@ class EmbeddedStack:
         for name, decl in provisioned.functions.items():
             admit = self._workflow_has_room(template) if name in starters else None
             for queue_id, batch_size in decl.sqs_sources():
-                # Like Lambda's event source mapping, several batches are in flight at once (up to the
-                # function's concurrency), so one slow batch does not hold the queue up.
-                for _ in range(self._concurrency_of(decl)):
+                # Like Lambda's event source mapping, several batches are in flight at once (up to five,
+                # never more than the function's concurrency), so one slow batch does not hold the queue up.
+                for _ in range(min(SQS_POLLERS, self._concurrency_of(decl))):
                     poller = SqsPoller(
                         sqs,
                         function_name=name,
