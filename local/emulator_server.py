@@ -6,7 +6,8 @@ under load that was a fifth of the emulator's time, on top of a TIME_WAIT socket
 clients (botocore among them) keep a connection open; this handler does too whenever it can find the end
 of the request: a body with a Content-Length is read to its end after the app answers (werkzeug's
 reason for always closing is that the app may leave part of it unread), and a request with a chunked
-body, or one that asked for it, still closes. Responses are framed as before (Content-Length or chunked).
+body, or one that asked for it, still closes. Every answer is sent whole, framed by its Content-Length,
+in one write (headers and body together, with TCP_NODELAY: two small writes would wait on delayed ACKs).
 """
 
 from __future__ import annotations
