@@ -1,4 +1,5 @@
-"""Processor: the state machine's tasks (submit, poll, store, mark_completed, mark_failed).
+"""Processor: the state machine's tasks (submit, poll, store, mark_completed, mark_failed, and generate:
+the first three in one invocation, for the EXPRESS workflow).
 
 A raised exception becomes a Lambda error whose type the ASL Retry/Catch match by class name.
 """
@@ -14,6 +15,7 @@ from avatarsmith.config import get_processor_settings
 from avatarsmith.logic import workflow
 from avatarsmith.logic.services import Services
 from avatarsmith.models.tasks import (
+    GenerateTask,
     MarkCompletedTask,
     MarkFailedTask,
     PollTask,
@@ -47,6 +49,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             return workflow.submit_generation(
                 services, deadline_seconds=deadline, run_id=task.run_id, **common
             )
+        case GenerateTask():
+            deadline = get_processor_settings().GENERATION_DEADLINE_SECONDS
+            return workflow.generate(services, deadline_seconds=deadline, run_id=task.run_id, **common)
         case PollTask():
             return workflow.poll_generation(services, generation=task.generation, **common)
         case StoreTask():

@@ -209,6 +209,81 @@ def test_each_step_run_twice_even_concurrently_changes_nothing_the_second_time(
     assert "refund" not in _ledger_kinds(aws, tenant_id, job["id"])
 
 
+def test_generate_run_by_duplicated_runs_at_once_pays_charges_and_publishes_once(
+    aws: AwsAccount, counting_backend: type[_CountingBackend]
+) -> None:
+    # Given a queued 2-variation job
+    tenant_id, key = aws.add_tenant(credits=100)
+    _, _, job = api_call("generate_avatar", key, body={"prompt": "x", "num_variations": 2})
+
+    def generate(run_id: str) -> dict[str, Any] | str:
+        try:
+            return _task("generate", job, tenant_id, run_id=run_id)
+        except Exception as exc:  # what the state machine catches, by class name
+            return type(exc).__name__
+
+    # When three runs' Generate steps run at the same moment
+    runs = ["run-a", "run-b", "run-c"]
+    with ThreadPoolExecutor(3) as pool:
+        answers = dict(zip(runs, pool.map(generate, runs), strict=True))
+    # Then each variation was generated (and paid for) once, by the one run that holds the claim
+    assert sorted(counting_backend.paid) == [0, 1]
+    winners = [r for r, a in answers.items() if isinstance(a, dict) and a["publish"]]
+    assert len(winners) == 1, answers
+    assert answers[winners[0]]["event"]["status"] == "completed"  # type: ignore[index]
+    # and the others stopped before generating (AnotherRunIsGenerating) or found the job settled
+    for run, answer in answers.items():
+        if run not in winners:
+            assert (
+                answer == "GenerationClaimedError"
+                or answer == "JobNotRunnableError"
+                or (isinstance(answer, dict) and answer["publish"] is False)
+            ), answer
+    # And the step run again by any run (a retry), or a late MarkFailed, pays, charges and publishes nothing
+    for run in runs:
+        again = generate(run)
+        assert isinstance(again, dict) and again["publish"] is (run in winners), again
+        late = _task("mark_failed", job, tenant_id, error={"Error": "States.Timeout"}, run_id=run)
+        assert late["publish"] is False and late["event"]["status"] == "completed"
+    assert sorted(counting_backend.paid) == [0, 1]
+    assert _ledger_kinds(aws, tenant_id, job["id"]) == ["charge", "reserve"]
+    _, _, account = api_call("get_account", key)
+    assert (account["balance"], account["reserved"]) == (98, 0)
+
+
+def test_a_retried_generate_resumes_without_paying_again(
+    aws: AwsAccount, counting_backend: type[_CountingBackend], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from avatarsmith.errors import BackendThrottledError
+
+    # Given a 3-variation job whose backend is throttled after delivering its first variation
+    tenant_id, key = aws.add_tenant(credits=100)
+    _, _, job = api_call("generate_avatar", key, body={"prompt": "x", "num_variations": 3})
+    real_fetch = _CountingBackend.fetch
+
+    def throttled_after_one(
+        self: Any, spec: GenerationSpec, references: Any, handle: Any, *, skip: frozenset[int] = frozenset()
+    ) -> Any:
+        yield from real_fetch(self, spec, references, handle, skip=skip | set(range(1, spec.num_variations)))
+        raise BackendThrottledError("slow down")
+
+    monkeypatch.setattr(_CountingBackend, "fetch", throttled_after_one)
+    with pytest.raises(Exception) as throttled:
+        _task("generate", job, tenant_id, run_id="run-a")
+    assert type(throttled.value).__name__ == "BackendThrottledError"
+    assert counting_backend.paid == [0]
+    # When the state machine retries the step (same run) with a healthy backend
+    monkeypatch.setattr(_CountingBackend, "fetch", real_fetch)
+    counting_backend.paid.clear()
+    settled = _task("generate", job, tenant_id, run_id="run-a")
+    # Then the stored variation was not generated again, and the job completed once with all three
+    assert sorted(counting_backend.paid) == [1, 2]
+    assert settled["publish"] is True
+    assert [v["status"] for v in settled["event"]["variations"]] == ["completed"] * 3
+    _, _, final = api_call("get_job", key, path_params={"job_id": job["id"]})
+    assert final["credits"] == {"reserved": 3, "charged": 3, "refunded": 0}
+
+
 def test_a_stale_claim_is_taken_over(aws: AwsAccount, monkeypatch: pytest.MonkeyPatch) -> None:
     from avatarsmith.logic import workflow
 

@@ -40,6 +40,7 @@ from avatarsmith.logic.job_end import (
     clamp_wait,
     job_deadline,
     job_ended,
+    nothing_to_purge,
 )
 from avatarsmith.logic.prompt_optimizer import choose_prompt
 from avatarsmith.logic.prompting import compose_prompt, prompt_budget
@@ -105,12 +106,24 @@ def submit_generation(
     run that finds another live run's claim raises GenerationClaimedError and stops.
     """
     job = _load_job(services, tenant_id, job_id)
+    _, submitted, _ = _submit(services, job, deadline_seconds=deadline_seconds, run_id=run_id)
+    return submitted.model_dump()
+
+
+def _submit(
+    services: Services, job: Job, *, deadline_seconds: int, run_id: str | None
+) -> tuple[Job, BackendJob, bool]:
+    """SubmitGeneration on a loaded job: (the job as now stored, the backend's handle, whether this call
+    moved the job out of `queued`: then no earlier run can have stored any of its images)."""
+    job_id = job.id
+    fresh = False
     if job.status == JobStatus.QUEUED:
         claim = {"generation_run": run_id, "generation_claimed_at": int(time.time())} if run_id else None
         try:
             job = services.jobs.transition(
                 job, to=JobStatus.PROCESSING, allowed_from=(JobStatus.QUEUED,), now=now_iso(), changes=claim
             )
+            fresh = True
         except StaleJobError as exc:
             job = exc.current or job
     if job.status != JobStatus.PROCESSING:
@@ -143,7 +156,24 @@ def submit_generation(
         "generation submitted",
         extra={"job_id": job_id, "backend": backend.name, "backend_job_id": submitted.backend_job_id},
     )
-    return submitted.model_dump()
+    return job, submitted, fresh
+
+
+def generate(
+    services: Services, *, tenant_id: str, job_id: str, deadline_seconds: int, run_id: str
+) -> dict[str, Any]:
+    """Generate (EXPRESS, synchronous backends): SubmitGeneration, StoreImages and MarkCompleted in one
+    invocation, with the same claim, resume and settle-once rules as the separate steps. A failure raises
+    (the state machine catches it into MarkFailed); a duplicate run stops with GenerationClaimedError."""
+    job = _load_job(services, tenant_id, job_id)
+    if job.status == JobStatus.COMPLETED:  # a retry after this or another run settled it
+        ended = job_ended(services, job)
+        return _settled(_event(ended), ended, run_id)
+    job, handle, fresh = _submit(services, job, deadline_seconds=deadline_seconds, run_id=run_id)
+    if handle.status != "succeeded":
+        raise GenerationRejectedError("the model's backend is not synchronous")
+    variations = _store(services, job, handle, resume=not fresh, record_last=False)
+    return _complete(services, job, handle, variations, run_id)
 
 
 def _backend_spec(job: Job, entry: catalog.ModelEntry, prompt: str) -> GenerationSpec:
@@ -197,10 +227,20 @@ def store_images(
 ) -> dict[str, Any]:
     """StoreImages: fetch the outputs at once (provider URLs expire), encode, thumbnail, write to S3,
     each as it arrives; a retried run skips the variations a previous run already stored."""
-    from avatarsmith.renderer.imaging import content_type_for, extension_for, finalize
-
     handle = BackendJob.model_validate(generation)
     job = _load_job(services, tenant_id, job_id)
+    return {"variations": _store(services, job, handle, resume=True, record_last=True)}
+
+
+def _store(
+    services: Services, job: Job, handle: BackendJob, *, resume: bool, record_last: bool
+) -> list[dict[str, Any]]:
+    """StoreImages on a loaded job. `resume`: look for variations an earlier run stored (not needed when
+    this run just moved the job out of `queued`). `record_last`: record progress for the last variation
+    too (not needed when the job is settled in the same invocation right after)."""
+    from avatarsmith.renderer.imaging import content_type_for, extension_for, finalize
+
+    tenant_id, job_id = job.tenant_id, job.id
     if job.status != JobStatus.PROCESSING:
         raise JobNotRunnableError(f"job {job_id} is {job.status.value}")
     check_deadline(job)
@@ -209,7 +249,7 @@ def store_images(
     backend_spec = _handle_spec(job, handle) if spec.backend else spec
     # A retried StoreImages (throttled part-way through) resumes: variations whose image and thumbnail
     # are already stored are not generated (or paid for) again.
-    variations = _already_stored(services, job)
+    variations = _already_stored(services, job) if resume else []
     outputs = get_backend(handle.backend).fetch(
         backend_spec,
         load_references(services, job),
@@ -234,7 +274,8 @@ def store_images(
         services.images.put(key, image_bytes, content_type_for(fmt), metadata=seed)
         services.images.put(thumb, thumb_bytes, content_type_for(fmt))  # written last: marks it stored
         stored_so_far = sum(1 for v in variations if v["status"] == "completed") + 1
-        services.jobs.record(job, set_values={"variations_stored": stored_so_far})  # progress
+        if record_last or len(variations) + 1 < spec.num_variations:
+            services.jobs.record(job, set_values={"variations_stored": stored_so_far})  # progress
         variations.append(
             Variation(
                 index=out.index,
@@ -255,7 +296,7 @@ def store_images(
         raise GenerationRejectedError(
             f"no variation could be generated ({', '.join(sorted(map(str, codes)))})"
         )
-    return {"variations": variations}
+    return variations
 
 
 def _already_stored(services: Services, job: Job) -> list[dict[str, Any]]:
@@ -315,6 +356,18 @@ def mark_completed(
     if job.status == JobStatus.COMPLETED:
         ended = job_ended(services, job)
         return _settled(_event(ended), ended, run_id)  # a retried step: already done
+    return _complete(services, job, handle, variations, run_id)
+
+
+def _complete(
+    services: Services,
+    job: Job,
+    handle: BackendJob,
+    variations: list[dict[str, Any]],
+    run_id: str | None,
+) -> dict[str, Any]:
+    """MarkCompleted on a loaded job (its settling write is conditional on `processing`)."""
+    job_id = job.id
     entry = _model_entry(job)
     stored = [Variation.model_validate(v) for v in variations]
     completed = sum(1 for v in stored if v.status == "completed")
@@ -334,17 +387,19 @@ def mark_completed(
         adjustments=adjustments,
         catalog_version=entry.catalog_version or None,
     )
+    now = now_iso()
     try:  # the transition and the charge/refund commit together: settled exactly once
         job = services.billing.finish_job(
             job,
             to=JobStatus.COMPLETED,
             allowed_from=(JobStatus.PROCESSING,),
-            now=now_iso(),
+            now=now,
             changes={
                 "variations": stored,
                 "credits": credits,
                 "provenance": provenance,
                 **({"settled_by": run_id} if run_id else {}),
+                **nothing_to_purge(job, now),
             },
         )
     except StaleJobError as exc:
@@ -396,6 +451,10 @@ def mark_failed(
         return missing if run_id is None else {"event": missing, "publish": False}
     if job.status.is_terminal:
         ended = job_ended(services, job)
+        if job.status == JobStatus.COMPLETED and run_id is not None:
+            # Completed (by this run, if a settling step failed or timed out after its write): never a
+            # "failed" event for it.
+            return {"event": _event(ended), "publish": False}
         return _settled(_event(ended), ended, run_id)
     deadline_passed = job_error.code == DeadlineExceededError.code
     ending = JobStatus.CANCELED if deadline_passed else JobStatus.FAILED
@@ -406,17 +465,19 @@ def mark_failed(
         for v in job.variations
     ]
     credits = job.credits.model_copy(update={"charged": 0, "refunded": job.credits.reserved})
+    now = now_iso()
     try:  # the transition and the refund commit together: a second run refunds nothing
         job = services.billing.finish_job(
             job,
             to=ending,
             allowed_from=(JobStatus.QUEUED, JobStatus.PROCESSING),
-            now=now_iso(),
+            now=now,
             changes={
                 "error": job_error,
                 "credits": credits,
                 "variations": variations,
                 **({"settled_by": run_id} if run_id else {}),
+                **nothing_to_purge(job, now),
             },
         )
     except StaleJobError as exc:
