@@ -320,3 +320,48 @@ def test_jobs_on_synchronous_backends_run_on_the_express_workflow(aws: AwsAccoun
     assert names("STATE_MACHINE_ARN") == {async_job["id"]}
     described = sfn.describe_state_machine(stateMachineArn=aws.env["EXPRESS_STATE_MACHINE_ARN"])
     assert described["type"] == "EXPRESS"
+
+
+def test_the_synchronous_path_makes_one_claim_one_store_and_one_settling_write(aws: AwsAccount) -> None:
+    from avatarsmith.dal.clients import client
+    from local.metering import item_size
+
+    # Given a queued 1-variation job on the offline renderer (no reference photos)
+    tenant_id, key = aws.add_tenant(credits=100)
+    body = {"prompt": "portrait of a smiling astronaut, studio light", "output": {"format": "png"}}
+    _, _, job = api_call("generate_avatar", key, body=body)
+    calls: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(f"{model.service_model.service_name}.{model.name}")
+
+    clients = [client(name) for name in ("dynamodb", "s3", "events")]
+    for c in clients:
+        c.meta.events.register("before-call", record)
+    # When its Generate step runs (the execution id is what the state machine passes)
+    machine = "arn:aws:states:us-east-1:123456789012:express:avatarsmith-GenerateAvatarExpress"
+    run = f"{machine}:{job['id']}:{'f' * 36}"
+    try:
+        settled = _task("generate", job, tenant_id, run_id=run)
+    finally:
+        for c in clients:
+            c.meta.events.unregister("before-call", record)
+    # Then it read the job once, claimed it in one write, stored the image and thumbnail (no HEAD: nothing
+    # can be stored yet), and settled it in one transaction (no separate progress or purge writes)
+    assert settled["publish"] is True and settled["event"]["status"] == "completed"
+    assert calls == [
+        "dynamodb.GetItem",
+        "dynamodb.UpdateItem",
+        "events.PutEvents",
+        "s3.PutObject",
+        "s3.PutObject",
+        "dynamodb.TransactWriteItems",
+    ]
+    # And the completed job item stays under 1 KB (one write unit per write, not two)
+    item = aws.client("dynamodb").get_item(
+        TableName=aws.env["TABLE_NAME"], Key={"pk": {"S": f"T#{tenant_id}"}, "sk": {"S": f"JOB#{job['id']}"}}
+    )["Item"]
+    assert item_size(item) < 1024
+    _, _, final = api_call("get_job", key, path_params={"job_id": job["id"]})
+    assert final["references_purged_at"] and final["avatars"][0]["image_url"]
+    assert final["provenance"]["final_prompt"].endswith(body["prompt"])

@@ -11,10 +11,11 @@ so only that run publishes the terminal event.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
-from typing import Any
+from typing import Any, overload
 
 from avatarsmith import catalog
 from avatarsmith.backends.base import BackendJob
@@ -95,6 +96,18 @@ def load_references(services: Services, job: Job) -> list[bytes]:
 
 # An EXPRESS run lasts at most 5 minutes: a claim older than this belongs to a run that has ended.
 RUN_CLAIM_LEASE_SECONDS = 330
+
+
+@overload
+def run_key(run_id: str) -> str: ...
+@overload
+def run_key(run_id: None) -> None: ...
+def run_key(run_id: str | None) -> str | None:
+    """What the job item stores of a run's id (an execution ARN, ~130 bytes): a 64-bit digest, enough to
+    tell the runs of one job apart and short enough to keep the item under one write unit."""
+    if run_id is None:
+        return None
+    return "r" + hashlib.sha256(run_id.encode()).hexdigest()[:16]
 
 
 def submit_generation(
