@@ -56,7 +56,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         case GenerateTask():
             deadline = get_processor_settings().GENERATION_DEADLINE_SECONDS
             run = workflow.run_key(task.run_id)
-            return workflow.generate(services, deadline_seconds=deadline, run_id=run, **common)
+            progress = get_processor_settings().PROGRESS_EVENTS == "all"
+            return workflow.generate(
+                services, deadline_seconds=deadline, run_id=run, progress_event=progress, **common
+            )
         case PollTask():
             return workflow.poll_generation(services, generation=task.generation, **common)
         case StoreTask():

@@ -301,6 +301,37 @@ def test_a_stale_claim_is_taken_over(aws: AwsAccount, monkeypatch: pytest.Monkey
     assert type(refused.value).__name__ == "GenerationClaimedError"
 
 
+@pytest.mark.parametrize("progress_events", ["asynchronous", "all"])
+def test_the_queued_event_is_put_for_asynchronous_jobs_or_for_all_jobs(
+    aws: AwsAccount, monkeypatch: pytest.MonkeyPatch, progress_events: str
+) -> None:
+    from avatarsmith.config import clear_settings_cache
+    from tests.integration.helpers import dispatch_queued_messages
+
+    # Given a deployment's ProgressEvents setting, a job on a synchronous and one on an asynchronous backend
+    monkeypatch.setenv("PROGRESS_EVENTS", progress_events)
+    clear_settings_cache()
+    _, key = aws.add_tenant(credits=100)
+    _, _, sync_job = api_call("generate_avatar", key, body={"prompt": "x"})
+    _, _, async_job = api_call("generate_avatar", key, body={"prompt": "x", "model": "test-async"})
+    put: list[str] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        put.extend(json.loads(e["Detail"])["job_id"] for e in params["Entries"])
+
+    from avatarsmith.dal.clients import client
+
+    client("events").meta.events.register("provide-client-params.events.PutEvents", record)
+    try:
+        # When the dispatcher starts them
+        dispatch_queued_messages(aws.client("sqs"), aws.env["GENERATION_QUEUE_URL"])
+    finally:
+        client("events").meta.events.unregister("provide-client-params.events.PutEvents", record)
+    # Then the asynchronous job's `queued` event was put; the synchronous job's only with "all"
+    expected = [async_job["id"]] if progress_events == "asynchronous" else [sync_job["id"], async_job["id"]]
+    assert sorted(put) == sorted(expected)
+
+
 def test_jobs_on_synchronous_backends_run_on_the_express_workflow(aws: AwsAccount) -> None:
     from tests.integration.helpers import dispatch_queued_messages
 
@@ -322,11 +353,18 @@ def test_jobs_on_synchronous_backends_run_on_the_express_workflow(aws: AwsAccoun
     assert described["type"] == "EXPRESS"
 
 
-def test_the_synchronous_path_makes_one_claim_one_store_and_one_settling_write(aws: AwsAccount) -> None:
+@pytest.mark.parametrize("progress_events", ["asynchronous", "all"])
+def test_the_synchronous_path_makes_one_claim_one_store_and_one_settling_write(
+    aws: AwsAccount, monkeypatch: pytest.MonkeyPatch, progress_events: str
+) -> None:
+    from avatarsmith.config import clear_settings_cache
     from avatarsmith.dal.clients import client
     from local.metering import item_size
 
-    # Given a queued 1-variation job on the offline renderer (no reference photos)
+    # Given a deployment's ProgressEvents setting
+    monkeypatch.setenv("PROGRESS_EVENTS", progress_events)
+    clear_settings_cache()
+    # and a queued 1-variation job on the offline renderer (no reference photos)
     tenant_id, key = aws.add_tenant(credits=100)
     body = {"prompt": "portrait of a smiling astronaut, studio light", "output": {"format": "png"}}
     _, _, job = api_call("generate_avatar", key, body=body)
@@ -346,13 +384,15 @@ def test_the_synchronous_path_makes_one_claim_one_store_and_one_settling_write(a
     finally:
         for c in clients:
             c.meta.events.unregister("before-call", record)
-    # Then it read the job once, claimed it in one write, stored the image and thumbnail (no HEAD: nothing
-    # can be stored yet), and settled it in one transaction (no separate progress or purge writes)
+    # Then it read the job once, claimed it in one write, put the `processing` event only if every job's
+    # progress events are wanted, stored the image and thumbnail (no HEAD: nothing can be stored yet), and
+    # settled it in one transaction (no separate progress or purge writes)
     assert settled["publish"] is True and settled["event"]["status"] == "completed"
+    progress = ["events.PutEvents"] if progress_events == "all" else []
     assert calls == [
         "dynamodb.GetItem",
         "dynamodb.UpdateItem",
-        "events.PutEvents",
+        *progress,
         "s3.PutObject",
         "s3.PutObject",
         "dynamodb.TransactWriteItems",

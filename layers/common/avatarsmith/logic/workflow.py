@@ -28,7 +28,6 @@ from avatarsmith.errors import (
     GenerationClaimedError,
     GenerationRejectedError,
     GenerationTimeoutError,
-    InvalidReferenceImageError,
     JobNotRunnableError,
     StorageError,
     error_code_for,
@@ -45,11 +44,10 @@ from avatarsmith.logic.job_end import (
 )
 from avatarsmith.logic.prompt_optimizer import choose_prompt
 from avatarsmith.logic.prompting import compose_prompt, prompt_budget
-from avatarsmith.logic.references import MAX_REFERENCE_BYTES, sniff_media_type
+from avatarsmith.logic.references import load_references
 from avatarsmith.logic.services import Services
 from avatarsmith.models.domain import GenerationSpec, Job, JobError, JobStatus, Provenance, Variation
 from avatarsmith.observability import logger
-from avatarsmith.urlguard import UnsafeUrlError, fetch_bytes
 
 
 def _load_job(services: Services, tenant_id: str, job_id: str) -> Job:
@@ -69,29 +67,6 @@ def _model_entry(job: Job) -> catalog.ModelEntry:
     if entry is None:
         raise GenerationRejectedError(f"model {job.spec.model} is no longer in the catalog")
     return entry
-
-
-def load_references(services: Services, job: Job) -> list[bytes]:
-    references: list[bytes] = []
-    for index, ref in enumerate(job.spec.reference_images):
-        if ref.kind == "s3":
-            references.append(services.images.get(ref.location))
-            continue
-        try:
-            data = fetch_bytes(
-                ref.location,
-                allow_loopback=services.allow_loopback_urls,
-                param=f"reference_images[{index}]",
-                max_bytes=MAX_REFERENCE_BYTES,
-            )
-        except UnsafeUrlError as exc:
-            raise InvalidReferenceImageError(exc.message) from exc
-        except OSError as exc:  # requests' ConnectionError/Timeout are OSErrors
-            raise InvalidReferenceImageError(f"reference_images[{index}] could not be downloaded") from exc
-        if sniff_media_type(data) is None:
-            raise InvalidReferenceImageError(f"reference_images[{index}] is not a JPEG, PNG or WebP image")
-        references.append(data)
-    return references
 
 
 # An EXPRESS run lasts at most 5 minutes: a claim older than this belongs to a run that has ended.
@@ -124,7 +99,7 @@ def submit_generation(
 
 
 def _submit(
-    services: Services, job: Job, *, deadline_seconds: int, run_id: str | None
+    services: Services, job: Job, *, deadline_seconds: int, run_id: str | None, progress_event: bool = True
 ) -> tuple[Job, BackendJob, bool]:
     """SubmitGeneration on a loaded job: (the job as now stored, the backend's handle, whether this call
     moved the job out of `queued`: then no earlier run can have stored any of its images)."""
@@ -150,7 +125,7 @@ def _submit(
         except StaleJobError as exc:
             raise GenerationClaimedError(f"another run is generating job {job_id}") from exc
     check_deadline(job)
-    if services.events is not None:
+    if services.events is not None and progress_event:
         # Published on every run of this step (a retry publishes again): subscribers dedupe on
         # job id + status, and the notifier's delivery ids are derived from them.
         services.events.put(detail_type_for(job.status.value), job_event_detail(job))
@@ -173,16 +148,25 @@ def _submit(
 
 
 def generate(
-    services: Services, *, tenant_id: str, job_id: str, deadline_seconds: int, run_id: str
+    services: Services,
+    *,
+    tenant_id: str,
+    job_id: str,
+    deadline_seconds: int,
+    run_id: str,
+    progress_event: bool = True,
 ) -> dict[str, Any]:
     """Generate (EXPRESS, synchronous backends): SubmitGeneration, StoreImages and MarkCompleted in one
     invocation, with the same claim, resume and settle-once rules as the separate steps. A failure raises
-    (the state machine catches it into MarkFailed); a duplicate run stops with GenerationClaimedError."""
+    (the state machine catches it into MarkFailed); a duplicate run stops with GenerationClaimedError.
+    `progress_event`: publish `processing` (the deployment's ProgressEvents=all)."""
     job = _load_job(services, tenant_id, job_id)
     if job.status == JobStatus.COMPLETED:  # a retry after this or another run settled it
         ended = job_ended(services, job)
         return _settled(_event(ended), ended, run_id)
-    job, handle, fresh = _submit(services, job, deadline_seconds=deadline_seconds, run_id=run_id)
+    job, handle, fresh = _submit(
+        services, job, deadline_seconds=deadline_seconds, run_id=run_id, progress_event=progress_event
+    )
     if handle.status != "succeeded":
         raise GenerationRejectedError("the model's backend is not synchronous")
     variations = _store(services, job, handle, resume=not fresh, record_last=False)
