@@ -69,6 +69,14 @@ def counting_backend(monkeypatch: pytest.MonkeyPatch) -> type[_CountingBackend]:
     return _CountingBackend
 
 
+def _tenant_with_endpoint(aws: AwsAccount) -> tuple[str, str]:
+    """A tenant with a webhook endpoint: its terminal events reach the webhook queue, where tests see them."""
+    tenant_id, key = aws.add_tenant(credits=100)
+    status, _, _ = api_call("create_webhook_endpoint", key, body={"url": "http://127.0.0.1:9/hooks"})
+    assert status == 201
+    return tenant_id, key
+
+
 def _terminal_events(aws: AwsAccount, job_id: str) -> list[str]:
     """Job events the bus routed to the webhook queue, for this job, that are terminal."""
     sqs = aws.client("sqs")
@@ -124,8 +132,8 @@ def _ledger_kinds(aws: AwsAccount, tenant_id: str, job_id: str) -> list[str]:
 def test_duplicated_concurrent_runs_pay_charge_and_publish_once(
     aws: AwsAccount, counting_backend: type[_CountingBackend]
 ) -> None:
-    # Given a queued 2-variation job on a synchronous backend
-    tenant_id, key = aws.add_tenant(credits=100)
+    # Given a queued 2-variation job on a synchronous backend, its tenant with a webhook endpoint
+    tenant_id, key = _tenant_with_endpoint(aws)
     _, _, job = api_call("generate_avatar", key, body={"prompt": "x", "num_variations": 2})
     # When three runs of its EXPRESS workflow start at the same moment
     runs = _start_duplicated_runs(aws, job["id"], tenant_id, 3)
@@ -151,7 +159,7 @@ def test_duplicated_failing_runs_refund_and_publish_once(
 ) -> None:
     # Given a job whose backend refuses the prompt
     counting_backend.fail_all = True
-    tenant_id, key = aws.add_tenant(credits=100)
+    tenant_id, key = _tenant_with_endpoint(aws)
     _, _, job = api_call("generate_avatar", key, body={"prompt": "x", "num_variations": 3})
     # When two runs of its workflow start at once
     runs = _start_duplicated_runs(aws, job["id"], tenant_id, 2)
@@ -386,8 +394,10 @@ def test_the_synchronous_path_makes_one_claim_one_store_and_one_settling_write(
             c.meta.events.unregister("before-call", record)
     # Then it read the job once, claimed it in one write, put the `processing` event only if every job's
     # progress events are wanted, stored the image and thumbnail (no HEAD: nothing can be stored yet), and
-    # settled it in one transaction (no separate progress or purge writes)
+    # settled it in one transaction (no separate progress or purge writes), then looked up the tenant's
+    # webhook endpoints for the completed event (none: the bus rule keeps it from the webhook queue)
     assert settled["publish"] is True and settled["event"]["status"] == "completed"
+    assert settled["event"]["webhook_receivers"] == 0
     progress = ["events.PutEvents"] if progress_events == "all" else []
     assert calls == [
         "dynamodb.GetItem",
@@ -396,6 +406,7 @@ def test_the_synchronous_path_makes_one_claim_one_store_and_one_settling_write(
         "s3.PutObject",
         "s3.PutObject",
         "dynamodb.TransactWriteItems",
+        "dynamodb.Query",
     ]
     # And the completed job item stays under 1 KB (one write unit per write, not two)
     item = aws.client("dynamodb").get_item(
@@ -405,3 +416,37 @@ def test_the_synchronous_path_makes_one_claim_one_store_and_one_settling_write(
     _, _, final = api_call("get_job", key, path_params={"job_id": job["id"]})
     assert final["references_purged_at"] and final["avatars"][0]["image_url"]
     assert final["provenance"]["final_prompt"].endswith(body["prompt"])
+
+
+def test_a_terminal_event_nobody_wants_stays_out_of_the_webhook_queue(aws: AwsAccount) -> None:
+    from tests.integration.helpers import dispatch_queued_messages, execution_arn, wait_for_execution
+
+    # Given a tenant without webhook endpoints and one with an endpoint that wants completed events
+    _, lone_key = aws.add_tenant(credits=100)
+    _, hooked_key = _tenant_with_endpoint(aws)
+    # When a job of each completes
+    _, _, lone = api_call("generate_avatar", lone_key, body={"prompt": "x"})
+    _, _, hooked = api_call("generate_avatar", hooked_key, body={"prompt": "x"})
+    dispatch_queued_messages(aws.client("sqs"), aws.env["GENERATION_QUEUE_URL"])
+    sfn = aws.client("stepfunctions")
+    for job in (lone, hooked):
+        arn = execution_arn(aws.env, job["id"])
+        assert wait_for_execution(sfn, arn)["status"] == "SUCCEEDED"
+    # Then only the wanted event reached the webhook queue (the bus still carried both: the state machine
+    # published each, saying how many endpoints want it)
+    routed: list[str] = []
+    sqs = aws.client("sqs")
+    while messages := sqs.receive_message(
+        QueueUrl=aws.env["WEBHOOK_QUEUE_URL"], MaxNumberOfMessages=10, VisibilityTimeout=60
+    ).get("Messages", []):
+        routed.extend(json.loads(m["Body"])["detail"]["job_id"] for m in messages)
+    assert hooked["id"] in routed and lone["id"] not in routed
+    for job, receivers in ((lone, 0), (hooked, 1)):
+        history = sfn.get_execution_history(executionArn=execution_arn(aws.env, job["id"]))["events"]
+        published = [
+            json.loads(e["taskScheduledEventDetails"]["parameters"])["Entries"][0]["Detail"]
+            for e in history
+            if e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resourceType"] == "events"
+        ]
+        detail = published[0]
+        assert (json.loads(detail) if isinstance(detail, str) else detail)["webhook_receivers"] == receivers

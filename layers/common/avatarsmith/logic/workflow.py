@@ -33,7 +33,12 @@ from avatarsmith.errors import (
     error_code_for,
 )
 from avatarsmith.logic.clock import now_iso
-from avatarsmith.logic.events import EVENT_VERSION, detail_type_for, job_event_detail
+from avatarsmith.logic.events import (
+    EVENT_VERSION,
+    detail_type_for,
+    job_event_detail,
+    with_webhook_receivers,
+)
 from avatarsmith.logic.job_end import (
     backend_deadline,
     check_deadline,
@@ -163,7 +168,7 @@ def generate(
     job = _load_job(services, tenant_id, job_id)
     if job.status == JobStatus.COMPLETED:  # a retry after this or another run settled it
         ended = job_ended(services, job)
-        return _settled(_event(ended), ended, run_id)
+        return _settled(services, _event(ended), ended, run_id)
     job, handle, fresh = _submit(
         services, job, deadline_seconds=deadline_seconds, run_id=run_id, progress_event=progress_event
     )
@@ -330,12 +335,13 @@ def _event(job: Job) -> dict[str, Any]:
     return job_event_detail(job)
 
 
-def _settled(detail: dict[str, Any], job: Job, run_id: str | None) -> dict[str, Any]:
+def _settled(services: Services, detail: dict[str, Any], job: Job, run_id: str | None) -> dict[str, Any]:
     """What a settling step answers. STANDARD runs get the event detail itself; EXPRESS runs get it with
     `publish`, true only for the run that settled the job (a retry of that run's step included)."""
     if run_id is None:
-        return detail
-    return {"event": detail, "publish": job.settled_by == run_id}
+        return with_webhook_receivers(services, job, detail)
+    publish = job.settled_by == run_id
+    return {"event": with_webhook_receivers(services, job, detail) if publish else detail, "publish": publish}
 
 
 def mark_completed(
@@ -352,7 +358,7 @@ def mark_completed(
     job = _load_job(services, tenant_id, job_id)
     if job.status == JobStatus.COMPLETED:
         ended = job_ended(services, job)
-        return _settled(_event(ended), ended, run_id)  # a retried step: already done
+        return _settled(services, _event(ended), ended, run_id)  # a retried step: already done
     return _complete(services, job, handle, variations, run_id)
 
 
@@ -402,11 +408,11 @@ def _complete(
     except StaleJobError as exc:
         if exc.current and exc.current.status == JobStatus.COMPLETED:
             ended = job_ended(services, exc.current)
-            return _settled(_event(ended), ended, run_id)
+            return _settled(services, _event(ended), ended, run_id)
         raise JobNotRunnableError(f"job {job_id} changed state while completing") from exc
     logger.info("job completed", extra={"job_id": job_id, "variations_completed": completed})
     ended = job_ended(services, job)
-    return _settled(_event(ended), ended, run_id)
+    return _settled(services, _event(ended), ended, run_id)
 
 
 def _failure_message(error_name: str, cause: str | None) -> str:
@@ -452,7 +458,7 @@ def mark_failed(
             # Completed (by this run, if a settling step failed or timed out after its write): never a
             # "failed" event for it.
             return {"event": _event(ended), "publish": False}
-        return _settled(_event(ended), ended, run_id)
+        return _settled(services, _event(ended), ended, run_id)
     deadline_passed = job_error.code == DeadlineExceededError.code
     ending = JobStatus.CANCELED if deadline_passed else JobStatus.FAILED
     variations = [
@@ -481,7 +487,7 @@ def mark_failed(
         if exc.current is None:
             raise StorageError(f"job {job_id} vanished") from exc
         ended = job_ended(services, exc.current)
-        return _settled(_event(ended), ended, run_id)
+        return _settled(services, _event(ended), ended, run_id)
     logger.info(f"job {ending.value}", extra={"job_id": job_id, "error_code": job_error.code})
     if deadline_passed and services.events is not None:
         # Not the workflow's "failed" event: the canceled one, published here like an API cancel
@@ -491,4 +497,4 @@ def mark_failed(
         except StorageError:
             logger.exception("could not publish the canceled event", extra={"job_id": job_id})
     ended = job_ended(services, job)
-    return _settled(_event(ended), ended, run_id)
+    return _settled(services, _event(ended), ended, run_id)
