@@ -21,7 +21,7 @@ from avatarsmith import catalog
 from avatarsmith.backends.base import BackendJob
 from avatarsmith.backends.registry import get_backend
 from avatarsmith.dal.jobs import StaleJobError
-from avatarsmith.dal.storage import image_key, thumbnail_key
+from avatarsmith.dal.storage import image_key
 from avatarsmith.errors import (
     ContentModeratedError,
     DeadlineExceededError,
@@ -240,7 +240,7 @@ def _store(
     """StoreImages on a loaded job. `resume`: look for variations an earlier run stored (not needed when
     this run just moved the job out of `queued`). `record_last`: record progress for the last variation
     too (not needed when the job is settled in the same invocation right after)."""
-    from avatarsmith.renderer.imaging import content_type_for, extension_for, finalize
+    from avatarsmith.renderer.imaging import content_type_for, extension_for, finalize_image
 
     tenant_id, job_id = job.tenant_id, job.id
     if job.status != JobStatus.PROCESSING:
@@ -269,12 +269,11 @@ def _store(
                 ).model_dump()
             )
             continue
-        image_bytes, thumb_bytes = finalize(out.image, spec.output.width, spec.output.height, fmt)
+        image_bytes = finalize_image(out.image, spec.output.width, spec.output.height, fmt)
         key = image_key(tenant_id, job_id, out.index, extension_for(fmt))
-        thumb = thumbnail_key(tenant_id, job_id, out.index, extension_for(fmt))
         seed = {SEED_METADATA: str(out.seed)} if out.seed is not None else None
+        # One object per variation: its thumbnail is rendered when a client asks (logic/thumbnails.py)
         services.images.put(key, image_bytes, content_type_for(fmt), metadata=seed)
-        services.images.put(thumb, thumb_bytes, content_type_for(fmt))  # written last: marks it stored
         stored_so_far = sum(1 for v in variations if v["status"] == "completed") + 1
         if record_last or len(variations) + 1 < spec.num_variations:
             services.jobs.record(job, set_values={"variations_stored": stored_so_far})  # progress
@@ -287,7 +286,6 @@ def _store(
                 format=fmt,
                 seed=out.seed,
                 image_key=key,
-                thumbnail_key=thumb,
             ).model_dump(exclude_none=True)
         )
     variations.sort(key=lambda v: int(v["index"]))
@@ -302,7 +300,7 @@ def _store(
 
 
 def _already_stored(services: Services, job: Job) -> list[dict[str, Any]]:
-    """Completed variations a previous run of StoreImages already wrote (image and thumbnail)."""
+    """Completed variations a previous run of StoreImages already wrote."""
     from avatarsmith.renderer.imaging import extension_for
 
     spec = job.spec
@@ -310,11 +308,11 @@ def _already_stored(services: Services, job: Job) -> list[dict[str, Any]]:
     stored: list[dict[str, Any]] = []
     for index in range(spec.num_variations):
         key = image_key(job.tenant_id, job.id, index, ext)
-        thumb = thumbnail_key(job.tenant_id, job.id, index, ext)
-        # One HEAD per variation (the thumbnail is written last) costs a tenth of a LIST request.
-        if not services.images.exists(thumb):
+        # One HEAD per variation (the image is its only object) costs a tenth of a LIST request.
+        metadata = services.images.metadata_if_stored(key)
+        if metadata is None:
             continue
-        seed = services.images.metadata(key).get(SEED_METADATA)
+        seed = metadata.get(SEED_METADATA)
         stored.append(
             Variation(
                 index=index,
@@ -324,7 +322,6 @@ def _already_stored(services: Services, job: Job) -> list[dict[str, Any]]:
                 format=spec.output.format,
                 seed=int(seed) if seed and seed.isdigit() else None,
                 image_key=key,
-                thumbnail_key=thumb,
             ).model_dump(exclude_none=True)
         )
     return stored
