@@ -181,6 +181,12 @@ def bench_throughput() -> dict[str, float]:
         report = json.loads(server.stdout.readline() or "{}")
         server.wait(timeout=60)
     completed = sum(1 for job in finished.values() if job["status"] == "completed")
+    reasons: dict[str, int] = {}
+    for job in finished.values():
+        if job["status"] != "completed":
+            error = job.get("error") or {}
+            reason = f"{job['status']}: {error.get('code', '?')} {str(error.get('message', ''))[:80]}"
+            reasons[reason] = reasons.get(reason, 0) + 1
     elapsed = drained - started
     rate = completed / elapsed if elapsed else 0.0
     unfinished = len(accepted) - len(finished)
@@ -190,6 +196,8 @@ def bench_throughput() -> dict[str, float]:
         f"drain after the load: {drained - load_ended:5.1f} s; unfinished after it: {unfinished}  "
         f"(target 0 within {DRAIN_LIMIT_SECONDS:.0f} s)"
     )
+    for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+        print(f"  not completed: {count:5d} x {reason}")
     print(f"completed jobs/s (first submit -> last completion): {rate:6.2f}")
     print(f"ratio to the Pillow reference: {rate / reference:6.3f}  (target >= 0.1)")
     cpu = report.get("cpu", {})

@@ -276,29 +276,22 @@ class DurableApp:
 
 # -- wiring -------------------------------------------------------------------------------------------
 def durable_moto_server(ip_address: str, port: int, state_dir: Path) -> Any:
-    """A ThreadedMotoServer whose app is wrapped in DurableApp (`.durable` is the middleware)."""
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
-    from werkzeug.serving import make_server
+    """The emulator's server with its app wrapped in DurableApp (`.durable` is the middleware)."""
+    from .emulator_server import EmulatorServer
 
-    class DurableMotoServer(ThreadedMotoServer):
-        def _server_entry(self) -> None:
-            self.durable = DurableApp(DomainDispatcherApplication(create_backend_app), state_dir)
-            self._server = make_server(
-                self._ip_address, self._port, self.durable, True, request_handler=MotoRequestHandler
-            )
-            self._server_ready_event.set()
-            self._server.serve_forever()
+    class DurableEmulatorServer(EmulatorServer):
+        durable: DurableApp
 
         def stop(self) -> None:
             super().stop()
             self.durable.close()
 
-    return DurableMotoServer(ip_address=ip_address, port=port, verbose=False)
+    def wrap(app: Any) -> DurableApp:
+        server.durable = DurableApp(app, state_dir)
+        return server.durable
+
+    server = DurableEmulatorServer(ip_address, port, wrap=wrap)
+    return server
 
 
 def recover(moto_url: str, timeout: float = 600) -> dict[str, Any]:

@@ -61,6 +61,9 @@ class FunctionRegistry:
     def register_pool(self, name: str, pool: WorkerPool) -> None:
         self._pools[name] = pool
 
+    def pool(self, name: str) -> WorkerPool | None:
+        return self._pools.get(name)
+
     def close_pools(self) -> None:
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
@@ -98,17 +101,29 @@ def _invoke(
     headers: Any,
     response_headers: Any,
 ) -> bytes:
-    name = function_name.split(":function:")[-1].split(":")[0]
+    name = function_name_of(function_name)
     if name not in REGISTRY:
         return _original_invoke(self, function_name, qualifier, body, headers, response_headers)  # type: ignore[return-value]
+    payload, function_error = invoke_for_payload(name, body)
+    if function_error:
+        response_headers["x-amz-function-error"] = function_error
+    return payload
+
+
+def function_name_of(name_or_arn: str) -> str:
+    return name_or_arn.split(":function:")[-1].split(":")[0]
+
+
+def invoke_for_payload(name: str, body: bytes | str | None) -> tuple[bytes, str | None]:
+    """Run a registered function on a request payload as Lambda's Invoke does: (response payload, the
+    X-Amz-Function-Error value or None). A function error is an error envelope, never a crash."""
     event = json.loads(body) if body else {}
     try:
         result = REGISTRY.invoke(name, event)
-    except Exception as exc:  # the Lambda runtime's behaviour: an error envelope, not a crash
-        response_headers["x-amz-function-error"] = "Unhandled"
+    except Exception as exc:
         error_type = exc.error_type if isinstance(exc, FunctionError) else type(exc).__name__
-        return json.dumps({"errorType": error_type, "errorMessage": str(exc)}).encode()
-    return json.dumps(result).encode()
+        return json.dumps({"errorType": error_type, "errorMessage": str(exc)}).encode(), "Unhandled"
+    return json.dumps(result).encode(), None
 
 
 def install() -> None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from .lambda_adapter import REGISTRY
 
 log = logging.getLogger("avatarsmith.local.poller")
+ADMISSION_RECHECK_SECONDS = 0.02
 
 
 def sqs_event(records: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
@@ -45,6 +47,7 @@ class SqsPoller:
         batch_size: int,
         region: str = "us-east-1",
         wait_seconds: int = 1,
+        admit: Callable[[], bool] | None = None,
     ):
         self.sqs = sqs
         self.function_name = function_name
@@ -53,6 +56,7 @@ class SqsPoller:
         self.batch_size = batch_size
         self.region = region
         self.wait_seconds = wait_seconds
+        self.admit = admit  # False: take no new batch now (the functions downstream are saturated)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"poller-{function_name}", daemon=True)
         self.batches = 0
@@ -70,6 +74,9 @@ class SqsPoller:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            if self.admit is not None and not self.admit():
+                self._stop.wait(ADMISSION_RECHECK_SECONDS)
+                continue
             try:
                 self.poll_once()
             except Exception:  # keep polling; the messages stay in the queue and are retried

@@ -115,7 +115,8 @@ class EmbeddedStack:
         )
         self._quiet_logs()
         from moto.core.config import default_user_config
-        from moto.server import ThreadedMotoServer
+
+        from .emulator_server import EmulatorServer
 
         default_user_config.update(
             {"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}
@@ -125,7 +126,7 @@ class EmbeddedStack:
 
             self._server = durable_moto_server("127.0.0.1", self.moto_port, self.state_dir)
         else:
-            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
+            self._server = EmulatorServer("127.0.0.1", self.moto_port)
         self._server.start()
         from moto.moto_api._internal.models import moto_api_backend
 
@@ -169,7 +170,7 @@ class EmbeddedStack:
         else:
             tenant_id, api_key = self._create_demo_tenant(provisioned)
         from .event_watch import subscribe_watch_queue
-        from .template import resources_of_type
+        from .template import execution_starters, resources_of_type
 
         bus_id = next(iter(resources_of_type(template, "AWS::Events::EventBus")))
         # A copy of every job event, for whoever reads it (make run's printer, tests). Nobody reading
@@ -177,7 +178,9 @@ class EmbeddedStack:
         watch_url = subscribe_watch_queue(session, provisioned.refs[bus_id]) if self.watch_events else ""
 
         sqs = session.client("sqs")
+        starters = execution_starters(template)
         for name, decl in provisioned.functions.items():
+            admit = self._workflow_has_room(template) if name in starters else None
             for queue_id, batch_size in decl.sqs_sources():
                 # Like Lambda's event source mapping, several batches are in flight at once (up to the
                 # function's concurrency), so one slow batch does not hold the queue up.
@@ -188,6 +191,7 @@ class EmbeddedStack:
                         queue_url=provisioned.refs[queue_id],
                         queue_arn=provisioned.attrs[(queue_id, "Arn")],
                         batch_size=batch_size,
+                        admit=admit,
                     )
                     poller.start()
                     self._pollers.append(poller)
@@ -210,6 +214,29 @@ class EmbeddedStack:
         if self.state_file is not None:
             self._write_state_file(self.state_file, self.info)
         return self.info
+
+    @staticmethod
+    def _workflow_has_room(template: dict[str, Any]) -> Any:
+        """Admission for the event sources of functions that start executions (the dispatcher).
+
+        Lambda scales out; this machine's worker pools do not. Every execution started while the
+        functions the workflows invoke are saturated would only queue for a worker, and that wait counts
+        against its task's TimeoutSeconds: a backlog would turn into timeouts instead of waiting in its
+        queue. So the dispatcher's pollers take a new batch only while those pools have at most one
+        invocation queued per worker; the backlog stays in SQS, where it is durable and costs nothing."""
+        from .lambda_adapter import REGISTRY
+        from .template import workflow_functions
+
+        names = sorted(workflow_functions(template))
+
+        def has_room() -> bool:
+            for name in names:
+                pool = REGISTRY.pool(name)
+                if pool is not None and pool.waiting > pool.concurrency:
+                    return False
+            return True
+
+        return has_room
 
     def _start_schedules(self, provisioned: Any) -> None:
         """The template's Schedule events; with durable state, an immediate first sweep: after a crash no

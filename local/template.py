@@ -101,6 +101,29 @@ def resources_of_type(template: dict[str, Any], type_name: str) -> dict[str, dic
     return {k: v for k, v in template["Resources"].items() if v["Type"] == type_name}
 
 
+def workflow_functions(template: dict[str, Any]) -> set[str]:
+    """The functions the state machines invoke (named in their DefinitionSubstitutions)."""
+    out = set()
+    for machine in resources_of_type(template, "AWS::Serverless::StateMachine").values():
+        for value in (machine["Properties"].get("DefinitionSubstitutions") or {}).values():
+            target = value.get("Fn::GetAtt", [None])[0] if isinstance(value, dict) else None
+            if target in resources_of_type(template, "AWS::Serverless::Function"):
+                out.add(str(target))
+    return out
+
+
+def execution_starters(template: dict[str, Any]) -> set[str]:
+    """The functions whose environment names a state machine: those that start executions."""
+    machines = set(resources_of_type(template, "AWS::Serverless::StateMachine"))
+    starters = set()
+    for name, decl in functions(template).items():
+        for value in decl.environment.values():
+            names_one = isinstance(value, dict) and bool({"Ref", "Fn::GetAtt"} & set(value))
+            if names_one and _ref_target(value) in machines:
+                starters.add(name)
+    return starters
+
+
 def functions(template: dict[str, Any]) -> dict[str, FunctionDecl]:
     globals_fn = template.get("Globals", {}).get("Function", {})
     shared_env = globals_fn.get("Environment", {}).get("Variables", {})

@@ -118,6 +118,7 @@ class WorkerPool:
         self.environment = environment
         self.listeners = listeners if listeners is not None else []
         self._slots = threading.BoundedSemaphore(concurrency)
+        self.waiting = 0  # invocations queued for a free worker (the stack's backpressure signal)
         self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
@@ -125,7 +126,15 @@ class WorkerPool:
 
     # -- invocation ---------------------------------------------------------------------------------
     def invoke(self, event: Any) -> Any:
-        with self._slots:
+        if not self._slots.acquire(blocking=False):
+            with self._lock:
+                self.waiting += 1
+            try:
+                self._slots.acquire()
+            finally:
+                with self._lock:
+                    self.waiting -= 1
+        try:
             worker = self._take()
             request_id = str(uuid.uuid4())
             try:
@@ -134,6 +143,8 @@ class WorkerPool:
                 self._discard(worker)
                 raise
             self._give_back(worker)
+        finally:
+            self._slots.release()
         error = reply.get("error")
         duration = float(reply.get("duration_ms", 0.0))
         meter_file = self.environment.get(metering.METER_FILE_ENV)

@@ -172,3 +172,80 @@ def test_usage_is_measured_inside_the_worker_and_appended_by_the_pool(tmp_path: 
         assert (record["function"], record["memory_mb"]) == ("Probe", 256)
         assert record["cpu_ms"] >= 140  # the worker's own CPU time for the handler
         assert 190 <= record["wait_ms"] < 1000  # its sleep, counted by the worker's hooks
+
+
+def test_invocations_past_the_concurrency_are_counted_as_waiting(pool_for) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    pool = pool_for("sleepy", concurrency=1)
+    pool.invoke({})  # a warm worker, so the next ones only wait for it
+    threads = [threading.Thread(target=pool.invoke, args=({"sleep": 0.6},)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 5
+    while pool.waiting != 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pool.waiting == 2  # one running, two queued for the only worker
+    for thread in threads:
+        thread.join()
+    assert pool.waiting == 0
+
+
+def test_the_dispatcher_takes_no_batch_while_the_workflow_functions_are_saturated(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Admission: the backlog waits in the queue instead of in executions that would time out."""
+    import time
+
+    import boto3
+    from moto import mock_aws
+
+    from local.poller import SqsPoller
+    from local.stack import EmbeddedStack
+    from local.template import execution_starters, load_template, workflow_functions
+
+    template = load_template()
+    assert workflow_functions(template) == {"ProcessorFunction"}
+    assert "DispatcherFunction" in execution_starters(template)
+
+    class Pool:
+        concurrency, waiting = 4, 0
+
+    processor = Pool()
+    monkeypatch.setattr(lambda_adapter.REGISTRY, "_pools", {"ProcessorFunction": processor})
+    has_room = EmbeddedStack._workflow_has_room(template)
+    assert has_room()
+    processor.waiting = 5
+    assert not has_room()
+
+    batches: list[int] = []
+    monkeypatch.setattr(
+        lambda_adapter.REGISTRY, "invoke", lambda name, event: batches.append(len(event["Records"]))
+    )
+    for key, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="jobs")["QueueUrl"]
+        for i in range(3):
+            sqs.send_message(QueueUrl=url, MessageBody=str(i))
+        poller = SqsPoller(
+            sqs,
+            function_name="DispatcherFunction",
+            queue_url=url,
+            queue_arn="arn:aws:sqs:us-east-1:123456789012:jobs",
+            batch_size=10,
+            admit=has_room,
+        )
+        poller.start()
+        try:
+            time.sleep(0.5)
+            assert batches == []
+            count = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+            assert count["Attributes"]["ApproximateNumberOfMessages"] == "3"
+            processor.waiting = 4  # one queued invocation per worker: room again
+            deadline = time.monotonic() + 5
+            while sum(batches) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert sum(batches) == 3
+        finally:
+            poller.stop()

@@ -1,0 +1,149 @@
+"""The emulator's HTTP server: moto's WSGI app, with connections kept alive between requests.
+
+moto's own server (werkzeug's development server) answers every request with `Connection: close`, so
+each AWS call a function makes opens a new TCP connection and the server starts a new thread for it:
+under load that was a fifth of the emulator's time, on top of a TIME_WAIT socket per request. HTTP/1.1
+clients (botocore among them) keep a connection open; this handler does too whenever it can find the end
+of the request: a body with a Content-Length is read to its end after the app answers (werkzeug's
+reason for always closing is that the app may leave part of it unread), and a request with a chunked
+body, or one that asked for it, still closes. Responses are framed as before (Content-Length or chunked).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+from werkzeug.wsgi import LimitedStream
+
+
+class KeepAliveRequestHandler(MotoRequestHandler):
+    _body: LimitedStream | None = None
+    _keep_alive = False
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with _OPEN_LOCK:
+            _OPEN.add(self.connection)
+
+    def finish(self) -> None:
+        with _OPEN_LOCK:
+            _OPEN.discard(self.connection)
+        super().finish()
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        length = self.headers.get("Content-Length")
+        self._body = None
+        if environ.get("wsgi.input_terminated"):  # chunked: its end is the app's business
+            self._keep_alive = False
+        elif length is None:
+            self._keep_alive = True
+        elif length.isdigit():
+            self._body = LimitedStream(self.rfile, int(length))  # type: ignore[arg-type]
+            environ["wsgi.input"] = self._body
+            self._keep_alive = True
+        else:
+            self._keep_alive = False
+        return environ
+
+    def run_wsgi(self) -> None:
+        """One request: the app's whole answer, framed by Content-Length, then the connection stays
+        open when the request's end was found (werkzeug's own loop closes it every time, and its drain
+        of the socket would swallow the next request)."""
+        if self.headers.get("Expect", "").lower().strip() == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.environ = environ = self.make_environ()
+        started: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            started[:] = [status, headers]
+            return lambda data: chunks.append(data)  # the legacy write() callable
+
+        chunks: list[bytes] = []
+        try:
+            answer = self.server.app(environ, start_response)
+            try:
+                chunks.extend(answer)
+            finally:
+                if hasattr(answer, "close"):
+                    answer.close()
+            if self._body is not None:
+                self._body.exhaust()  # what the app left unread, so the next request line is found
+        except Exception:
+            self.log_error("the emulator failed a request: %s", self.requestline)
+            self.close_connection = True
+            self.send_error(500)
+            return
+        status, headers = started
+        code_text, _, reason = status.partition(" ")
+        code = int(code_text)
+        body = b"".join(chunks)
+        self.send_response(code, reason)
+        framed_by_app = self.command == "HEAD" or code < 200 or code in (204, 304)
+        for name, value in headers:
+            lowered = name.lower()
+            if lowered in ("connection", "transfer-encoding") or (
+                lowered == "content-length" and not framed_by_app
+            ):
+                continue
+            self.send_header(name, value)
+        if not framed_by_app:
+            self.send_header("Content-Length", str(len(body)))
+        if not self._keep_alive or self.close_connection:  # ours, or the client's `Connection: close`
+            self.send_header("Connection", "close")  # also sets close_connection
+        self._headers_buffer.append(b"\r\n")  # end of the headers; the body goes out in the same write
+        if body and self.command != "HEAD":
+            self._headers_buffer.append(body)
+        self.flush_headers()
+
+
+_OPEN: set[socket.socket] = set()  # connections being served, closed when the server stops
+_OPEN_LOCK = threading.Lock()
+
+
+class EmulatorServer(ThreadedMotoServer):
+    """ThreadedMotoServer with keep-alive connections; `wrap` puts middleware around moto's app."""
+
+    def __init__(
+        self,
+        ip_address: str,
+        port: int,
+        *,
+        wrap: Callable[[Any], Any] | None = None,
+    ):
+        super().__init__(ip_address=ip_address, port=port, verbose=False)
+        self._wrap = wrap
+        self.app: Any = None
+
+    def _server_entry(self) -> None:
+        app: Any = DomainDispatcherApplication(create_backend_app)
+        self.app = self._wrap(app) if self._wrap is not None else app
+        self._server = make_server(
+            self._ip_address, self._port, self.app, True, request_handler=KeepAliveRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        super().stop()
+        server = self._server
+        with _OPEN_LOCK:
+            mine = [c for c in _OPEN if server is not None and _served_by(c, server)]
+        for connection in mine:  # idle keep-alive connections would otherwise wait for their client
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+def _served_by(connection: socket.socket, server: Any) -> bool:
+    try:
+        return bool(connection.getsockname() == server.server_address)
+    except OSError:
+        return False

@@ -1,0 +1,143 @@
+"""The emulator's server keeps connections alive (one TCP connection serves many AWS calls) and still
+finds every request's end; Step Functions' Lambda tasks reach the function's workers directly."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from local import lambda_adapter
+from local.emulator_server import EmulatorServer
+from local.moto_speedups import _DirectLambda
+from local.workers import FunctionError
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    port = _free_port()
+    emulator = EmulatorServer("127.0.0.1", port)
+    emulator.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        emulator.stop()
+
+
+def _get(connection: http.client.HTTPConnection, path: str, **kwargs: Any) -> http.client.HTTPResponse:
+    connection.request(kwargs.pop("method", "GET"), path, **kwargs)
+    response = connection.getresponse()
+    response.read()
+    return response
+
+
+def test_one_connection_serves_many_requests(server: str) -> None:
+    connection = http.client.HTTPConnection(server, timeout=10)
+    first = _get(connection, "/moto-api/data.json")
+    sock = connection.sock
+    assert first.status == 200 and first.getheader("Connection") != "close"
+    for _ in range(5):
+        assert _get(connection, "/moto-api/data.json").status == 200
+    assert connection.sock is sock  # never reopened: the server kept it
+
+
+def test_a_body_the_app_leaves_unread_does_not_spoil_the_next_request(server: str) -> None:
+    connection = http.client.HTTPConnection(server, timeout=10)
+    ignored = b'{"GET": "with a body nobody reads"}' * 100
+    assert _get(connection, "/moto-api/data.json", method="GET", body=ignored).status == 200
+    sock = connection.sock
+    after = _get(connection, "/moto-api/data.json")
+    assert after.status == 200 and connection.sock is sock
+
+
+def test_chunked_requests_and_clients_that_ask_to_close_get_a_closed_connection(server: str) -> None:
+    connection = http.client.HTTPConnection(server, timeout=10)
+    chunked = _get(connection, "/moto-api/data.json", method="GET", body=iter([b"ab", b"cd"]))
+    assert chunked.status == 200 and chunked.getheader("Connection") == "close"
+    asked = http.client.HTTPConnection(server, timeout=10)
+    closing = _get(asked, "/moto-api/data.json", headers={"Connection": "close"})
+    assert closing.status == 200 and closing.getheader("Connection") == "close"
+
+
+def test_aws_calls_over_kept_connections_answer_as_before(server: str) -> None:
+    ddb = boto3.client("dynamodb", endpoint_url=f"http://{server}")
+    ddb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for i in range(20):
+        ddb.put_item(TableName="t", Item={"pk": {"S": f"k{i}"}, "v": {"N": str(i)}})
+    assert ddb.get_item(TableName="t", Key={"pk": {"S": "k7"}})["Item"]["v"] == {"N": "7"}
+    with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
+        ddb.put_item(TableName="t", Item={"pk": {"S": "k7"}}, ConditionExpression="attribute_not_exists(pk)")
+    s3 = boto3.client("s3", endpoint_url=f"http://{server}")
+    s3.create_bucket(Bucket="images-bucket")
+    s3.put_object(Bucket="images-bucket", Key="img.png", Body=b"\x89PNG" + bytes(5000))
+    head = s3.head_object(Bucket="images-bucket", Key="img.png")
+    assert head["ContentLength"] == 5004  # HEAD keeps the object's length, with no body sent
+    assert s3.get_object(Bucket="images-bucket", Key="img.png")["Body"].read()[:4] == b"\x89PNG"
+
+
+class _EmulatorClient:
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def invoke(self, **parameters: Any) -> dict[str, Any]:
+        self.calls.append(parameters)
+        return {"StatusCode": 202, "Payload": io.BytesIO(b"")}
+
+
+def test_step_functions_lambda_tasks_run_registered_functions_directly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[tuple[str, Any]] = []
+
+    def invoke(name: str, event: Any) -> Any:
+        seen.append((name, event))
+        if event.get("fail"):
+            raise FunctionError("GenerationClaimedError", "another run is generating")
+        return {"ok": event["n"]}
+
+    monkeypatch.setattr(lambda_adapter.REGISTRY, "invoke", invoke)
+    monkeypatch.setattr(lambda_adapter.REGISTRY, "_specs", {"Processor": ("m", "f", 3, 128)})
+    emulator = _EmulatorClient()
+    client = _DirectLambda(emulator)
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:Processor"
+
+    done = client.invoke(FunctionName=arn, Payload=b'{"n": 7}')
+    assert done["StatusCode"] == 200 and "FunctionError" not in done
+    assert json.loads(done["Payload"].read()) == {"ok": 7}
+
+    failed = client.invoke(FunctionName=arn, Payload=b'{"fail": true}')
+    assert failed["FunctionError"] == "Unhandled"  # what moto's Invoke answers, so Retry/Catch match
+    assert json.loads(failed["Payload"].read()) == {
+        "errorType": "GenerationClaimedError",
+        "errorMessage": "another run is generating",
+    }
+    assert seen == [("Processor", {"n": 7}), ("Processor", {"fail": True})]
+    assert emulator.calls == []
+
+    # Asynchronous invocations and functions the stack does not run still go to the emulator.
+    client.invoke(FunctionName=arn, Payload=b"{}", InvocationType="Event")
+    client.invoke(FunctionName="arn:aws:lambda:us-east-1:123456789012:function:Other", Payload=b"{}")
+    assert len(emulator.calls) == 2 and len(seen) == 2
