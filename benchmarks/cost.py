@@ -191,15 +191,17 @@ def price(
         f"{events * per:.2f} events",
         events * prices["eventbridge"]["custom_event_per_event"] * per,
     )
-    # SQS: handler sends, one delivery per event the rule routes to the webhook queue, and the Lambda
-    # event source's receive + delete per batch it hands to a function
+    # SQS: handler sends, one delivery per event the rule routes to the webhook queue (every handler event;
+    # a workflow's terminal event unless it says no webhook endpoint wants it), and the Lambda event
+    # source's receive + delete per batch it hands to a function
     sends = sum(
         c.get("entries", 1) if c["operation"] == "SendMessageBatch" else 1
         for c in calls
         if c["service"] == "sqs"
     )
+    routed = handler_events + sum(e.get("events_routed", e["events_put"]) for e in executions)
     batches = sum(len(v) for k, v in by_function.items() if k in sqs_functions)
-    sqs_requests = sends + events + 2 * batches
+    sqs_requests = sends + routed + 2 * batches
     usage.add(
         "SQS requests",
         f"{sqs_requests * per:.2f} (sends, rule deliveries, receive + delete per batch)",
@@ -242,7 +244,29 @@ def _history_figures(sfn: Any, arn: str) -> dict[str, Any]:
     )
     task_entries = sum(1 for e in events if e["type"] == "TaskStateEntered")
     retries = max(0, sum(scheduled.values()) - task_entries)
-    return {"transitions": entered + retries, "events_put": scheduled.get("events", 0)}
+    details = [
+        _event_detail(entry)
+        for e in events
+        if e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"].get("resourceType") == "events"
+        for entry in json.loads(e["taskScheduledEventDetails"].get("parameters") or "{}").get("Entries", [])
+    ]
+    return {
+        "transitions": entered + retries,
+        "events_put": scheduled.get("events", 0),
+        "events_routed": sum(1 for d in details if routed_to_webhooks(d)),
+    }
+
+
+def _event_detail(entry: dict[str, Any]) -> dict[str, Any]:
+    detail = entry.get("Detail")
+    return json.loads(detail) if isinstance(detail, str) else dict(detail or {})
+
+
+def routed_to_webhooks(detail: dict[str, Any]) -> bool:
+    """What the template's JobEventsToWebhooksRule passes: an event without `webhook_receivers`, or with
+    one above 0."""
+    receivers = detail.get("webhook_receivers")
+    return receivers is None or (isinstance(receivers, int | float) and receivers > 0)
 
 
 def _wait_executions(

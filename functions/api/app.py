@@ -32,6 +32,7 @@ from routes import (
     konpro,
     pi,
     playground,
+    thumbnails,
     uploads,
     webhooks,
 )
@@ -46,6 +47,7 @@ __all__ = ["app", "get_services", "lambda_handler"]
 app = PerRequestResolver(enable_validation=True, response_validation_error_http_code=500)
 for _module in (health, docs, jobs, avatars, catalog, account, webhooks, uploads, community, batches):
     app.include_router(_module.router)
+app.include_router(thumbnails.router)
 app.include_router(pi.router)
 app.include_router(konpro.router)
 app.rewrite_requests([ai302.multipart_generate_as_json, fold_cancel_after])

@@ -1,6 +1,7 @@
 """Dispatcher: SQS batch -> one Step Functions execution per job (named after the job id).
 
-Jobs on synchronous backends run on the EXPRESS workflow, the others on the STANDARD one.
+Jobs on synchronous backends run on the EXPRESS workflow, the others on the STANDARD one. The `queued` event
+is published for jobs on asynchronous backends, and for every job with PROGRESS_EVENTS=all.
 
 Reports partial batch failures: only the messages that failed come back; poison messages reach the DLQ.
 """
@@ -39,8 +40,9 @@ def start_job(record: SQSRecord) -> None:
         created_at=message.created_at,
         metadata=message.metadata,
     )
-    EventPublisher(settings.EVENT_BUS_NAME, EVENT_SOURCE).put(detail_type_for("queued"), detail)
     express = message.backend in SYNCHRONOUS_BACKENDS
+    if not express or settings.PROGRESS_EVENTS == "all":
+        EventPublisher(settings.EVENT_BUS_NAME, EVENT_SOURCE).put(detail_type_for("queued"), detail)
     starter = ExecutionStarter(settings.EXPRESS_STATE_MACHINE_ARN if express else settings.STATE_MACHINE_ARN)
     started = starter.start(job_id=message.job_id, tenant_id=message.tenant_id)
     logger.info(

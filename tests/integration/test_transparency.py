@@ -125,7 +125,8 @@ def test_the_queued_event_from_the_dispatcher_carries_the_metadata(
 
     monkeypatch.setattr(EventPublisher, "put", put)
     _, key = aws.add_tenant()
-    api_call("generate_avatar", key, body={"prompt": "p", "metadata": {"order": "B-2"}})
+    body = {"prompt": "p", "model": "test-async", "metadata": {"order": "B-2"}}  # queued: asynchronous jobs
+    api_call("generate_avatar", key, body=body)
     dispatch_queued_messages(aws.client("sqs"), aws.env["GENERATION_QUEUE_URL"])
     queued = [d for t, d in seen if t == "Avatar Job Queued"]
     assert queued and queued[0]["metadata"] == {"order": "B-2"}

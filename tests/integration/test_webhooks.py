@@ -82,9 +82,15 @@ def _deliveries(key: str, **query: str) -> list[dict[str, Any]]:
 
 
 def test_every_transition_is_delivered_signed_and_verifiable(
-    webhooks: AwsAccount, receivers: list[Receiver]
+    webhooks: AwsAccount, receivers: list[Receiver], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given an endpoint subscribed to every job event type
+    from tests.conftest import _reset_caches
+
+    # Given a stack that puts every job's progress events on the bus (ProgressEvents=all; by default only
+    # jobs on asynchronous backends put queued and processing)
+    monkeypatch.setenv("PROGRESS_EVENTS", "all")
+    _reset_caches()
+    # and an endpoint subscribed to every job event type
     _, key = webhooks.add_tenant()
     receiver = _receiver(receivers)
     all_types = [

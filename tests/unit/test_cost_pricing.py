@@ -96,3 +96,28 @@ def test_write_units_follow_item_size_indexes_and_transactions() -> None:
     processing = {**small, "gsi1pk": {"S": "T#1#S#processing"}}
     assert _write_units(queued, processing) == 1 + 2  # the index entry moves: a delete and a put
     assert _write_units(queued, queued, transactional=True) == 2 + 1  # index writes are not doubled
+
+
+def test_sqs_counts_only_the_events_the_webhook_rule_routes() -> None:
+    from benchmarks.cost import routed_to_webhooks
+    from local.template import load_template
+
+    # Given the template's rule (an event is routed unless it says no endpoint wants it)
+    rule = load_template()["Resources"]["JobEventsToWebhooksRule"]["Properties"]["EventPattern"]
+    assert rule["detail"]["webhook_receivers"] == [{"exists": False}, {"numeric": [">", 0]}]
+    assert routed_to_webhooks({}) and routed_to_webhooks({"webhook_receivers": 2})
+    assert not routed_to_webhooks({"webhook_receivers": 0})
+    # When two jobs each put one workflow event, one of them routed, and the dispatcher put one event
+    records = [_record("DispatcherFunction", 256, 1, 20, [{"service": "events", "operation": "PutEvents"}])]
+    executions = [
+        {"type": "EXPRESS", "duration_ms": 100, "transitions": 3, "events_put": 1, "events_routed": 1},
+        {"type": "EXPRESS", "duration_ms": 100, "transitions": 3, "events_put": 1, "events_routed": 0},
+    ]
+    usage = price(
+        records, executions, {"s3_bytes": 0, "dynamodb_bytes": 0}, 2, PRICES, {"DispatcherFunction"}
+    )
+    rows = {service: (what, dollars) for service, what, dollars in usage.rows}
+    # Then 3 events are billed on the bus, and SQS counts 2 deliveries + receive and delete of 1 batch
+    assert rows["EventBridge custom events"][0] == "1.50 events"
+    sqs = (2 + 2) * PRICES["sqs"]["standard_per_request"] / 2
+    assert rows["SQS requests"][1] == pytest.approx(sqs)

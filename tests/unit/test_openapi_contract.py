@@ -19,7 +19,12 @@ from local.template import load_template
 from scripts.openapi import OUTPUT, generate
 
 ROOT = Path(__file__).resolve().parents[2]
-PUBLIC = {("get", "/v1/health"), ("get", "/v1/openapi.json"), ("get", "/docs")}
+PUBLIC = {
+    ("get", "/v1/health"),
+    ("get", "/v1/openapi.json"),
+    ("get", "/docs"),
+    ("get", "/v1/thumbnails/{token}"),
+}
 ENVELOPE = "#/components/schemas/ErrorEnvelope"
 METHODS = ("get", "post", "put", "patch", "delete")
 

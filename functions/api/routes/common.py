@@ -31,6 +31,7 @@ from avatarsmith.errors import (
 )
 from avatarsmith.logic import billing as billing_logic
 from avatarsmith.logic import jobs as job_logic
+from avatarsmith.logic import thumbnails
 from avatarsmith.logic.auth import Principal, authenticate_principal
 from avatarsmith.logic.services import Services
 
@@ -119,6 +120,7 @@ class PerRequestResolver(APIGatewayHttpResolver):
 
     def resolve(self, event: Any, context: Any) -> dict[str, Any]:
         self._state.resolver = self
+        thumbnails.public_base_url.set(public_base_url(event))
         self._state.event = self._to_proxy_event(event)
         self._state.lambda_context = context
         self._state.rate_headers = {}
@@ -133,6 +135,20 @@ class PerRequestResolver(APIGatewayHttpResolver):
         if self._state.rate_headers:  # every answer to an authenticated caller, not only 429
             result["headers"] = {**self._state.rate_headers, **(result.get("headers") or {})}
         return result
+
+
+def public_base_url(event: Any) -> str | None:
+    """The address the caller reached this API at (`https://<host>`; `http` on loopback without a proxy),
+    for links back to it such as thumbnail links."""
+    if not isinstance(event, dict):
+        return None
+    headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
+    host = str(headers.get("host") or (event.get("requestContext") or {}).get("domainName") or "")
+    if not host or "/" in host or "@" in host:
+        return None
+    loopback = host.rsplit(":", 1)[0].strip("[]") in ("127.0.0.1", "localhost", "::1")
+    proto = str(headers.get("x-forwarded-proto") or ("http" if loopback else "https")).split(",")[0].strip()
+    return f"{'http' if proto == 'http' else 'https'}://{host}"
 
 
 def current_event() -> Any:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,6 +44,8 @@ class DispatcherSettings(_EnvSettings):
     STATE_MACHINE_ARN: str  # STANDARD: asynchronous backends (long provider tasks, exactly-once runs)
     EXPRESS_STATE_MACHINE_ARN: str  # EXPRESS: synchronous backends (at-least-once runs, idempotent steps)
     EVENT_BUS_NAME: str
+    # Which jobs publish queued/processing events: "asynchronous" (STANDARD workflow) or "all"
+    PROGRESS_EVENTS: Literal["asynchronous", "all"] = "asynchronous"
 
 
 class ProcessorSettings(_FeatureFlags):
@@ -51,6 +53,7 @@ class ProcessorSettings(_FeatureFlags):
     IMAGES_BUCKET_NAME: str
     GENERATION_DEADLINE_SECONDS: int = Field(default=900, ge=10, le=86_400)
     EVENT_BUS_NAME: str
+    PROGRESS_EVENTS: Literal["asynchronous", "all"] = "asynchronous"
 
 
 class NotifierSettings(_FeatureFlags):

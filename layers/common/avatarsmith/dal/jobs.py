@@ -16,6 +16,7 @@ from avatarsmith.models.domain import (
     Variation,
 )
 
+from .storage import job_prefix
 from .table import (
     BY_CLIENT_REFERENCE_INDEX,
     BY_STATUS_INDEX,
@@ -43,14 +44,15 @@ def job_to_item(job: Job) -> dict[str, Any]:
         "status": job.status.value,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
-        "spec": job.spec.model_dump_json(exclude_none=True),
+        "spec": spec_json(job.spec),
         "credits": job.credits.model_dump(),
-        "variations": dumps([v.model_dump(exclude_none=True) for v in job.variations]),
-        "provenance": job.provenance.model_dump_json(exclude_none=True),
-        "metadata": dumps(job.metadata),
+        "variations": variations_json(job, job.variations),
+        "provenance": provenance_json(job, job.provenance),
         "gsi1pk": status_pk(job.tenant_id, job.status.value),
         "gsi1sk": job.id,
     }
+    if job.metadata:
+        item["metadata"] = dumps(job.metadata)
     if job.error:
         item["error"] = job.error.model_dump_json()
     if job.client_reference_id is not None:
@@ -74,16 +76,17 @@ def job_to_item(job: Job) -> dict[str, Any]:
 
 
 def job_from_item(item: dict[str, Any]) -> Job:
+    spec = GenerationSpec.model_validate_json(item["spec"])
     return Job(
         id=item["job_id"],
         tenant_id=item["tenant_id"],
         status=JobStatus(item["status"]),
         created_at=item["created_at"],
         updated_at=item["updated_at"],
-        spec=GenerationSpec.model_validate_json(item["spec"]),
+        spec=spec,
         credits=Credits.model_validate(item.get("credits") or {}),
-        variations=[Variation.model_validate(v) for v in json.loads(item.get("variations") or "[]")],
-        provenance=Provenance.model_validate_json(item.get("provenance") or "{}"),
+        variations=_variations_from(item, spec),
+        provenance=_provenance_from(item.get("provenance"), spec),
         error=JobError.model_validate_json(item["error"]) if item.get("error") else None,
         client_reference_id=item.get("client_reference_id"),
         metadata=json.loads(item.get("metadata") or "{}"),
@@ -99,6 +102,80 @@ def job_from_item(item: dict[str, Any]) -> Job:
         variations_stored=int(item.get("variations_stored") or 0),
         batch_id=item.get("batch_id"),
     )
+
+
+# Variations are stored compactly (a job item under 1 KB costs one write unit, not two): image keys under
+# the job's own prefix as "./<name>", and the size and format left out ("o": 1) when they are the output's.
+_HERE = "./"
+
+
+def variations_json(job: Job, variations: list[Any]) -> str:
+    prefix = job_prefix(job.tenant_id, job.id)
+    output = job.spec.output
+    same = {"width": output.width, "height": output.height, "format": output.format}
+    compact = []
+    for variation in variations:
+        v = variation.model_dump(exclude_none=True) if hasattr(variation, "model_dump") else dict(variation)
+        for name in ("image_key", "thumbnail_key"):
+            if isinstance(v.get(name), str) and v[name].startswith(prefix):
+                v[name] = _HERE + v[name][len(prefix) :]
+        if all(v.get(k) == same[k] for k in same):
+            for k in same:
+                del v[k]
+            v["o"] = 1
+        compact.append(v)
+    return dumps(compact)
+
+
+def spec_json(spec: GenerationSpec) -> str:
+    """The spec without its empty collections (they read back as their defaults)."""
+    values = json.loads(spec.model_dump_json(exclude_none=True))
+    return dumps({k: v for k, v in values.items() if v not in ({}, [])})
+
+
+_PROMPT = "\u0000prompt\u0000"  # in a stored final prompt: the request's prompt (it never holds NUL)
+
+
+def provenance_json(job: Job, provenance: Provenance) -> str:
+    """Provenance without what the spec already says: the backend and model it was routed to ("b": 1),
+    the request's prompt inside the final prompt, and default values."""
+    values = provenance.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    spec = job.spec
+    if spec.backend and (values.get("backend"), values.get("backend_model")) == (
+        spec.backend,
+        spec.backend_model,
+    ):
+        del values["backend"]
+        values.pop("backend_model", None)
+        values["b"] = 1
+    final = values.get("final_prompt")
+    if spec.prompt and isinstance(final, str) and spec.prompt in final and "\u0000" not in final:
+        values["final_prompt"] = final.replace(spec.prompt, _PROMPT, 1)
+    return dumps(values)
+
+
+def _provenance_from(text: str | None, spec: GenerationSpec) -> Provenance:
+    values = json.loads(text or "{}")
+    if values.pop("b", None):
+        values.update(backend=spec.backend, backend_model=spec.backend_model)
+    final = values.get("final_prompt")
+    if isinstance(final, str) and _PROMPT in final:
+        values["final_prompt"] = final.replace(_PROMPT, spec.prompt or "", 1)
+    return Provenance.model_validate(values)
+
+
+def _variations_from(item: dict[str, Any], spec: GenerationSpec) -> list[Variation]:
+    prefix = job_prefix(str(item["tenant_id"]), str(item["job_id"]))
+    output = {"width": spec.output.width, "height": spec.output.height, "format": spec.output.format}
+    variations = []
+    for v in json.loads(item.get("variations") or "[]"):
+        if v.pop("o", None):
+            v.update(output)
+        for name in ("image_key", "thumbnail_key"):
+            if isinstance(v.get(name), str) and v[name].startswith(_HERE):
+                v[name] = prefix + v[name][len(_HERE) :]
+        variations.append(Variation.model_validate(v))
+    return variations
 
 
 class JobRepository:
@@ -166,7 +243,7 @@ class JobRepository:
             item = self.table.update(
                 tenant_pk(job.tenant_id),
                 job_sk(job.id),
-                set_values={k: _encode_change(k, v) for k, v in set_values.items()},
+                set_values={k: _encode_change(job, k, v) for k, v in set_values.items()},
                 condition="attribute_exists(pk)",
             )
         except ConditionFailed:
@@ -234,6 +311,8 @@ def transition_operation(
 ) -> dict[str, Any]:
     """The same conditional transition as `JobRepository.transition`, as one transaction operation."""
     set_values, condition, placeholders = _transition_parts(job, to, allowed_from, now, changes)
+    # A settled job's generation claim has served its purpose (settled_by records the run that won)
+    remove = ("generation_run", "generation_claimed_at") if to.is_terminal else ()
     return {
         "Update": update_operation(
             tenant_pk(job.tenant_id),
@@ -241,6 +320,7 @@ def transition_operation(
             set_values=set_values,
             condition=condition,
             condition_values=placeholders,
+            remove=remove,
         )
     }
 
@@ -258,7 +338,7 @@ def _transition_parts(
         "gsi1pk": status_pk(job.tenant_id, to.value),
     }
     for key, value in (changes or {}).items():
-        set_values[key] = _encode_change(key, value)
+        set_values[key] = _encode_change(job, key, value)
     placeholders = {f":from{i}": s.value for i, s in enumerate(allowed_from)}
     return set_values, f"#status IN ({', '.join(placeholders)})", placeholders
 
@@ -271,10 +351,12 @@ class StaleJobError(Exception):
         self.current = current
 
 
-def _encode_change(key: str, value: Any) -> Any:
+def _encode_change(job: Job, key: str, value: Any) -> Any:
     if key in ("variations",):
-        return dumps([v.model_dump(exclude_none=True) if hasattr(v, "model_dump") else v for v in value])
-    if key in ("provenance", "error"):
+        return variations_json(job, value)
+    if key == "provenance":
+        return provenance_json(job, value)
+    if key == "error":
         return value.model_dump_json(exclude_none=True)
     if key == "credits":
         return value.model_dump()

@@ -86,6 +86,19 @@ class ImageStore:
             raise StorageError("could not check a stored image") from exc
         return True
 
+    def metadata_if_stored(self, key: str) -> dict[str, str] | None:
+        """The object's user metadata, or None when it does not exist (one HEAD request)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return dict(self._s3.head_object(Bucket=self.bucket, Key=key).get("Metadata", {}))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise StorageError("could not check a stored image") from exc
+        except BotoCoreError as exc:
+            raise StorageError("could not check a stored image") from exc
+
     def metadata(self, key: str) -> dict[str, str]:
         from botocore.exceptions import BotoCoreError, ClientError
 

@@ -12,6 +12,7 @@ from avatarsmith.errors import NotFoundError
 from avatarsmith.logic.clock import now_iso
 from avatarsmith.logic.cursors import decode_cursor, encode_cursor
 from avatarsmith.logic.services import Services
+from avatarsmith.logic.thumbnails import thumbnail_url
 from avatarsmith.models.domain import CommunityEntry
 
 
@@ -33,7 +34,7 @@ def present_entry(entry: CommunityEntry, services: Services) -> dict[str, Any]:
         "image_url": services.images.presign(entry.image_key, expires_in=ttl),
         "thumbnail_url": services.images.presign(entry.thumbnail_key, expires_in=ttl)
         if entry.thumbnail_key
-        else None,
+        else thumbnail_url(services, entry.image_key, expires_in=ttl),
         "width": entry.width,
         "height": entry.height,
         "format": entry.format,

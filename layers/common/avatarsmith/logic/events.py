@@ -9,9 +9,13 @@ webhooks carry it too.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from avatarsmith.models.domain import Job, JobStatus
+from avatarsmith.models.webhooks import event_type_for
+
+if TYPE_CHECKING:
+    from avatarsmith.logic.services import Services
 
 EVENT_SOURCE = "avatarsmith"
 EVENT_VERSION = "2"
@@ -71,3 +75,16 @@ def queued_event_detail(
         "links": job_links(job_id),
     }
     return {k: v for k, v in detail.items() if v is not None}
+
+
+def with_webhook_receivers(services: Services, job: Job, detail: dict[str, Any]) -> dict[str, Any]:
+    """The terminal event as the state machine publishes it: without a per-job callback, it says how many
+    of the tenant's webhook endpoints want it (`webhook_receivers`), and the bus rule leaves an event that
+    nobody wants out of the webhook queue (no delivery, no notifier run)."""
+    terminal = {s.value for s in JobStatus if s.is_terminal}
+    if services.webhooks is None or job.callback_url or detail.get("status") not in terminal:
+        return detail
+    wanted = event_type_for(str(detail["status"]))
+    endpoints = services.webhooks.list_endpoints(job.tenant_id)
+    receivers = sum(1 for e in endpoints if e.status == "enabled" and wanted in e.events)
+    return {**detail, "webhook_receivers": receivers}

@@ -56,6 +56,16 @@ def job_ended(services: Services, job: Job) -> Job:
     return purge_references(services, job)
 
 
+def nothing_to_purge(job: Job, now: str) -> dict[str, str]:
+    """For the settling write: a job with no stored reference photos records its purge there and then,
+    saving the separate write `purge_references` would make once it is over."""
+    if job.reference_retention == "keep" or job.references_purged_at:
+        return {}
+    if any(r.kind == "s3" for r in job.spec.reference_images):
+        return {}
+    return {"references_purged_at": now}
+
+
 def purge_references(services: Services, job: Job) -> Job:
     """Delete the finished job's stored reference photos (inline ones and uploads) unless it keeps them,
     and record when. Safe to repeat; a storage failure is logged and left for the next terminal step."""

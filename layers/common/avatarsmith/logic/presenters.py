@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from avatarsmith.logic.services import Services
+from avatarsmith.logic.thumbnails import thumbnail_url
 from avatarsmith.models.domain import Job, JobStatus, SavedAvatar
 
 
@@ -19,7 +20,7 @@ def present_job(job: Job, services: Services) -> dict[str, Any]:
                 image_url=services.images.presign(v.image_key, expires_in=ttl),
                 thumbnail_url=services.images.presign(v.thumbnail_key, expires_in=ttl)
                 if v.thumbnail_key
-                else None,
+                else thumbnail_url(services, v.image_key, expires_in=ttl),
                 width=v.width,
                 height=v.height,
                 format=v.format,
@@ -100,7 +101,7 @@ def present_avatar(avatar: SavedAvatar, services: Services) -> dict[str, Any]:
         "image_url": services.images.presign(avatar.image_key, expires_in=ttl),
         "thumbnail_url": services.images.presign(avatar.thumbnail_key, expires_in=ttl)
         if avatar.thumbnail_key
-        else None,
+        else thumbnail_url(services, avatar.image_key, expires_in=ttl),
         "width": avatar.width,
         "height": avatar.height,
         "format": avatar.format,

@@ -7,11 +7,16 @@ import base64
 import binascii
 import re
 
-from avatarsmith.errors import PayloadTooLargeError, RequestValidationError, UnsupportedMediaTypeError
+from avatarsmith.errors import (
+    InvalidReferenceImageError,
+    PayloadTooLargeError,
+    RequestValidationError,
+    UnsupportedMediaTypeError,
+)
 from avatarsmith.logic.services import Services
 from avatarsmith.logic.uploads import looks_like_upload_id, resolve_upload
-from avatarsmith.models.domain import ReferenceImage
-from avatarsmith.urlguard import check_url_syntax
+from avatarsmith.models.domain import Job, ReferenceImage
+from avatarsmith.urlguard import UnsafeUrlError, check_url_syntax, fetch_bytes
 
 MAX_REFERENCE_BYTES = 15 * 1024 * 1024
 _DATA_URL = re.compile(
@@ -110,4 +115,28 @@ def store_references(
         references.append(
             ReferenceImage(kind="s3", location=key, media_type=media_type, size_bytes=len(data))
         )
+    return references
+
+
+def load_references(services: Services, job: Job) -> list[bytes]:
+    """A job's reference photos as bytes for a workflow step: stored ones from S3, URLs via the SSRF guard."""
+    references: list[bytes] = []
+    for index, ref in enumerate(job.spec.reference_images):
+        if ref.kind == "s3":
+            references.append(services.images.get(ref.location))
+            continue
+        try:
+            data = fetch_bytes(
+                ref.location,
+                allow_loopback=services.allow_loopback_urls,
+                param=f"reference_images[{index}]",
+                max_bytes=MAX_REFERENCE_BYTES,
+            )
+        except UnsafeUrlError as exc:
+            raise InvalidReferenceImageError(exc.message) from exc
+        except OSError as exc:  # requests' ConnectionError/Timeout are OSErrors
+            raise InvalidReferenceImageError(f"reference_images[{index}] could not be downloaded") from exc
+        if sniff_media_type(data) is None:
+            raise InvalidReferenceImageError(f"reference_images[{index}] is not a JPEG, PNG or WebP image")
+        references.append(data)
     return references

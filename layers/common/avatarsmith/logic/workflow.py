@@ -11,43 +11,48 @@ so only that run publishes the terminal event.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
-from typing import Any
+from typing import Any, overload
 
 from avatarsmith import catalog
 from avatarsmith.backends.base import BackendJob
 from avatarsmith.backends.registry import get_backend
 from avatarsmith.dal.jobs import StaleJobError
-from avatarsmith.dal.storage import image_key, thumbnail_key
+from avatarsmith.dal.storage import image_key
 from avatarsmith.errors import (
     ContentModeratedError,
     DeadlineExceededError,
     GenerationClaimedError,
     GenerationRejectedError,
     GenerationTimeoutError,
-    InvalidReferenceImageError,
     JobNotRunnableError,
     StorageError,
     error_code_for,
 )
 from avatarsmith.logic.clock import now_iso
-from avatarsmith.logic.events import EVENT_VERSION, detail_type_for, job_event_detail
+from avatarsmith.logic.events import (
+    EVENT_VERSION,
+    detail_type_for,
+    job_event_detail,
+    with_webhook_receivers,
+)
 from avatarsmith.logic.job_end import (
     backend_deadline,
     check_deadline,
     clamp_wait,
     job_deadline,
     job_ended,
+    nothing_to_purge,
 )
 from avatarsmith.logic.prompt_optimizer import choose_prompt
 from avatarsmith.logic.prompting import compose_prompt, prompt_budget
-from avatarsmith.logic.references import MAX_REFERENCE_BYTES, sniff_media_type
+from avatarsmith.logic.references import load_references
 from avatarsmith.logic.services import Services
 from avatarsmith.models.domain import GenerationSpec, Job, JobError, JobStatus, Provenance, Variation
 from avatarsmith.observability import logger
-from avatarsmith.urlguard import UnsafeUrlError, fetch_bytes
 
 
 def _load_job(services: Services, tenant_id: str, job_id: str) -> Job:
@@ -69,31 +74,20 @@ def _model_entry(job: Job) -> catalog.ModelEntry:
     return entry
 
 
-def load_references(services: Services, job: Job) -> list[bytes]:
-    references: list[bytes] = []
-    for index, ref in enumerate(job.spec.reference_images):
-        if ref.kind == "s3":
-            references.append(services.images.get(ref.location))
-            continue
-        try:
-            data = fetch_bytes(
-                ref.location,
-                allow_loopback=services.allow_loopback_urls,
-                param=f"reference_images[{index}]",
-                max_bytes=MAX_REFERENCE_BYTES,
-            )
-        except UnsafeUrlError as exc:
-            raise InvalidReferenceImageError(exc.message) from exc
-        except OSError as exc:  # requests' ConnectionError/Timeout are OSErrors
-            raise InvalidReferenceImageError(f"reference_images[{index}] could not be downloaded") from exc
-        if sniff_media_type(data) is None:
-            raise InvalidReferenceImageError(f"reference_images[{index}] is not a JPEG, PNG or WebP image")
-        references.append(data)
-    return references
-
-
 # An EXPRESS run lasts at most 5 minutes: a claim older than this belongs to a run that has ended.
 RUN_CLAIM_LEASE_SECONDS = 330
+
+
+@overload
+def run_key(run_id: str) -> str: ...
+@overload
+def run_key(run_id: None) -> None: ...
+def run_key(run_id: str | None) -> str | None:
+    """What the job item stores of a run's id (an execution ARN, ~130 bytes): a 64-bit digest, enough to
+    tell the runs of one job apart and short enough to keep the item under one write unit."""
+    if run_id is None:
+        return None
+    return "r" + hashlib.sha256(run_id.encode()).hexdigest()[:16]
 
 
 def submit_generation(
@@ -105,12 +99,24 @@ def submit_generation(
     run that finds another live run's claim raises GenerationClaimedError and stops.
     """
     job = _load_job(services, tenant_id, job_id)
+    _, submitted, _ = _submit(services, job, deadline_seconds=deadline_seconds, run_id=run_id)
+    return submitted.model_dump()
+
+
+def _submit(
+    services: Services, job: Job, *, deadline_seconds: int, run_id: str | None, progress_event: bool = True
+) -> tuple[Job, BackendJob, bool]:
+    """SubmitGeneration on a loaded job: (the job as now stored, the backend's handle, whether this call
+    moved the job out of `queued`: then no earlier run can have stored any of its images)."""
+    job_id = job.id
+    fresh = False
     if job.status == JobStatus.QUEUED:
         claim = {"generation_run": run_id, "generation_claimed_at": int(time.time())} if run_id else None
         try:
             job = services.jobs.transition(
                 job, to=JobStatus.PROCESSING, allowed_from=(JobStatus.QUEUED,), now=now_iso(), changes=claim
             )
+            fresh = True
         except StaleJobError as exc:
             job = exc.current or job
     if job.status != JobStatus.PROCESSING:
@@ -124,7 +130,7 @@ def submit_generation(
         except StaleJobError as exc:
             raise GenerationClaimedError(f"another run is generating job {job_id}") from exc
     check_deadline(job)
-    if services.events is not None:
+    if services.events is not None and progress_event:
         # Published on every run of this step (a retry publishes again): subscribers dedupe on
         # job id + status, and the notifier's delivery ids are derived from them.
         services.events.put(detail_type_for(job.status.value), job_event_detail(job))
@@ -143,7 +149,33 @@ def submit_generation(
         "generation submitted",
         extra={"job_id": job_id, "backend": backend.name, "backend_job_id": submitted.backend_job_id},
     )
-    return submitted.model_dump()
+    return job, submitted, fresh
+
+
+def generate(
+    services: Services,
+    *,
+    tenant_id: str,
+    job_id: str,
+    deadline_seconds: int,
+    run_id: str,
+    progress_event: bool = True,
+) -> dict[str, Any]:
+    """Generate (EXPRESS, synchronous backends): SubmitGeneration, StoreImages and MarkCompleted in one
+    invocation, with the same claim, resume and settle-once rules as the separate steps. A failure raises
+    (the state machine catches it into MarkFailed); a duplicate run stops with GenerationClaimedError.
+    `progress_event`: publish `processing` (the deployment's ProgressEvents=all)."""
+    job = _load_job(services, tenant_id, job_id)
+    if job.status == JobStatus.COMPLETED:  # a retry after this or another run settled it
+        ended = job_ended(services, job)
+        return _settled(services, _event(ended), ended, run_id)
+    job, handle, fresh = _submit(
+        services, job, deadline_seconds=deadline_seconds, run_id=run_id, progress_event=progress_event
+    )
+    if handle.status != "succeeded":
+        raise GenerationRejectedError("the model's backend is not synchronous")
+    variations = _store(services, job, handle, resume=not fresh, record_last=False)
+    return _complete(services, job, handle, variations, run_id)
 
 
 def _backend_spec(job: Job, entry: catalog.ModelEntry, prompt: str) -> GenerationSpec:
@@ -197,10 +229,20 @@ def store_images(
 ) -> dict[str, Any]:
     """StoreImages: fetch the outputs at once (provider URLs expire), encode, thumbnail, write to S3,
     each as it arrives; a retried run skips the variations a previous run already stored."""
-    from avatarsmith.renderer.imaging import content_type_for, extension_for, finalize
-
     handle = BackendJob.model_validate(generation)
     job = _load_job(services, tenant_id, job_id)
+    return {"variations": _store(services, job, handle, resume=True, record_last=True)}
+
+
+def _store(
+    services: Services, job: Job, handle: BackendJob, *, resume: bool, record_last: bool
+) -> list[dict[str, Any]]:
+    """StoreImages on a loaded job. `resume`: look for variations an earlier run stored (not needed when
+    this run just moved the job out of `queued`). `record_last`: record progress for the last variation
+    too (not needed when the job is settled in the same invocation right after)."""
+    from avatarsmith.renderer.imaging import content_type_for, extension_for, finalize_image
+
+    tenant_id, job_id = job.tenant_id, job.id
     if job.status != JobStatus.PROCESSING:
         raise JobNotRunnableError(f"job {job_id} is {job.status.value}")
     check_deadline(job)
@@ -209,7 +251,7 @@ def store_images(
     backend_spec = _handle_spec(job, handle) if spec.backend else spec
     # A retried StoreImages (throttled part-way through) resumes: variations whose image and thumbnail
     # are already stored are not generated (or paid for) again.
-    variations = _already_stored(services, job)
+    variations = _already_stored(services, job) if resume else []
     outputs = get_backend(handle.backend).fetch(
         backend_spec,
         load_references(services, job),
@@ -227,14 +269,14 @@ def store_images(
                 ).model_dump()
             )
             continue
-        image_bytes, thumb_bytes = finalize(out.image, spec.output.width, spec.output.height, fmt)
+        image_bytes = finalize_image(out.image, spec.output.width, spec.output.height, fmt)
         key = image_key(tenant_id, job_id, out.index, extension_for(fmt))
-        thumb = thumbnail_key(tenant_id, job_id, out.index, extension_for(fmt))
         seed = {SEED_METADATA: str(out.seed)} if out.seed is not None else None
+        # One object per variation: its thumbnail is rendered when a client asks (logic/thumbnails.py)
         services.images.put(key, image_bytes, content_type_for(fmt), metadata=seed)
-        services.images.put(thumb, thumb_bytes, content_type_for(fmt))  # written last: marks it stored
         stored_so_far = sum(1 for v in variations if v["status"] == "completed") + 1
-        services.jobs.record(job, set_values={"variations_stored": stored_so_far})  # progress
+        if record_last or len(variations) + 1 < spec.num_variations:
+            services.jobs.record(job, set_values={"variations_stored": stored_so_far})  # progress
         variations.append(
             Variation(
                 index=out.index,
@@ -244,7 +286,6 @@ def store_images(
                 format=fmt,
                 seed=out.seed,
                 image_key=key,
-                thumbnail_key=thumb,
             ).model_dump(exclude_none=True)
         )
     variations.sort(key=lambda v: int(v["index"]))
@@ -255,11 +296,11 @@ def store_images(
         raise GenerationRejectedError(
             f"no variation could be generated ({', '.join(sorted(map(str, codes)))})"
         )
-    return {"variations": variations}
+    return variations
 
 
 def _already_stored(services: Services, job: Job) -> list[dict[str, Any]]:
-    """Completed variations a previous run of StoreImages already wrote (image and thumbnail)."""
+    """Completed variations a previous run of StoreImages already wrote."""
     from avatarsmith.renderer.imaging import extension_for
 
     spec = job.spec
@@ -267,11 +308,11 @@ def _already_stored(services: Services, job: Job) -> list[dict[str, Any]]:
     stored: list[dict[str, Any]] = []
     for index in range(spec.num_variations):
         key = image_key(job.tenant_id, job.id, index, ext)
-        thumb = thumbnail_key(job.tenant_id, job.id, index, ext)
-        # One HEAD per variation (the thumbnail is written last) costs a tenth of a LIST request.
-        if not services.images.exists(thumb):
+        # One HEAD per variation (the image is its only object) costs a tenth of a LIST request.
+        metadata = services.images.metadata_if_stored(key)
+        if metadata is None:
             continue
-        seed = services.images.metadata(key).get(SEED_METADATA)
+        seed = metadata.get(SEED_METADATA)
         stored.append(
             Variation(
                 index=index,
@@ -281,7 +322,6 @@ def _already_stored(services: Services, job: Job) -> list[dict[str, Any]]:
                 format=spec.output.format,
                 seed=int(seed) if seed and seed.isdigit() else None,
                 image_key=key,
-                thumbnail_key=thumb,
             ).model_dump(exclude_none=True)
         )
     return stored
@@ -292,12 +332,13 @@ def _event(job: Job) -> dict[str, Any]:
     return job_event_detail(job)
 
 
-def _settled(detail: dict[str, Any], job: Job, run_id: str | None) -> dict[str, Any]:
+def _settled(services: Services, detail: dict[str, Any], job: Job, run_id: str | None) -> dict[str, Any]:
     """What a settling step answers. STANDARD runs get the event detail itself; EXPRESS runs get it with
     `publish`, true only for the run that settled the job (a retry of that run's step included)."""
     if run_id is None:
-        return detail
-    return {"event": detail, "publish": job.settled_by == run_id}
+        return with_webhook_receivers(services, job, detail)
+    publish = job.settled_by == run_id
+    return {"event": with_webhook_receivers(services, job, detail) if publish else detail, "publish": publish}
 
 
 def mark_completed(
@@ -314,7 +355,19 @@ def mark_completed(
     job = _load_job(services, tenant_id, job_id)
     if job.status == JobStatus.COMPLETED:
         ended = job_ended(services, job)
-        return _settled(_event(ended), ended, run_id)  # a retried step: already done
+        return _settled(services, _event(ended), ended, run_id)  # a retried step: already done
+    return _complete(services, job, handle, variations, run_id)
+
+
+def _complete(
+    services: Services,
+    job: Job,
+    handle: BackendJob,
+    variations: list[dict[str, Any]],
+    run_id: str | None,
+) -> dict[str, Any]:
+    """MarkCompleted on a loaded job (its settling write is conditional on `processing`)."""
+    job_id = job.id
     entry = _model_entry(job)
     stored = [Variation.model_validate(v) for v in variations]
     completed = sum(1 for v in stored if v.status == "completed")
@@ -334,27 +387,29 @@ def mark_completed(
         adjustments=adjustments,
         catalog_version=entry.catalog_version or None,
     )
+    now = now_iso()
     try:  # the transition and the charge/refund commit together: settled exactly once
         job = services.billing.finish_job(
             job,
             to=JobStatus.COMPLETED,
             allowed_from=(JobStatus.PROCESSING,),
-            now=now_iso(),
+            now=now,
             changes={
                 "variations": stored,
                 "credits": credits,
                 "provenance": provenance,
                 **({"settled_by": run_id} if run_id else {}),
+                **nothing_to_purge(job, now),
             },
         )
     except StaleJobError as exc:
         if exc.current and exc.current.status == JobStatus.COMPLETED:
             ended = job_ended(services, exc.current)
-            return _settled(_event(ended), ended, run_id)
+            return _settled(services, _event(ended), ended, run_id)
         raise JobNotRunnableError(f"job {job_id} changed state while completing") from exc
     logger.info("job completed", extra={"job_id": job_id, "variations_completed": completed})
     ended = job_ended(services, job)
-    return _settled(_event(ended), ended, run_id)
+    return _settled(services, _event(ended), ended, run_id)
 
 
 def _failure_message(error_name: str, cause: str | None) -> str:
@@ -396,7 +451,11 @@ def mark_failed(
         return missing if run_id is None else {"event": missing, "publish": False}
     if job.status.is_terminal:
         ended = job_ended(services, job)
-        return _settled(_event(ended), ended, run_id)
+        if job.status == JobStatus.COMPLETED and run_id is not None:
+            # Completed (by this run, if a settling step failed or timed out after its write): never a
+            # "failed" event for it.
+            return {"event": _event(ended), "publish": False}
+        return _settled(services, _event(ended), ended, run_id)
     deadline_passed = job_error.code == DeadlineExceededError.code
     ending = JobStatus.CANCELED if deadline_passed else JobStatus.FAILED
     variations = [
@@ -406,24 +465,26 @@ def mark_failed(
         for v in job.variations
     ]
     credits = job.credits.model_copy(update={"charged": 0, "refunded": job.credits.reserved})
+    now = now_iso()
     try:  # the transition and the refund commit together: a second run refunds nothing
         job = services.billing.finish_job(
             job,
             to=ending,
             allowed_from=(JobStatus.QUEUED, JobStatus.PROCESSING),
-            now=now_iso(),
+            now=now,
             changes={
                 "error": job_error,
                 "credits": credits,
                 "variations": variations,
                 **({"settled_by": run_id} if run_id else {}),
+                **nothing_to_purge(job, now),
             },
         )
     except StaleJobError as exc:
         if exc.current is None:
             raise StorageError(f"job {job_id} vanished") from exc
         ended = job_ended(services, exc.current)
-        return _settled(_event(ended), ended, run_id)
+        return _settled(services, _event(ended), ended, run_id)
     logger.info(f"job {ending.value}", extra={"job_id": job_id, "error_code": job_error.code})
     if deadline_passed and services.events is not None:
         # Not the workflow's "failed" event: the canceled one, published here like an API cancel
@@ -433,4 +494,4 @@ def mark_failed(
         except StorageError:
             logger.exception("could not publish the canceled event", extra={"job_id": job_id})
     ended = job_ended(services, job)
-    return _settled(_event(ended), ended, run_id)
+    return _settled(services, _event(ended), ended, run_id)

@@ -189,7 +189,7 @@ class CommunityEntry(_Frozen):
     label: str | None = None
     style: str | None = None
     image_key: str
-    thumbnail_key: str | None
+    thumbnail_key: str | None = None  # None: rendered on request (logic/thumbnails.py)
     width: int
     height: int
     format: ImageFormat

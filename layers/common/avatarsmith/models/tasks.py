@@ -34,6 +34,13 @@ class SubmitTask(_Task):
     run_id: str | None = None  # EXPRESS runs pass their execution id
 
 
+class GenerateTask(_Task):
+    """EXPRESS runs: submit, store and settle in one step."""
+
+    action: Literal["generate"]
+    run_id: str
+
+
 class PollTask(_Task):
     action: Literal["poll"]
     generation: dict[str, Any]
@@ -59,5 +66,6 @@ class MarkFailedTask(_Task):
 
 class ProcessorTask(BaseModel):
     task: Annotated[
-        SubmitTask | PollTask | StoreTask | MarkCompletedTask | MarkFailedTask, Field(discriminator="action")
+        SubmitTask | GenerateTask | PollTask | StoreTask | MarkCompletedTask | MarkFailedTask,
+        Field(discriminator="action"),
     ]

@@ -130,6 +130,34 @@ def finalize(image: Any, width: int, height: int, fmt: str) -> tuple[bytes, byte
     `image` is a PIL image (the built-in renderer) or encoded bytes (a real backend's output).
     """
     key = _normal_format(fmt)
+    out = _fitted(image, width, height)
+    return _encode(out, key), _encode(_thumbnail(out), key)
+
+
+def finalize_image(image: Any, width: int, height: int, fmt: str) -> bytes:
+    """The image alone, as `finalize` encodes it (its thumbnail is made on request: `thumbnail_of`)."""
+    return _encode(_fitted(image, width, height), _normal_format(fmt))
+
+
+def thumbnail_of(data: bytes, fmt: str) -> bytes:
+    """The thumbnail `finalize` would have made, from the stored image's bytes."""
+    image = decode_untrusted(data)
+    return _encode(_thumbnail(to_rgb(image)), _normal_format(fmt))
+
+
+def _thumbnail(out: Image.Image) -> Image.Image:
+    width, height = out.size
+    long_side = max(width, height)
+    thumb_size = (
+        max(1, round(width * THUMBNAIL_LONG_SIDE / long_side)),
+        max(1, round(height * THUMBNAIL_LONG_SIDE / long_side)),
+    )
+    thumb = out.resize(thumb_size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    thumb.info = {}
+    return thumb
+
+
+def _fitted(image: Any, width: int, height: int) -> Image.Image:
     if isinstance(image, bytes | bytearray | memoryview):
         try:
             image = decode_untrusted(bytes(image))
@@ -142,11 +170,4 @@ def finalize(image: Any, width: int, height: int, fmt: str) -> tuple[bytes, byte
     rgb = to_rgb(image)
     out = fit(rgb, width, height)
     out.info = {}  # no ICC/EXIF/XMP/text chunks carried over from the source
-    long_side = max(width, height)
-    thumb_size = (
-        max(1, round(width * THUMBNAIL_LONG_SIDE / long_side)),
-        max(1, round(height * THUMBNAIL_LONG_SIDE / long_side)),
-    )
-    thumb = out.resize(thumb_size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-    thumb.info = {}
-    return _encode(out, key), _encode(thumb, key)
+    return out
