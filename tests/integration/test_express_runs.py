@@ -393,7 +393,7 @@ def test_the_synchronous_path_makes_one_claim_one_store_and_one_settling_write(
         for c in clients:
             c.meta.events.unregister("before-call", record)
     # Then it read the job once, claimed it in one write, put the `processing` event only if every job's
-    # progress events are wanted, stored the image and thumbnail (no HEAD: nothing can be stored yet), and
+    # progress events are wanted, stored the image once (no HEAD: nothing stored yet; no thumbnail), and
     # settled it in one transaction (no separate progress or purge writes), then looked up the tenant's
     # webhook endpoints for the completed event (none: the bus rule keeps it from the webhook queue)
     assert settled["publish"] is True and settled["event"]["status"] == "completed"
@@ -403,7 +403,6 @@ def test_the_synchronous_path_makes_one_claim_one_store_and_one_settling_write(
         "dynamodb.GetItem",
         "dynamodb.UpdateItem",
         *progress,
-        "s3.PutObject",
         "s3.PutObject",
         "dynamodb.TransactWriteItems",
         "dynamodb.Query",
