@@ -366,7 +366,6 @@ def test_the_synchronous_path_makes_one_claim_one_store_and_one_settling_write(
     aws: AwsAccount, monkeypatch: pytest.MonkeyPatch, progress_events: str
 ) -> None:
     from avatarsmith.config import clear_settings_cache
-    from avatarsmith.dal.clients import client
     from local.metering import item_size
 
     # Given a deployment's ProgressEvents setting
@@ -377,21 +376,24 @@ def test_the_synchronous_path_makes_one_claim_one_store_and_one_settling_write(
     body = {"prompt": "portrait of a smiling astronaut, studio light", "output": {"format": "png"}}
     _, _, job = api_call("generate_avatar", key, body=body)
     calls: list[str] = []
+    this_thread = threading.get_ident()
+    from botocore.client import BaseClient
 
-    def record(model: Any, **_: Any) -> None:
-        calls.append(f"{model.service_model.service_name}.{model.name}")
+    original_call = BaseClient._make_api_call
 
-    clients = [client(name) for name in ("dynamodb", "s3", "events")]
-    for c in clients:
-        c.meta.events.register("before-call", record)
+    def record(self: Any, operation_name: str, api_params: Any) -> Any:
+        # Every client's calls (cached clients may be replaced meanwhile), but only this step's: executions
+        # left running by earlier tests call the same code from their own threads.
+        if threading.get_ident() == this_thread:
+            calls.append(f"{self.meta.service_model.service_name}.{operation_name}")
+        return original_call(self, operation_name, api_params)
+
     # When its Generate step runs (the execution id is what the state machine passes)
     machine = "arn:aws:states:us-east-1:123456789012:express:avatarsmith-GenerateAvatarExpress"
     run = f"{machine}:{job['id']}:{'f' * 36}"
-    try:
-        settled = _task("generate", job, tenant_id, run_id=run)
-    finally:
-        for c in clients:
-            c.meta.events.unregister("before-call", record)
+    monkeypatch.setattr(BaseClient, "_make_api_call", record)
+    settled = _task("generate", job, tenant_id, run_id=run)
+    monkeypatch.setattr(BaseClient, "_make_api_call", original_call)
     # Then it read the job once, claimed it in one write, put the `processing` event only if every job's
     # progress events are wanted, stored the image once (no HEAD: nothing stored yet; no thumbnail), and
     # settled it in one transaction (no separate progress or purge writes), then looked up the tenant's
