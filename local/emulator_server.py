@@ -31,12 +31,12 @@ class KeepAliveRequestHandler(MotoRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with _OPEN_LOCK:
-            _OPEN.add(self.connection)
+        with self.server.connections_lock:  # type: ignore[attr-defined]
+            self.server.connections.add(self.connection)  # type: ignore[attr-defined]
 
     def finish(self) -> None:
-        with _OPEN_LOCK:
-            _OPEN.discard(self.connection)
+        with self.server.connections_lock:  # type: ignore[attr-defined]
+            self.server.connections.discard(self.connection)  # type: ignore[attr-defined]
         super().finish()
 
     def make_environ(self) -> dict[str, Any]:
@@ -106,10 +106,6 @@ class KeepAliveRequestHandler(MotoRequestHandler):
         self.flush_headers()
 
 
-_OPEN: set[socket.socket] = set()  # connections being served, closed when the server stops
-_OPEN_LOCK = threading.Lock()
-
-
 class EmulatorServer(ThreadedMotoServer):
     """ThreadedMotoServer with keep-alive connections; `wrap` puts middleware around moto's app."""
 
@@ -122,29 +118,25 @@ class EmulatorServer(ThreadedMotoServer):
     ):
         super().__init__(ip_address=ip_address, port=port, verbose=False)
         self._wrap = wrap
-        self.app: Any = None
 
     def _server_entry(self) -> None:
         app: Any = DomainDispatcherApplication(create_backend_app)
-        self.app = self._wrap(app) if self._wrap is not None else app
-        self._server = make_server(
-            self._ip_address, self._port, self.app, True, request_handler=KeepAliveRequestHandler
-        )
+        if self._wrap is not None:
+            app = self._wrap(app)
+        server = make_server(self._ip_address, self._port, app, True, request_handler=KeepAliveRequestHandler)
+        server.connections = set()  # type: ignore[attr-defined]  # being served; shut down at stop()
+        server.connections_lock = threading.Lock()  # type: ignore[attr-defined]
+        self._server = server
         self._server_ready_event.set()
-        self._server.serve_forever()
+        server.serve_forever()
 
     def stop(self) -> None:
         super().stop()
-        server = self._server
-        with _OPEN_LOCK:
-            mine = [c for c in _OPEN if server is not None and _served_by(c, server)]
-        for connection in mine:  # idle keep-alive connections would otherwise wait for their client
+        server: Any = self._server
+        if server is None:
+            return
+        with server.connections_lock:
+            connections = list(server.connections)
+        for connection in connections:  # idle keep-alive connections would otherwise wait for their client
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-
-
-def _served_by(connection: socket.socket, server: Any) -> bool:
-    try:
-        return bool(connection.getsockname() == server.server_address)
-    except OSError:
-        return False

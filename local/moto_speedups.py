@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import io
 import re
 import threading
 from typing import Any
@@ -95,8 +96,6 @@ class _DirectLambda:
         self._client = client
 
     def invoke(self, **parameters: Any) -> dict[str, Any]:
-        import io
-
         from .lambda_adapter import REGISTRY, function_name_of, invoke_for_payload
 
         name = function_name_of(str(parameters.get("FunctionName", "")))

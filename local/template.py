@@ -103,11 +103,12 @@ def resources_of_type(template: dict[str, Any], type_name: str) -> dict[str, dic
 
 def workflow_functions(template: dict[str, Any]) -> set[str]:
     """The functions the state machines invoke (named in their DefinitionSubstitutions)."""
+    names = set(resources_of_type(template, "AWS::Serverless::Function"))
     out = set()
     for machine in resources_of_type(template, "AWS::Serverless::StateMachine").values():
         for value in (machine["Properties"].get("DefinitionSubstitutions") or {}).values():
             target = value.get("Fn::GetAtt", [None])[0] if isinstance(value, dict) else None
-            if target in resources_of_type(template, "AWS::Serverless::Function"):
+            if target in names:
                 out.add(str(target))
     return out
 
