@@ -187,6 +187,33 @@ def test_cancel_refunds_and_the_workflow_does_not_overwrite_it(aws: AwsAccount) 
     assert status == 404
 
 
+def test_a_cancel_retried_with_its_idempotency_key_replays_and_another_job_under_it_is_refused(
+    aws: AwsAccount,
+) -> None:
+    # Given two queued jobs and one Idempotency-Key
+    _, key = aws.add_tenant(credits=20)
+    _, _, first = api_call("generate_avatar", key, body={"prompt": "x", "model": "imagen3"})
+    _, _, second = api_call("generate_avatar", key, body={"prompt": "y", "model": "imagen3"})
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    # When the first job is canceled, and the same request is sent again
+    status, sent_headers, canceled = api_call(
+        "cancel_job", key, path_params={"job_id": first["id"]}, headers=headers
+    )
+    assert (
+        status == 200 and canceled["credits"]["refunded"] == 5 and "Idempotent-Replayed" not in sent_headers
+    )
+    status, again_headers, again = api_call(
+        "cancel_job", key, path_params={"job_id": first["id"]}, headers=headers
+    )
+    # Then the retry gets the stored answer, marked as a replay
+    assert status == 200 and again == canceled and again_headers["Idempotent-Replayed"] == "true"
+    # And the key cannot cancel another job
+    status, _, refused = api_call("cancel_job", key, path_params={"job_id": second["id"]}, headers=headers)
+    assert status == 409 and refused["error"]["code"] == "idempotency_key_mismatch"
+    _, _, untouched = api_call("get_job", key, path_params={"job_id": second["id"]})
+    assert untouched["status"] == "queued"
+
+
 def test_completed_job_charges_and_releases_the_running_slot(aws: AwsAccount) -> None:
     from tests.integration.helpers import dispatch_queued_messages, execution_arn, wait_for_execution
 

@@ -22,12 +22,11 @@ from .common import (
     IdempotencyKey,
     Limit,
     get_services,
-    idempotency_wait,
     json_response,
     raw_json_body,
-    replayable,
     require_json_media_type,
     responses,
+    run_replayable,
     tenant,
 )
 
@@ -64,15 +63,8 @@ def save_avatar(
         payload = json.dumps(present_avatar(avatar, services), separators=(",", ":"))
         return billing_logic.ApiResult(201, payload, {"Location": f"/v1/avatars/{avatar.id}"})
 
-    return replayable(
-        billing_logic.run_idempotent(
-            services,
-            tenant_id,
-            idempotency_key=key,
-            fingerprint=billing_logic.request_fingerprint("POST /v1/avatars/save", raw_json_body()),
-            action=save,
-            wait_seconds=idempotency_wait(),
-        )
+    return run_replayable(
+        services, tenant_id, key, route="POST /v1/avatars/save", body=raw_json_body(), action=save
     )
 
 

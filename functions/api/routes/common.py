@@ -224,6 +224,29 @@ def replayable(result: billing_logic.ApiResult) -> Response[str]:
     )
 
 
+def run_replayable(
+    services: Any,
+    tenant_id: str,
+    key: str | None,
+    *,
+    route: str,
+    body: Any,
+    action: Callable[[], billing_logic.ApiResult],
+) -> Response[str]:
+    """`action` once per Idempotency-Key (`key`, already checked): a retry with the same route and body
+    gets the stored answer, marked `Idempotent-Replayed`; a different one under the same key is refused."""
+    return replayable(
+        billing_logic.run_idempotent(
+            services,
+            tenant_id,
+            idempotency_key=key,
+            fingerprint=billing_logic.request_fingerprint(route, body),
+            action=action,
+            wait_seconds=idempotency_wait(),
+        )
+    )
+
+
 # --- the caller -----------------------------------------------------------------------------------------
 def principal() -> Principal:
     """The caller, counted against its per-container request rate (429 rate_limited when over)."""

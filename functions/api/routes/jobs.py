@@ -30,6 +30,7 @@ from .common import (
     requested_wait,
     require_json_media_type,
     responses,
+    run_replayable,
     tenant,
     time_left,
 )
@@ -150,15 +151,8 @@ def cancel_job(job_id: JobId, idempotency_key: IdempotencyKey = None) -> Respons
         job = billing_logic.cancel_job(services, tenant_id, job_id)
         return billing_logic.ApiResult(200, json.dumps(present_job(job, services), separators=(",", ":")))
 
-    return replayable(
-        billing_logic.run_idempotent(
-            services,
-            tenant_id,
-            idempotency_key=key,
-            fingerprint=billing_logic.request_fingerprint(f"POST /v1/jobs/{job_id}/cancel", None),
-            action=cancel,
-            wait_seconds=idempotency_wait(),
-        )
+    return run_replayable(
+        services, tenant_id, key, route=f"POST /v1/jobs/{job_id}/cancel", body=None, action=cancel
     )
 
 

@@ -31,6 +31,7 @@ from .common import (
     replayable,
     requested_wait,
     responses,
+    run_replayable,
     tenant,
     time_left,
 )
@@ -126,15 +127,8 @@ def pi_save_avatar(request: Annotated[pi.PiSaveRequest, Body()]) -> Response[str
         payload = json.dumps(pi.present_pi_avatar(avatar, services), separators=(",", ":"))
         return billing_logic.ApiResult(201, payload, {"Location": f"/api/v1/avatars/{avatar.id}"})
 
-    return replayable(
-        billing_logic.run_idempotent(
-            services,
-            tenant_id,
-            idempotency_key=key,
-            fingerprint=billing_logic.request_fingerprint("POST /api/v1/avatars/save", json_body()),
-            action=save,
-            wait_seconds=idempotency_wait(),
-        )
+    return run_replayable(
+        services, tenant_id, key, route="POST /api/v1/avatars/save", body=json_body(), action=save
     )
 
 
