@@ -20,6 +20,7 @@
   queue for the current time (three times over): O(queue length) clock reads per message, so a backlog
   slows every send and receive. Here the counts read the clock once per pass and GetQueueAttributes
   computes the attributes once per call.
+- DynamoDB expressions are parsed once per text, not on every request: local/moto_expressions.py.
 Behaviour is unchanged; tests/unit/test_moto_contract.py checks the replaced names still exist.
 """
 
@@ -247,6 +248,9 @@ def _queue_attributes_once(original: Any) -> Any:
 
 
 def install() -> None:
+    from . import moto_expressions
+
+    moto_expressions.install()
     if _originals:
         return
     sqs = importlib.import_module(_SQS)
@@ -283,6 +287,9 @@ def install() -> None:
 
 
 def uninstall() -> None:
+    from . import moto_expressions
+
+    moto_expressions.uninstall()
     for (module_name, attribute), original in _originals.items():
         owner: Any = importlib.import_module(module_name)
         *path, name = attribute.split(".")
