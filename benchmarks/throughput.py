@@ -97,11 +97,16 @@ class Tracker:
 
 
 def serve() -> None:
-    """The stack under test, in its own process (as `make run` would be): prints its URL and a key with
-    raised limits, runs until stdin closes, then prints the handler durations it saw."""
+    """The stack under test, in its own process, configured as `make run` starts it (a durable state
+    folder, here a fresh temporary one; every job event printed, here to a counter): prints its URL and a
+    key with raised limits, runs until stdin closes, then prints the handler durations it saw."""
     import json
     import sys
+    import tempfile
 
+    import boto3
+
+    from local.event_watch import EventPrinter
     from local.stack import EmbeddedStack
 
     durations: dict[str, list[float]] = {}
@@ -109,29 +114,40 @@ def serve() -> None:
     def record(name: str, _request_id: str, milliseconds: float, _error: str | None) -> None:
         durations.setdefault(name, []).append(milliseconds)
 
-    stack = EmbeddedStack(
-        api_port=0,
-        extra_env={"LOG_LEVEL": "WARNING", "POWERTOOLS_LOG_LEVEL": "WARNING"},
-        invocation_listeners=[record],
-        watch_events=False,  # as `make run` with AVATARSMITH_PRINT_EVENTS=0
-    )
-    info = stack.start()
-    try:
-        _, key = stack.add_tenant(
-            "bench-load",
-            max_concurrent_jobs=100_000,
-            submits_per_minute=1_000_000,
-            requests_per_minute=10_000_000,
+    printed: list[int] = [0]
+
+    def print_event(_line: str, **_: object) -> None:
+        printed[0] += 1
+
+    durable = os.environ.get("BENCH_DURABLE", "1") != "0"
+    with tempfile.TemporaryDirectory(prefix="avatarsmith-bench-") as state:
+        stack = EmbeddedStack(
+            api_port=0,
+            extra_env={"LOG_LEVEL": "WARNING", "POWERTOOLS_LOG_LEVEL": "WARNING"},
+            invocation_listeners=[record],
+            state_dir=Path(state) if durable else None,
+            watch_events=True,
         )
-        print(json.dumps({"api_url": info.api_url, "api_key": key}), flush=True)
-        sys.stdin.read()
-    finally:
-        stack.stop()
+        info = stack.start()
+        printer = EventPrinter(boto3.session.Session().client("sqs"), info.event_watch_queue_url, print_event)
+        printer.start()
+        try:
+            _, key = stack.add_tenant(
+                "bench-load",
+                max_concurrent_jobs=100_000,
+                submits_per_minute=1_000_000,
+                requests_per_minute=10_000_000,
+            )
+            print(json.dumps({"api_url": info.api_url, "api_key": key}), flush=True)
+            sys.stdin.read()
+        finally:
+            printer.stop()
+            stack.stop()
     import resource
 
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = {"emulator": own.ru_utime + own.ru_stime, "workers": children.ru_utime + children.ru_stime}
-    print(json.dumps({"durations": durations, "cpu": cpu}), flush=True)
+    print(json.dumps({"durations": durations, "cpu": cpu, "events": printed[0]}), flush=True)
 
 
 def bench_throughput() -> dict[str, float]:

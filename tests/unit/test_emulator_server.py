@@ -141,3 +141,124 @@ def test_step_functions_lambda_tasks_run_registered_functions_directly(
     client.invoke(FunctionName=arn, Payload=b"{}", InvocationType="Event")
     client.invoke(FunctionName="arn:aws:lambda:us-east-1:123456789012:function:Other", Payload=b"{}")
     assert len(emulator.calls) == 2 and len(seen) == 2
+
+
+# -- JSON-protocol calls without Flask around them --------------------------------------------------------
+def _wsgi(app: Any, service: str, target: str, body: dict[str, Any]) -> tuple[str, dict[str, str], Any]:
+    from werkzeug.test import EnvironBuilder
+
+    headers: dict[str, str] = {
+        "Content-Type": "application/x-amz-json-1.0",
+        "X-Amz-Target": target,
+        "Authorization": "AWS4-HMAC-SHA256 Credential=local/20261129/us-east-1/"
+        f"{service}/aws4_request, SignedHeaders=host;x-amz-date, Signature=0",
+    }
+    environ = EnvironBuilder(
+        method="POST",
+        path="/",
+        base_url="http://127.0.0.1:5000",
+        data=json.dumps(body),
+        headers=list(headers.items()),
+    ).get_environ()
+    started: list[Any] = []
+    chunks = b"".join(app(environ, lambda status, headers, exc_info=None: started.extend([status, headers])))
+    ignored = {"date", "x-amzn-requestid", "x-amz-crc32", "access-control-allow-origin", "vary"}
+    kept = {k.lower(): v for k, v in started[1] if k.lower() not in ignored}
+    answer = json.loads(chunks) if chunks else None
+    if isinstance(answer, dict):
+        answer.pop("ResponseMetadata", None)
+    return started[0], kept, answer
+
+
+CALLS = [
+    ("dynamodb", "DynamoDB_20120810.DescribeTable", {"TableName": "direct"}),
+    ("dynamodb", "DynamoDB_20120810.GetItem", {"TableName": "direct", "Key": {"pk": {"S": "a"}}}),
+    ("dynamodb", "DynamoDB_20120810.GetItem", {"TableName": "direct", "Key": {"pk": {"S": "missing"}}}),
+    ("dynamodb", "DynamoDB_20120810.GetItem", {"TableName": "nope", "Key": {"pk": {"S": "a"}}}),
+    (
+        "dynamodb",
+        "DynamoDB_20120810.Query",
+        {
+            "TableName": "direct",
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": "a"}},
+        },
+    ),
+    (
+        "dynamodb",
+        "DynamoDB_20120810.PutItem",
+        {
+            "TableName": "direct",
+            "Item": {"pk": {"S": "a"}},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        },
+    ),
+    ("sqs", "AmazonSQS.GetQueueUrl", {"QueueName": "direct"}),
+    ("sqs", "AmazonSQS.GetQueueUrl", {"QueueName": "absent"}),
+    ("events", "AWSEvents.ListEventBuses", {}),
+    ("states", "AWSStepFunctions.ListStateMachines", {}),
+]
+
+
+@pytest.mark.parametrize(("service", "target", "body"), CALLS)
+def test_json_calls_answered_without_flask_as_flask_answers_them(
+    monkeypatch: pytest.MonkeyPatch, service: str, target: str, body: dict[str, Any]
+) -> None:
+    """The same request through moto's app and through DirectDispatch: same status, headers and body
+    (the request id and date aside); and DirectDispatch really did not go through Flask."""
+    from flask import Flask
+    from moto import mock_aws
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    from local.emulator_server import DirectDispatch
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        boto3.client("dynamodb", region_name="us-east-1").create_table(
+            TableName="direct",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        boto3.client("dynamodb", region_name="us-east-1").put_item(
+            TableName="direct", Item={"pk": {"S": "a"}, "n": {"N": "1"}}
+        )
+        boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="direct")
+        moto_app = DomainDispatcherApplication(create_backend_app)
+        by_flask = _wsgi(moto_app, service, target, body)
+        flask_calls: list[str] = []
+        original = Flask.wsgi_app
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            flask_calls.append("flask")
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(Flask, "wsgi_app", counted)
+        direct = _wsgi(DirectDispatch(moto_app), service, target, body)
+    assert direct == by_flask
+    assert flask_calls == []
+    assert by_flask[0].split()[0] in {"200", "400"}
+
+
+def test_a_browser_s_call_keeps_flask_s_cors_answer() -> None:
+    from moto import mock_aws
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    from local.emulator_server import DirectDispatch
+
+    with mock_aws():
+        app = DirectDispatch(DomainDispatcherApplication(create_backend_app))
+        from werkzeug.test import EnvironBuilder
+
+        browser: dict[str, str] = {
+            "X-Amz-Target": "AWSEvents.ListEventBuses",
+            "Origin": "http://127.0.0.1:3000",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=local/20261129/us-east-1/events/aws4_request, "
+            "SignedHeaders=host, Signature=0",
+        }
+        environ = EnvironBuilder(
+            method="POST", path="/", data="{}", headers=list(browser.items())
+        ).get_environ()
+        headers: list[Any] = []
+        b"".join(app(environ, lambda status, h, exc_info=None: headers.extend(h)))
+    assert any(name.lower() == "access-control-allow-origin" for name, _ in headers)
