@@ -227,8 +227,7 @@ def plan_changes(
         return current
 
     keys = {table.hash_key_attr, table.range_key_attr}
-    index_keys = set(table.attribute_keys)
-    declared = {d["AttributeName"]: d["AttributeType"] for d in table.attr}
+    index_keys, declared = _index_keys(table)
     changes: list[tuple[str, Any]] = []
     for action in actions:
         target = name_of(action.path)
@@ -258,6 +257,18 @@ def plan_changes(
             raise _Unsupported(target)
         changes.append((target, new))
     return changes
+
+
+def _index_keys(table: Any) -> tuple[frozenset[str], dict[str, str]]:
+    """The attributes any index of the table is keyed on, and the declared types; remembered on the
+    table for as long as its index lists and definitions are the same objects (UpdateTable replaces them)."""
+    sources = (table.indexes, table.global_indexes, table.attr)
+    remembered = getattr(table, "_avatarsmith_index_keys", None)
+    if remembered is None or any(a is not b for a, b in zip(remembered[0], sources, strict=True)):
+        declared = {d["AttributeName"]: d["AttributeType"] for d in table.attr}
+        remembered = (sources, frozenset(table.attribute_keys), declared)
+        table._avatarsmith_index_keys = remembered
+    return remembered[1], remembered[2]
 
 
 # -- the backend's update_item --------------------------------------------------------------------------

@@ -20,6 +20,9 @@
   queue for the current time (three times over): O(queue length) clock reads per message, so a backlog
   slows every send and receive. Here the counts read the clock once per pass and GetQueueAttributes
   computes the attributes once per call.
+- Every request looks its action's method up by listing the handler class's functions with
+  `inspect.getmembers` and converting the action's name to snake_case: both are remembered, per class
+  and per name (3 % of the emulator's time).
 - DynamoDB expressions are parsed once per text, not on every request: local/moto_expressions.py.
 Behaviour is unchanged; tests/unit/test_moto_contract.py checks the replaced names still exist.
 """
@@ -205,6 +208,23 @@ def _sort_key_condition(range_comparison: Any, range_objs: Any) -> Any:
     return lambda key: function(key.cast_value, *values)
 
 
+_RESPONSES = "moto.core.responses"
+
+
+def _per_class(original: Any) -> Any:
+    names: dict[type, list[str]] = {}
+
+    @functools.wraps(original)
+    def method_names_from_class(clazz: Any) -> list[str]:
+        if not isinstance(clazz, type):
+            return list(original(clazz))
+        if clazz not in names:
+            names[clazz] = list(original(clazz))
+        return names[clazz]
+
+    return method_names_from_class
+
+
 _SQS = "moto.sqs.models"
 
 
@@ -259,6 +279,11 @@ def install() -> None:
         setattr(sqs.Queue, name, replacement)
     _originals[(_SQS, "SQSBackend.get_queue_attributes")] = sqs.SQSBackend.get_queue_attributes
     sqs.SQSBackend.get_queue_attributes = _queue_attributes_once(sqs.SQSBackend.get_queue_attributes)
+    responses: Any = importlib.import_module(_RESPONSES)
+    _originals[(_RESPONSES, "method_names_from_class")] = responses.method_names_from_class
+    responses.method_names_from_class = _per_class(responses.method_names_from_class)
+    _originals[(_RESPONSES, "camelcase_to_underscores")] = responses.camelcase_to_underscores
+    responses.camelcase_to_underscores = functools.lru_cache(maxsize=4096)(responses.camelcase_to_underscores)
     table = importlib.import_module(_TABLE).Table
     _originals[(_TABLE, "Table.query")] = table.query
     table.query = _partition_query(table.query)
@@ -272,9 +297,8 @@ def install() -> None:
         module = importlib.import_module(module_name)
         _originals[(module_name, attribute)] = getattr(module, attribute)
     parse_replacements: dict[int, Any] = {}
-    for (module_name, attribute), original in list(_originals.items()):
-        if "." in attribute:
-            continue
+    for module_name, attribute in _JSONPATH_SITES:
+        original = _originals[(module_name, attribute)]
         replacement = parse_replacements.setdefault(id(original), _cached_parse(original))
         setattr(importlib.import_module(module_name), attribute, replacement)
     base = importlib.import_module(_CLIENT_SITES[0])

@@ -19,6 +19,9 @@ def _current() -> dict[str, object]:
     dispatcher = importlib.import_module(moto_speedups._DISPATCHER).DomainDispatcherApplication
     out["dispatcher"] = dispatcher.get_application
     out["query"] = importlib.import_module(moto_speedups._TABLE).Table.query
+    responses = importlib.import_module(moto_speedups._RESPONSES)
+    out["method_names"] = responses.method_names_from_class
+    out["camelcase"] = responses.camelcase_to_underscores
     sqs = importlib.import_module(moto_speedups._SQS)
     out["queue_attributes"] = sqs.SQSBackend.get_queue_attributes
     for name in ("messages", "approximate_number_of_messages", "approximate_number_of_messages_delayed"):
@@ -211,3 +214,19 @@ def test_queue_counts_and_attributes_answer_as_moto_does(monkeypatch) -> None:  
                 assert "InvalidAttributeName" in str(exc)
         finally:
             moto_speedups.uninstall()
+
+
+def test_action_lookup_remembered_per_class_gives_moto_s_answers() -> None:
+    from moto.core.utils import camelcase_to_underscores, method_names_from_class
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.sqs.responses import SQSResponse
+
+    moto_speedups.install()
+    try:
+        responses = importlib.import_module(moto_speedups._RESPONSES)
+        for handler in (DynamoHandler, SQSResponse, DynamoHandler):
+            assert responses.method_names_from_class(handler) == method_names_from_class(handler)
+        for action in ("TransactWriteItems", "GetItem", "SendMessageBatch", "ListQueues", ""):
+            assert responses.camelcase_to_underscores(action) == camelcase_to_underscores(action)
+    finally:
+        moto_speedups.uninstall()
