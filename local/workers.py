@@ -69,7 +69,13 @@ class _Template:
     def __init__(self, command: list[str], env: dict[str, str], init_seconds: float):
         self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         with theirs:
-            self.process = subprocess.Popen(command, stdin=theirs.fileno(), env=env, start_new_session=True)
+            try:
+                self.process = subprocess.Popen(
+                    command, stdin=theirs.fileno(), env=env, start_new_session=True
+                )
+            except BaseException:
+                self._control.close()
+                raise
         self._lock = threading.Lock()
         self.broken = False
         try:
@@ -109,10 +115,11 @@ class _Template:
         (its own if it had already exited, -9 if this killed it), None if the template is gone."""
         try:
             reply = self._request({"kill": pid})
-        except _TemplateGone:  # its instances are orphans now, no longer the template's to kill
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
-            return None
+        except _TemplateGone:
+            if self.process.poll() != 0:  # killed, not closed: its instances are orphans to kill here
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
+            return None  # (a template that exited after close() killed and reaped them all)
         status = reply.get("status")
         return None if status is None else int(status)
 
@@ -333,8 +340,7 @@ class WorkerPool:
                 try:
                     worker = _Worker(template)
                 except _TemplateGone:
-                    self._template = None
-                    template.close()
+                    self._retire(template)
                     if attempt == 2:
                         message = f"{self.name}: the template exited"
                         raise FunctionError("Runtime.ExitError", message) from None
@@ -351,10 +357,23 @@ class WorkerPool:
             raise FunctionError("ResourceNotReadyException", f"{self.name} is shutting down")
         if self._template is None or self._template.broken:
             if self._template is not None:
-                self._template.close()
-            self._template = None
+                self._retire(self._template)
             self._template = _Template(self.command, self.environment, max(10, self.timeout))
         return self._template
+
+    def _retire(self, template: _Template) -> None:
+        """Close a template that stopped answering, and forget its idle instances (gone with it, or
+        orphans if it was killed); a busy one ends its invocation with Runtime.ExitError.
+        The caller holds _template_lock."""
+        self._template = None
+        template.close()
+        with self._lock:
+            stale = [worker for worker in self._idle if worker.template is template]
+            self._idle = [worker for worker in self._idle if worker.template is not template]
+            self._all.difference_update(stale)
+        for worker in stale:
+            worker.kill()
+            worker.close_pipes()
 
     def _give_back(self, worker: _Worker) -> None:
         with self._lock:

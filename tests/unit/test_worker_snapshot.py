@@ -4,6 +4,7 @@ handler's import) runs once per function in a template process, and every instan
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +39,7 @@ def act(event, context):
 
 BROKEN = """
 import os
+import signal
 
 with open(os.environ["IMPORT_LOG"], "a") as log:
     log.write(f"{os.getpid()}\\n")
@@ -202,3 +204,22 @@ def test_prewarm_runs_the_init_phase_and_forks_idle_instances(pool_for: PoolFor,
     with pytest.raises(FunctionError) as failing:
         pool_for("broken.handler").prewarm()
     assert failing.value.error_type == "Runtime.ImportModuleError"
+
+
+def test_a_template_that_was_killed_is_replaced(pool_for: PoolFor, import_log: Path) -> None:
+    pool = pool_for(concurrency=1)
+    first = pool.invoke({})
+    old_template = pool.template_pid
+    assert old_template is not None
+    os.kill(old_template, signal.SIGKILL)  # e.g. the OOM killer
+    assert gone(old_template)
+
+    assert pool.invoke({})["pid"] == first["pid"]  # the idle instance outlives it
+    with pytest.raises(FunctionError) as crashed:
+        pool.invoke({"exit": 3})
+    assert crashed.value.error_type == "Runtime.ExitError"
+    again = pool.invoke({})  # a new instance needs a new template
+
+    assert pool.template_pid not in (None, old_template)
+    assert again["ppid"] == pool.template_pid
+    assert imports(import_log) == [old_template, pool.template_pid]
