@@ -256,7 +256,10 @@ class WorkerPool:
         `concurrency` and the slots free at the time. Blocks for the init; FunctionError if it fails."""
         with self._template_lock:
             self._running_template()
-        for _ in range(min(instances, self.concurrency)):
+        for _ in range(instances):
+            with self._lock:
+                if len(self._all) >= self.concurrency:
+                    return
             if not self._slots.acquire(blocking=False):
                 return
             try:

@@ -196,8 +196,10 @@ def test_prewarm_runs_the_init_phase_and_forks_idle_instances(pool_for: PoolFor,
     pool = pool_for(concurrency=2)
 
     pool.prewarm(instances=5)  # no more than the concurrency
+    pool.prewarm(instances=1)  # nor past it on a second call
 
     assert imports(import_log) == [pool.template_pid]
+    assert len(pool._all) == 2
     replies = invoke_together(pool, 2, {"sleep": 0.2})
     assert {reply["ppid"] for reply in replies} == {pool.template_pid}
     assert len({reply["pid"] for reply in replies}) == 2
