@@ -58,4 +58,10 @@ class EventPrinter:
                 continue
             for message in messages:
                 self.write(describe(json.loads(message["Body"])), flush=True)
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            if messages:  # one request for the batch (under load, one per event was a request per job)
+                self.sqs.delete_message_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
+                    ],
+                )
