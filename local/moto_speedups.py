@@ -23,6 +23,10 @@
 - Every request looks its action's method up by listing the handler class's functions with
   `inspect.getmembers` and converting the action's name to snake_case: both are remembered, per class
   and per name (3 % of the emulator's time).
+- DynamoDB answers: every attribute value of every item went through the generic response serializer,
+  which tries the ten members of AttributeValue through its attribute pickers (a tenth of DynamoDB's
+  time). Values of the plain kinds (S, N, BOOL, NULL, SS, NS, and M and L of those) are written as they
+  are, which is what the serializer makes of them; anything else (B, BS, any other shape) is unchanged.
 - DynamoDB expressions are parsed once per text, not on every request: local/moto_expressions.py.
 Behaviour is unchanged; tests/unit/test_moto_contract.py checks the replaced names still exist.
 """
@@ -225,6 +229,54 @@ def _per_class(original: Any) -> Any:
     return method_names_from_class
 
 
+_SERIALIZE = "moto.core.serialize"
+_PLAIN = {"S": str, "N": str, "BOOL": bool, "NULL": bool}
+
+
+def _plain_attribute_value(value: Any) -> dict[str, Any] | None:
+    """A DynamoDB attribute value in its wire form, or None when it holds anything but the plain kinds."""
+    if type(value) is not dict or len(value) != 1:
+        return None
+    ((kind, inner),) = value.items()
+    if kind in _PLAIN:
+        return {kind: inner} if type(inner) is _PLAIN[kind] else None
+    if kind in ("SS", "NS"):
+        return {kind: list(inner)} if type(inner) is list and all(type(x) is str for x in inner) else None
+    if kind == "M" and type(inner) is dict:
+        members = {}
+        for name, member in inner.items():
+            wire = _plain_attribute_value(member)
+            if wire is None or type(name) is not str:
+                return None
+            members[name] = wire
+        return {"M": members}
+    if kind == "L" and type(inner) is list:
+        elements = [_plain_attribute_value(element) for element in inner]
+        return None if any(e is None for e in elements) else {"L": elements}
+    return None
+
+
+def _plain_attribute_values(original: Any) -> Any:
+    @functools.wraps(original)
+    def _serialize_type_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if (
+            key
+            and shape.name == "AttributeValue"
+            and self.operation_model.service_model.service_name
+            in (
+                "dynamodb",
+                "dynamodbstreams",
+            )
+        ):
+            wire = _plain_attribute_value(value)
+            if wire is not None:
+                self._default_serialize(serialized, wire, shape, key)
+                return
+        original(self, serialized, value, shape, key)
+
+    return _serialize_type_structure
+
+
 _SQS = "moto.sqs.models"
 
 
@@ -284,6 +336,10 @@ def install() -> None:
     responses.method_names_from_class = _per_class(responses.method_names_from_class)
     _originals[(_RESPONSES, "camelcase_to_underscores")] = responses.camelcase_to_underscores
     responses.camelcase_to_underscores = functools.lru_cache(maxsize=4096)(responses.camelcase_to_underscores)
+    serializer = importlib.import_module(_SERIALIZE).BaseJSONSerializer
+    structure = serializer._serialize_type_structure
+    _originals[(_SERIALIZE, "BaseJSONSerializer._serialize_type_structure")] = structure
+    serializer._serialize_type_structure = _plain_attribute_values(structure)
     table = importlib.import_module(_TABLE).Table
     _originals[(_TABLE, "Table.query")] = table.query
     table.query = _partition_query(table.query)

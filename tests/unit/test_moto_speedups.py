@@ -22,6 +22,8 @@ def _current() -> dict[str, object]:
     responses = importlib.import_module(moto_speedups._RESPONSES)
     out["method_names"] = responses.method_names_from_class
     out["camelcase"] = responses.camelcase_to_underscores
+    serializer = importlib.import_module(moto_speedups._SERIALIZE).BaseJSONSerializer
+    out["attribute_values"] = serializer._serialize_type_structure
     sqs = importlib.import_module(moto_speedups._SQS)
     out["queue_attributes"] = sqs.SQSBackend.get_queue_attributes
     for name in ("messages", "approximate_number_of_messages", "approximate_number_of_messages_delayed"):
@@ -230,3 +232,82 @@ def test_action_lookup_remembered_per_class_gives_moto_s_answers() -> None:
             assert responses.camelcase_to_underscores(action) == camelcase_to_underscores(action)
     finally:
         moto_speedups.uninstall()
+
+
+def test_dynamodb_items_serialised_as_moto_serialises_them() -> None:
+    """Rich items (every attribute kind, nested, binary, empty and unicode strings) read back through
+    every read path: the same raw JSON bodies with the plain-value writer installed as without."""
+    import base64
+
+    import boto3
+    from moto import mock_aws
+
+    item = {
+        "pk": {"S": "tenant#1"},
+        "sk": {"S": "job#ü"},
+        "n": {"N": "-12.50"},
+        "empty": {"S": ""},
+        "yes": {"BOOL": True},
+        "no": {"BOOL": False},
+        "nothing": {"NULL": True},
+        "names": {"SS": ["a", "b"]},
+        "counts": {"NS": ["1", "2.5"]},
+        "doc": {
+            "M": {"x": {"N": "1"}, "deep": {"L": [{"S": "é"}, {"M": {"t": {"BOOL": False}}}, {"NULL": True}]}}
+        },
+        "list": {"L": [{"N": "3"}, {"SS": ["z"]}]},
+        "blob": {"B": base64.b64decode("aGVsbG8=")},
+        "blobs": {"BS": [b"\x00\x01", b"\xff"]},
+        "mixed": {"M": {"bin": {"B": b"\x02"}, "s": {"S": "v"}}},
+    }
+
+    def bodies() -> list[bytes]:
+        with mock_aws():
+            client = boto3.client("dynamodb", region_name="us-east-1")
+            raw: list[bytes] = []
+            client.meta.events.register(
+                "before-parse.dynamodb.*", lambda response_dict, **_: raw.append(response_dict["body"])
+            )
+            client.create_table(
+                TableName="t",
+                KeySchema=[
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                AttributeDefinitions=[
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "S"},
+                ],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            raw.clear()
+            key = {"pk": item["pk"], "sk": item["sk"]}
+            client.put_item(TableName="t", Item=item, ReturnValues="ALL_OLD")
+            client.get_item(TableName="t", Key=key)
+            client.query(
+                TableName="t",
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": item["pk"]},
+            )
+            client.scan(TableName="t")
+            client.batch_get_item(RequestItems={"t": {"Keys": [key]}})
+            client.transact_get_items(TransactItems=[{"Get": {"TableName": "t", "Key": key}}])
+            client.update_item(
+                TableName="t",
+                Key=key,
+                UpdateExpression="SET n = :n",
+                ExpressionAttributeValues={":n": {"N": "7"}},
+                ReturnValues="ALL_NEW",
+            )
+            client.delete_item(TableName="t", Key=key, ReturnValues="ALL_OLD")
+            return [bytes(body) for body in raw]
+
+    by_moto = bodies()
+    moto_speedups.install()
+    try:
+        ours = bodies()
+    finally:
+        moto_speedups.uninstall()
+    assert len(by_moto) == 8
+    assert ours == by_moto
+    assert b'"yes": {"BOOL": true}' in by_moto[1] or b'"yes":{"BOOL":true}' in by_moto[1]
