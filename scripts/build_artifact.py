@@ -23,6 +23,7 @@ Usage: python scripts/build_artifact.py <LogicalId> <artifacts dir>
 
 from __future__ import annotations
 
+import compileall
 import hashlib
 import os
 import re
@@ -104,8 +105,11 @@ def install_requirements(requirements: Path, target: Path, platform: str) -> Non
     lines = requirement_lines(requirements)
     if not lines:
         return
+    compiled = platform == "host"  # this interpreter's bytecode, made once per cache entry
     key = hashlib.sha256(
-        "\n".join([platform, sys.implementation.cache_tag, sys.platform, *sorted(lines)]).encode()
+        "\n".join(
+            [platform, sys.implementation.cache_tag, sys.platform, f"compiled={compiled}", *sorted(lines)]
+        ).encode()
     ).hexdigest()[:20]
     cached = CACHE / f"deps-{platform}-{key}"
     if not cached.exists():
@@ -119,8 +123,13 @@ def install_requirements(requirements: Path, target: Path, platform: str) -> Non
             raise BuildError(f"pip could not install {requirements} for platform {platform}")
         for leftover in partial.glob("bin"):
             shutil.rmtree(leftover)
+        if compiled:
+            compileall.compile_dir(partial, quiet=2)
         partial.rename(cached)
-    shutil.copytree(cached, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    # A host build keeps the bytecode (copies keep the sources' times, so it stays valid): the local
+    # stack's function processes would otherwise each compile the same modules on their first import.
+    ignored = None if compiled else shutil.ignore_patterns("__pycache__")
+    shutil.copytree(cached, target, dirs_exist_ok=True, ignore=ignored)
 
 
 def build(logical_id: str, artifacts: Path, platform: str) -> None:
@@ -139,6 +148,8 @@ def build(logical_id: str, artifacts: Path, platform: str) -> None:
         install_requirements(source / "requirements.txt", artifacts, platform)
     else:
         raise BuildError(f"{logical_id} is a {kind}; only functions and layers are built")
+    if platform == "host":  # the package's and function's own modules too (the deps are already compiled)
+        compileall.compile_dir(artifacts, quiet=2)
 
 
 def link_runtime(target: Path) -> None:
