@@ -8,6 +8,8 @@
   Environment), so executions of one definition share it.
 - Step Functions' Lambda tasks (and other service integrations) create a new boto3 client for every
   call in server mode; one client per (service, region) serves them all (boto3 clients are thread-safe).
+  Lambda invocations of the stack's functions and plain PutEvents entries skip the HTTP round trip from
+  the emulator to itself (`_DirectLambda`, `_DirectEvents`).
 - The server finds each request's backend by trying every service's URL patterns and header rules under
   one lock. A signed request's backend follows from its host, credential scope and X-Amz-Target: the
   first answer for each such combination is remembered and later ones skip the search and the lock.
@@ -88,6 +90,8 @@ def _cached_client(original: Any) -> Any:
                 clients[key] = original(region=region, service=service, state_credentials=state_credentials)
                 if service == "lambda":
                     clients[key] = _DirectLambda(clients[key])
+                elif service == "events":
+                    clients[key] = _DirectEvents(clients[key])
             return clients[key]
 
     return boto_client_for
@@ -122,6 +126,60 @@ class _DirectLambda:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
+
+
+_EVENT_FIELDS = {"Source": str, "DetailType": str, "Detail": str, "EventBusName": str, "Resources": list}
+
+
+class _DirectEvents:
+    """An EventBridge client for Step Functions' PutEvents tasks (every job's terminal event) that hands
+    the entries to the emulator's own EventBridge backend: what the PutEvents request handler does at the
+    end of an HTTP round trip from the emulator to itself. Only plain entries (strings, and Resources as
+    a list of strings; at most 10, to a bus that exists) go this way; anything else, and every other
+    call, goes to the emulator as before, so its validation and errors are the emulator's."""
+
+    def __init__(self, client: Any):
+        self._client = client
+
+    def put_events(self, **parameters: Any) -> dict[str, Any]:
+        backend = self._backend()
+        entries: list[Any] = parameters.get("Entries") or []
+        plain = (
+            backend is not None
+            and set(parameters) == {"Entries"}
+            and isinstance(entries, list)
+            and 0 < len(entries) <= 10
+            and all(_plain_entry(entry, backend) for entry in entries)
+        )
+        if not plain:
+            return dict(self._client.put_events(**parameters))
+        results = backend.put_events([dict(entry) for entry in entries])
+        return {"FailedEntryCount": sum(1 for r in results if "ErrorCode" in r), "Entries": results}
+
+    def _backend(self) -> Any:
+        import os
+
+        from moto.events.models import events_backends
+        from moto.iam.models import get_account_id_from
+
+        credentials = self._client._request_signer._credentials
+        if credentials is None:
+            return None
+        account = os.environ.get("MOTO_ACCOUNT_ID") or get_account_id_from(credentials.access_key)
+        return events_backends[account][self._client.meta.region_name]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def _plain_entry(entry: Any, backend: Any) -> bool:
+    if not isinstance(entry, dict) or not set(entry) <= set(_EVENT_FIELDS):
+        return False
+    if any(not isinstance(value, _EVENT_FIELDS[name]) for name, value in entry.items()):
+        return False
+    if not all(isinstance(resource, str) for resource in entry.get("Resources", [])):
+        return False
+    return entry.get("EventBusName", "default").split("/")[-1] in backend.event_buses  # the backend's lookup
 
 
 def _cached_entrypoint(original: Any) -> Any:

@@ -262,3 +262,70 @@ def test_a_browser_s_call_keeps_flask_s_cors_answer() -> None:
         headers: list[Any] = []
         b"".join(app(environ, lambda status, h, exc_info=None: headers.extend(h)))
     assert any(name.lower() == "access-control-allow-origin" for name, _ in headers)
+
+
+def test_step_functions_put_events_reach_the_bus_directly(server: str) -> None:
+    """Plain entries through _DirectEvents: the same answer and the same delivered event as through the
+    emulator's PutEvents; an entry moto refuses is refused the same way; anything else goes by HTTP."""
+    from botocore.exceptions import ClientError
+
+    from local.moto_speedups import _DirectEvents
+
+    endpoint = f"http://{server}"
+    events = boto3.client("events", endpoint_url=endpoint, region_name="us-east-1")
+    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1")
+    queue = sqs.create_queue(QueueName="direct-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.create_event_bus(Name="jobs")
+    events.put_rule(Name="all", EventBusName="jobs", EventPattern=json.dumps({"source": ["avatarsmith"]}))
+    events.put_targets(Rule="all", EventBusName="jobs", Targets=[{"Id": "q", "Arn": arn}])
+
+    http_calls: list[Any] = []
+
+    class Counting:
+        def __init__(self, client: Any):
+            self.meta, self._request_signer = client.meta, client._request_signer
+            self._client = client
+
+        def put_events(self, **parameters: Any) -> Any:
+            http_calls.append(parameters)
+            return self._client.put_events(**parameters)
+
+    direct = _DirectEvents(Counting(events))
+    entry = {
+        "Source": "avatarsmith",
+        "DetailType": "Job Completed",
+        "Detail": json.dumps({"job_id": "j1"}),
+        "EventBusName": "jobs",
+        "Resources": ["arn:aws:states:us-east-1:123456789012:stateMachine:m"],
+    }
+
+    def delivered() -> dict[str, Any]:
+        message = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=2)["Messages"][0]
+        sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        body = json.loads(message["Body"])
+        return {k: v for k, v in body.items() if k not in ("id", "time", "ingestion-time")}
+
+    by_http = events.put_events(Entries=[entry])
+    from_http = delivered()
+    answer = direct.put_events(Entries=[entry])
+    assert http_calls == []
+    assert delivered() == from_http
+    assert set(answer) == {"FailedEntryCount", "Entries"} and answer["FailedEntryCount"] == 0
+    assert [set(e) for e in answer["Entries"]] == [set(e) for e in by_http["Entries"]] == [{"EventId"}]
+
+    malformed = {**entry, "Detail": "{not json"}
+    refused = events.put_events(Entries=[malformed])
+    assert direct.put_events(Entries=[malformed]) == {
+        "FailedEntryCount": refused["FailedEntryCount"],
+        "Entries": refused["Entries"],
+    }
+    assert http_calls == []
+
+    with pytest.raises(ClientError) as too_many:  # moto's own validation, through the emulator
+        direct.put_events(Entries=[entry] * 11)
+    assert too_many.value.response["Error"]["Code"] == "ValidationException"
+    with pytest.raises(ClientError) as absent:
+        direct.put_events(Entries=[{**entry, "EventBusName": "absent"}])
+    assert absent.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert len(http_calls) == 2
