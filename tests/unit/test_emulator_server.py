@@ -292,7 +292,7 @@ def test_step_functions_put_events_reach_the_bus_directly(server: str) -> None:
             return self._client.put_events(**parameters)
 
     direct = _DirectEvents(Counting(events))
-    entry = {
+    entry: dict[str, Any] = {
         "Source": "avatarsmith",
         "DetailType": "Job Completed",
         "Detail": json.dumps({"job_id": "j1"}),
