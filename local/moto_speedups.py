@@ -16,7 +16,9 @@
 - DynamoDB Query on a table's own key reads every item of the table, then computes the size of every
   item of the partition before applying the sort-key condition: each query costs O(table). Here it
   reads the partition's items whose sort key meets the condition (what DynamoDB reads), so a tenant's
-  webhook endpoints or ledger page cost the same with 10 jobs or 10 000. Index queries are unchanged.
+  webhook endpoints or ledger page cost the same with 10 jobs or 10 000. A string prefix (begins_with,
+  every list of a tenant's items) is found by bisecting the partition's sorted keys, kept in order as
+  items are put and deleted. Index queries are unchanged.
 - SQS: every SendMessage reads the queue's attributes, every received message checks its retention
   through GetQueueAttributes, and those compute the approximate counts by asking each message in the
   queue for the current time (three times over): O(queue length) clock reads per message, so a backlog
@@ -35,6 +37,7 @@ Behaviour is unchanged; tests/unit/test_moto_contract.py checks the replaced nam
 
 from __future__ import annotations
 
+import bisect
 import functools
 import importlib
 import io
@@ -242,10 +245,15 @@ def _partition_query(original: Any) -> Any:
         if not simple or len(kwargs.get("range_key_conditions") or []) > 1:
             return original(self, hash_key, range_comparison, range_objs, *args, **kwargs)
         matches = _sort_key_condition(range_comparison, range_objs)
+        prefix = _string_prefix(range_comparison, range_objs)
         with _LOCK:  # every DynamoDB operation takes it (moto_atomic): nobody sees the narrowed view
-            items = list(self.items.get(hash_key, {}).values())
-            if range_comparison:
-                items = [i for i in items if i.range_key is not None and matches(i.range_key)]
+            partition = self.items.get(hash_key, {})
+            if prefix is not None and self.range_key_type == "S":
+                items = _items_with_prefix(self, hash_key, partition, prefix)
+            else:
+                items = list(partition.values())
+                if range_comparison:
+                    items = [i for i in items if i.range_key is not None and matches(i.range_key)]
             self.all_items = lambda: items  # moto's query reads the table through all_items()
             try:
                 return original(self, hash_key, range_comparison, range_objs, *args, **kwargs)
@@ -253,6 +261,64 @@ def _partition_query(original: Any) -> Any:
                 del self.all_items
 
     return query
+
+
+def _string_prefix(range_comparison: Any, range_objs: Any) -> str | None:
+    objs = list(range_objs or [])
+    if range_comparison == "BEGINS_WITH" and len(objs) == 1 and objs[0].type == "S":
+        return str(objs[0].value)
+    return None
+
+
+_SORTED = "_avatarsmith_sorted_keys"  # on a Table: {hash key: its partition's sort keys, in order}
+
+
+def _items_with_prefix(table: Any, hash_key: Any, partition: dict[Any, Any], prefix: str) -> list[Any]:
+    """The partition's items whose (string) sort key starts with `prefix`, found by bisecting the
+    partition's sorted keys: what DynamoDB reads, not the whole partition. The sorted keys are kept up to
+    date by the put and delete wrappers below, and rebuilt if the partition's size ever disagrees."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    index = table.__dict__.setdefault(_SORTED, {})
+    keys = index.get(hash_key)
+    if keys is None or len(keys) != len(partition):
+        keys = index[hash_key] = sorted(str(key.value) for key in partition)
+    found = []
+    for position in range(bisect.bisect_left(keys, prefix), len(keys)):
+        if not keys[position].startswith(prefix):
+            break
+        found.append(partition[DynamoType({"S": keys[position]})])
+    return found
+
+
+def _tracking_put(original: Any) -> Any:
+    @functools.wraps(original)
+    def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        item = original(self, *args, **kwargs)
+        keys = self.__dict__.get(_SORTED, {}).get(item.hash_key)
+        if keys is not None and item.range_key is not None and item.range_key.type == "S":
+            value = str(item.range_key.value)
+            at = bisect.bisect_left(keys, value)
+            if at == len(keys) or keys[at] != value:
+                keys.insert(at, value)
+        return item
+
+    return put_item
+
+
+def _tracking_delete(original: Any) -> Any:
+    @functools.wraps(original)
+    def delete_item(self: Any, hash_key: Any, range_key: Any) -> Any:
+        item = original(self, hash_key, range_key)
+        keys = self.__dict__.get(_SORTED, {}).get(hash_key)
+        if item is not None and keys is not None and range_key is not None and range_key.type == "S":
+            value = str(range_key.value)
+            at = bisect.bisect_left(keys, value)
+            if at < len(keys) and keys[at] == value:
+                del keys[at]
+        return item
+
+    return delete_item
 
 
 def _sort_key_condition(range_comparison: Any, range_objs: Any) -> Any:
@@ -401,6 +467,10 @@ def install() -> None:
     table = importlib.import_module(_TABLE).Table
     _originals[(_TABLE, "Table.query")] = table.query
     table.query = _partition_query(table.query)
+    _originals[(_TABLE, "Table.put_item")] = table.put_item
+    table.put_item = _tracking_put(table.put_item)
+    _originals[(_TABLE, "Table.delete_item")] = table.delete_item
+    table.delete_item = _tracking_delete(table.delete_item)
     dispatcher = importlib.import_module(_DISPATCHER).DomainDispatcherApplication
     _originals[(_DISPATCHER, "DomainDispatcherApplication.get_application")] = dispatcher.get_application
     dispatcher.get_application = _remembered_application(dispatcher.get_application)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import types
+from typing import Any
 
 from local import moto_speedups
 
@@ -18,7 +19,8 @@ def _current() -> dict[str, object]:
     out["entrypoint"] = worker._get_evaluation_entrypoint
     dispatcher = importlib.import_module(moto_speedups._DISPATCHER).DomainDispatcherApplication
     out["dispatcher"] = dispatcher.get_application
-    out["query"] = importlib.import_module(moto_speedups._TABLE).Table.query
+    table = importlib.import_module(moto_speedups._TABLE).Table
+    out["query"], out["put"], out["delete"] = table.query, table.put_item, table.delete_item
     responses = importlib.import_module(moto_speedups._RESPONSES)
     out["method_names"] = responses.method_names_from_class
     out["camelcase"] = responses.camelcase_to_underscores
@@ -311,3 +313,81 @@ def test_dynamodb_items_serialised_as_moto_serialises_them() -> None:
     assert len(by_moto) == 8
     assert ours == by_moto
     assert b'"yes": {"BOOL": true}' in by_moto[1] or b'"yes":{"BOOL":true}' in by_moto[1]
+
+
+def test_prefix_queries_follow_puts_and_deletes(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The sorted keys behind prefix queries are kept as items come and go (puts, overwrites, updates
+    that create, transactions, deletes, deletes of nothing): every query matches a full scan's answer."""
+    import random
+
+    import boto3
+    from moto import mock_aws
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    rng = random.Random(7)
+    moto_speedups.install()
+    try:
+        with mock_aws():
+            ddb = boto3.client("dynamodb")
+            ddb.create_table(
+                TableName="t",
+                KeySchema=[
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                AttributeDefinitions=[
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "S"},
+                ],
+                BillingMode="PAY_PER_REQUEST",
+            )
+
+            def key(tenant: str, sk: str) -> dict[str, Any]:
+                return {"pk": {"S": tenant}, "sk": {"S": sk}}
+
+            def check(tenant: str, prefix: str) -> None:
+                queried = ddb.query(
+                    TableName="t",
+                    KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+                    ExpressionAttributeValues={":p": {"S": tenant}, ":s": {"S": prefix}},
+                )["Items"]
+                scanned = ddb.scan(
+                    TableName="t",
+                    FilterExpression="pk = :p AND begins_with(sk, :s)",
+                    ExpressionAttributeValues={":p": {"S": tenant}, ":s": {"S": prefix}},
+                )["Items"]
+                assert queried == sorted(scanned, key=lambda item: item["sk"]["S"])
+
+            prefixes = ["job#", "webhook#", "ledger#", "job#0", "é#", "j"]
+            for step in range(300):
+                tenant = rng.choice(["tenant#a", "tenant#b"])
+                sk = f"{rng.choice([*prefixes[:3], 'é#'])}{rng.randrange(40):03d}"
+                action = rng.randrange(5)
+                if action == 0:
+                    ddb.put_item(TableName="t", Item={**key(tenant, sk), "n": {"N": str(step)}})
+                elif action == 1:
+                    ddb.delete_item(TableName="t", Key=key(tenant, sk))
+                elif action == 2:
+                    ddb.update_item(
+                        TableName="t",
+                        Key=key(tenant, sk),
+                        UpdateExpression="SET n = :n",
+                        ExpressionAttributeValues={":n": {"N": str(step)}},
+                    )
+                elif action == 3:
+                    ddb.transact_write_items(
+                        TransactItems=[
+                            {"Put": {"TableName": "t", "Item": {**key(tenant, sk), "t": {"S": "x"}}}},
+                            {"Delete": {"TableName": "t", "Key": key(tenant, sk + "-gone")}},
+                        ]
+                    )
+                else:
+                    check(tenant, rng.choice(prefixes))
+            for tenant in ("tenant#a", "tenant#b", "tenant#none"):
+                for prefix in prefixes:
+                    check(tenant, prefix)
+    finally:
+        moto_speedups.uninstall()
