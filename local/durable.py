@@ -8,7 +8,11 @@ requests pass one at a time (DynamoDB writes are serialised by the emulator anyw
 the state right after its own request, and the journal's order is the order of the writes.
 
 Compaction: a snapshot (every table item; every object's metadata, its bytes content-addressed under
-`blobs/`) is written for generation N+1 while writes are paused; the journal starts afresh for N+1.
+`blobs/`) is written for generation N+1 while writes are paused; the journal starts afresh for N+1. It
+comes after `compact_every` journal entries, or after as many entries as the last snapshot had records
+when that is more: a snapshot costs in proportion to the state, so compacting at a fixed count made
+each write cost more as the state grew; this way the journal never outgrows the state it replays into
+and the compaction work per write stays constant.
 The snapshot file names its generation, so a crash between the two steps replays nothing twice.
 
 Recovery (`POST /_avatarsmith/durable/recover`, sent once the tables and buckets exist): load the snapshot,
@@ -39,7 +43,9 @@ RECOVER_PATH = "/_avatarsmith/durable/recover"
 COMPACT_PATH = "/_avatarsmith/durable/compact"
 STATS_PATH = "/_avatarsmith/durable/stats"
 SNAPSHOT_FILE = "snapshot.json"
-DEFAULT_COMPACT_EVERY = 2000  # journal entries; bounds the replay work of a restart
+DEFAULT_COMPACT_EVERY = (
+    2000  # journal entries (or the snapshot's records, when more); bounds a restart's replay
+)
 
 _DYNAMODB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 
@@ -94,7 +100,8 @@ class DurableApp:
         self._journal: io.BufferedWriter | None = None
         self._generation = 0
         self._entries = 0
-        self.stats: dict[str, Any] = {"writes": 0, "journal_seconds": 0.0}
+        self._snapshot_records = 0  # items and objects in the last snapshot
+        self.stats: dict[str, Any] = {"writes": 0, "journal_seconds": 0.0, "compactions": 0}
         self._samples: collections.deque[float] = collections.deque(maxlen=10_000)  # seconds per append
 
     # -- request path -----------------------------------------------------------------------------
@@ -118,7 +125,7 @@ class DurableApp:
                 spent = time.perf_counter() - started
                 self.stats["journal_seconds"] += spent
                 self._samples.append(spent)
-                if self._entries >= self.compact_every:
+                if self._entries >= max(self.compact_every, self._snapshot_records):
                     self._compact()
         start_response(status, headers)
         return chunks
@@ -194,6 +201,7 @@ class DurableApp:
             else:  # a short journal: keep appending to it (compaction comes at the threshold)
                 self._journal = journal.open("ab")
                 self._entries = replayed + failed
+                self._snapshot_records = _records_in(snapshot)
             answer = {
                 "items": items,
                 "objects": objects,
@@ -245,6 +253,7 @@ class DurableApp:
         generation = self._generation + 1
         snapshot = take_snapshot(self.state_dir / "blobs")
         snapshot["generation"] = generation
+        self._snapshot_records = _records_in(snapshot)
         tmp = self.state_dir / f"{SNAPSHOT_FILE}.tmp"
         with tmp.open("wb") as fh:
             fh.write(json.dumps(snapshot, separators=(",", ":")).encode())
@@ -265,6 +274,8 @@ class DurableApp:
         collect_blobs(self.state_dir / "blobs", snapshot)
         seconds = round(time.perf_counter() - started, 3)
         self.stats["last_compaction_seconds"] = seconds
+        self.stats["compactions"] += 1
+        self.stats["compaction_seconds"] = self.stats.get("compaction_seconds", 0.0) + seconds
         return {"generation": generation, "compact_seconds": seconds}
 
     def close(self) -> None:
@@ -272,6 +283,11 @@ class DurableApp:
             if self._journal is not None:
                 self._journal.close()
                 self._journal = None
+
+
+def _records_in(snapshot: dict[str, Any]) -> int:
+    items = sum(len(table.get("items", [])) for table in snapshot.get("tables", []))
+    return items + sum(len(bucket.get("objects", [])) for bucket in snapshot.get("buckets", []))
 
 
 # -- wiring -------------------------------------------------------------------------------------------

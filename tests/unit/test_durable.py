@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.request import urlopen
 
 import boto3
 import pytest
@@ -168,6 +169,27 @@ def test_compaction_keeps_everything_and_replays_nothing_twice(tmp_path: Path) -
 
         emulator.start()
         assert emulator.counter() == 13
+    finally:
+        emulator.stop()
+
+
+def test_compaction_waits_for_as_many_entries_as_the_state_has_records(tmp_path: Path) -> None:
+    """A snapshot costs in proportion to the state: past `compact_every`, the journal grows to the last
+    snapshot's size before the next one, so compaction work per write stays constant."""
+    emulator = Emulator(tmp_path / "state", compact_every=5)
+    try:
+        emulator.start()
+        for n in range(30):  # 30 items: the snapshot taken at the first compaction holds 5 of them
+            emulator.ddb.put_item(TableName=TABLE, Item={"pk": {"S": f"item-{n}"}})
+        stats = json.loads(urlopen(emulator.url + durable.STATS_PATH, data=b"").read())
+        snapshot = json.loads((emulator.state_dir / "snapshot.json").read_text())
+        held = len(snapshot["tables"][0]["items"])
+        # recovery's compaction (an empty state), then at 5, 10 and 20 entries: 5, 10 and 20 records
+        assert stats["compactions"] == 4 and held == 20
+        assert stats["journal_entries"] == 10
+        emulator.stop()
+        emulator.start()
+        assert len(emulator.ddb.scan(TableName=TABLE)["Items"]) == 30
     finally:
         emulator.stop()
 
