@@ -140,6 +140,7 @@ def serve() -> None:
             )
             print(json.dumps({"api_url": info.api_url, "api_key": key}), flush=True)
             sys.stdin.read()
+            journal = _durable_stats(info.moto_url) if durable else {}
         finally:
             printer.stop()
             stack.stop()
@@ -147,7 +148,19 @@ def serve() -> None:
 
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = {"emulator": own.ru_utime + own.ru_stime, "workers": children.ru_utime + children.ru_stime}
-    print(json.dumps({"durations": durations, "cpu": cpu, "events": printed[0]}), flush=True)
+    print(
+        json.dumps({"durations": durations, "cpu": cpu, "events": printed[0], "durable": journal}), flush=True
+    )
+
+
+def _durable_stats(moto_url: str) -> dict[str, float]:
+    import json
+    import urllib.request
+
+    from local.durable import STATS_PATH
+
+    with urllib.request.urlopen(moto_url + STATS_PATH, timeout=30) as response:
+        return dict(json.loads(response.read()))
 
 
 def bench_throughput() -> dict[str, float]:
@@ -233,6 +246,14 @@ def bench_throughput() -> dict[str, float]:
         f"CPU seconds: stack process (emulator, front door, pollers) {cpu.get('emulator', 0):6.1f}, "
         f"function workers {cpu.get('workers', 0):6.1f}, over {drained - started:.0f} s"
     )
+    journal = report.get("durable") or {}
+    if journal:
+        print(
+            f"durable state: {journal.get('writes', 0)} journaled writes "
+            f"({journal.get('journal_seconds', 0):.1f} s), "
+            f"{journal.get('compactions', 0)} compactions ({journal.get('compaction_seconds', 0):.1f} s); "
+            f"{report.get('events', 0)} job events printed"
+        )
     for name, samples in sorted(report.get("durations", {}).items()):
         ordered = sorted(samples)
         print(
