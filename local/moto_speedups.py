@@ -22,8 +22,8 @@
 - SQS: every SendMessage reads the queue's attributes, every received message checks its retention
   through GetQueueAttributes, and those compute the approximate counts by asking each message in the
   queue for the current time (three times over): O(queue length) clock reads per message, so a backlog
-  slows every send and receive. Here the counts read the clock once per pass and GetQueueAttributes
-  computes the attributes once per call.
+  slows every send and receive. Here the counts read the clock once per pass, GetQueueAttributes
+  computes the attributes once per call, and SendMessage (which reads one attribute) counts nothing.
 - Every request looks its action's method up by listing the handler class's functions with
   `inspect.getmembers` and converting the action's name to snake_case: both are remembered, per class
   and per name (3 % of the emulator's time).
@@ -404,6 +404,25 @@ def _plain_attribute_values(original: Any) -> Any:
 _SQS = "moto.sqs.models"
 
 
+_SENDING = threading.local()  # depth of SQSBackend.send_message calls on this thread
+
+
+def _sending(original: Any) -> Any:
+    """SQSBackend.send_message reads the queue's attributes for one of them (ContentBasedDeduplication),
+    and that property counts every message of the queue three times: under a backlog each send cost
+    O(queue length). During a send the counts (which it never reads) are not computed."""
+
+    @functools.wraps(original)
+    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _SENDING.depth = getattr(_SENDING, "depth", 0) + 1
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            _SENDING.depth -= 1
+
+    return send_message
+
+
 def _queue_properties() -> dict[str, property]:
     from moto.core.utils import unix_time_millis
 
@@ -412,14 +431,20 @@ def _queue_properties() -> dict[str, property]:
         return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
 
     def delayed(self: Any) -> int:
+        if getattr(_SENDING, "depth", 0):
+            return 0  # inside SendMessage, which reads no count (see _sending)
         now = unix_time_millis()
         return sum(1 for m in self._messages if now < m.delayed_until)
 
     def not_visible(self: Any) -> int:
+        if getattr(_SENDING, "depth", 0):
+            return 0
         now = unix_time_millis()
         return sum(1 for m in self._messages if not now > m.visible_at)
 
     def visible_count(self: Any) -> int:
+        if getattr(_SENDING, "depth", 0):
+            return 0
         return len(messages(self))
 
     return {
@@ -455,6 +480,8 @@ def install() -> None:
         setattr(sqs.Queue, name, replacement)
     _originals[(_SQS, "SQSBackend.get_queue_attributes")] = sqs.SQSBackend.get_queue_attributes
     sqs.SQSBackend.get_queue_attributes = _queue_attributes_once(sqs.SQSBackend.get_queue_attributes)
+    _originals[(_SQS, "SQSBackend.send_message")] = sqs.SQSBackend.send_message
+    sqs.SQSBackend.send_message = _sending(sqs.SQSBackend.send_message)
     responses: Any = importlib.import_module(_RESPONSES)
     _originals[(_RESPONSES, "method_names_from_class")] = responses.method_names_from_class
     responses.method_names_from_class = _per_class(responses.method_names_from_class)

@@ -28,6 +28,7 @@ def _current() -> dict[str, object]:
     out["attribute_values"] = serializer._serialize_type_structure
     sqs = importlib.import_module(moto_speedups._SQS)
     out["queue_attributes"] = sqs.SQSBackend.get_queue_attributes
+    out["send_message"] = sqs.SQSBackend.send_message
     for name in ("messages", "approximate_number_of_messages", "approximate_number_of_messages_delayed"):
         out[name] = sqs.Queue.__dict__[name]
     return out
@@ -391,3 +392,48 @@ def test_prefix_queries_follow_puts_and_deletes(monkeypatch) -> None:  # type: i
                     check(tenant, prefix)
     finally:
         moto_speedups.uninstall()
+
+
+def test_sending_does_not_count_the_queue(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """SendMessage under a backlog: no pass over the queue's messages, same messages and counts after."""
+    import boto3
+    from moto import mock_aws
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    moto_speedups.install()
+    try:
+        with mock_aws():
+            sqs = boto3.client("sqs")
+            url = sqs.create_queue(QueueName="q")["QueueUrl"]
+            fifo = sqs.create_queue(
+                QueueName="q.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+            )["QueueUrl"]
+            for n in range(50):
+                sqs.send_message(QueueUrl=url, MessageBody=str(n))
+            from moto.sqs.models import sqs_backends
+
+            queue = sqs_backends["123456789012"]["us-east-1"].queues["q"]
+            passes: list[int] = []
+            real = type(queue._messages)
+
+            class Watched(real):  # type: ignore[misc, valid-type]
+                def __iter__(self):  # type: ignore[no-untyped-def]
+                    passes.append(1)
+                    return super().__iter__()
+
+            queue._messages = Watched(queue._messages)
+            sqs.send_message(QueueUrl=url, MessageBody="one more")
+            assert passes == []
+            sqs.send_message(QueueUrl=fifo, MessageBody="same", MessageGroupId="g")
+            sqs.send_message(QueueUrl=fifo, MessageBody="same", MessageGroupId="g")  # deduplicated by content
+            counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+            fifo_counts = sqs.get_queue_attributes(
+                QueueUrl=fifo, AttributeNames=["ApproximateNumberOfMessages"]
+            )
+    finally:
+        moto_speedups.uninstall()
+    assert counts["Attributes"]["ApproximateNumberOfMessages"] == "51"
+    assert fifo_counts["Attributes"]["ApproximateNumberOfMessages"] == "1"
