@@ -5,6 +5,12 @@ then the backlog drains to the end. Printed: jobs accepted, completed, completed
 the first submit to the last completion) and its ratio to a fixed Pillow workload (draw + blur +
 PNG-encode a 256x256 image, one thread) measured in the same run, and how long the drain took.
 Targets: ratio >= 0.1; every job terminal within 180 s of the load stopping.
+
+The stack is started in its own process as `make run` starts it (durable state folder, job events
+printed). To measure a stack that is already running instead (`make run` itself):
+    .venv/bin/avatarsmith-admin --local create-tenant load --credits 1000000 --max-concurrent-jobs 100000 \
+        --submits-per-minute 1000000 --requests-per-minute 10000000
+    .venv/bin/python -m benchmarks.throughput --against http://127.0.0.1:3000 <the key it printed>
 """
 
 from __future__ import annotations
@@ -163,7 +169,10 @@ def _durable_stats(moto_url: str) -> dict[str, float]:
         return dict(json.loads(response.read()))
 
 
-def bench_throughput() -> dict[str, float]:
+def bench_throughput(against: tuple[str, str] | None = None) -> dict[str, float]:
+    """Starts the stack itself, or measures a running one (`against`: its API URL and a key whose
+    tenant has raised limits and enough credits, e.g. `make run`'s)."""
+    import contextlib
     import json
     import subprocess
     import sys
@@ -175,18 +184,24 @@ def bench_throughput() -> dict[str, float]:
     reference = pillow_ops_per_second()
     print(f"Pillow reference (draw + blur + PNG 256x256, one thread): {reference:7.1f} images/s")
     root = Path(__file__).resolve().parent.parent
-    server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.throughput", "--serve"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": f"{root}:{root / 'layers/common'}"},
-    )
-    assert server.stdin is not None and server.stdout is not None
+    server: subprocess.Popen[str] | None = None
+    if against is None:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.throughput", "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": f"{root}:{root / 'layers/common'}"},
+        )
+    report: dict = {}
     try:
-        target = json.loads(server.stdout.readline())
-        url, key = target["api_url"], target["api_key"]
+        if server is not None:
+            assert server.stdout is not None
+            target = json.loads(server.stdout.readline())
+            url, key = target["api_url"], target["api_key"]
+        else:
+            url, key = against  # type: ignore[misc]
         accepted: list[str] = []
         refused: list[int] = []
         started, started_wall = time.monotonic(), time.time()
@@ -212,9 +227,12 @@ def bench_throughput() -> dict[str, float]:
         drained = tracker.last_done_at if not tracker.pending else time.monotonic()
         finished = tracker.done
     finally:
-        server.stdin.close()
-        report = json.loads(server.stdout.readline() or "{}")
-        server.wait(timeout=60)
+        if server is not None:
+            assert server.stdin is not None and server.stdout is not None
+            server.stdin.close()
+            with contextlib.suppress(ValueError):
+                report = json.loads(server.stdout.readline() or "{}")
+            server.wait(timeout=60)
     completed = sum(1 for job in finished.values() if job["status"] == "completed")
     # When each job became terminal, as the job itself records it (its last update): the tracker reads
     # jobs one at a time, oldest first, so the moment it *sees* the last one lags behind by seconds.
@@ -266,4 +284,11 @@ def bench_throughput() -> dict[str, float]:
 if __name__ == "__main__":
     import sys
 
-    serve() if sys.argv[1:] == ["--serve"] else bench_throughput()
+    if sys.argv[1:] == ["--serve"]:
+        serve()
+    elif sys.argv[1:2] == ["--against"] and len(sys.argv) == 4:
+        bench_throughput((sys.argv[2].rstrip("/"), sys.argv[3]))
+    elif sys.argv[1:]:
+        sys.exit("usage: python -m benchmarks.throughput [--against <API URL> <API key>]")
+    else:
+        bench_throughput()
