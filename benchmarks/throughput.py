@@ -259,11 +259,12 @@ def bench_throughput(against: tuple[str, str] | None = None) -> dict[str, float]
         print(f"  not completed: {count:5d} x {reason}")
     print(f"completed jobs/s (first submit -> last job's completion): {rate:6.2f}")
     print(f"ratio to the Pillow reference: {rate / reference:6.3f}  (target >= 0.1)")
-    cpu = report.get("cpu", {})
-    print(
-        f"CPU seconds: stack process (emulator, front door, pollers) {cpu.get('emulator', 0):6.1f}, "
-        f"function workers {cpu.get('workers', 0):6.1f}, over {drained - started:.0f} s"
-    )
+    cpu = report.get("cpu")
+    if cpu:
+        print(
+            f"CPU seconds: stack process (emulator, front door, pollers) {cpu.get('emulator', 0):6.1f}, "
+            f"function workers {cpu.get('workers', 0):6.1f}, over {drained - started:.0f} s"
+        )
     journal = report.get("durable") or {}
     if journal:
         print(
