@@ -194,7 +194,7 @@ def take_snapshot(blobs: Path) -> dict[str, Any]:
     tables: list[dict[str, Any]] = []
     for account_id, region, backend in _dynamodb_backends():
         for name, table in backend.tables.items():
-            items = [item.to_json()["Attributes"] for item in table.all_items()]
+            items = [item.to_json()["Attributes"] for item in _unsorted_items(table)]
             tables.append({"account": account_id, "region": region, "name": name, "items": items})
     buckets: list[dict[str, Any]] = []
     for account_id, partition, backend in _s3_backends():
@@ -210,6 +210,16 @@ def take_snapshot(blobs: Path) -> dict[str, Any]:
             buckets.append({"account": account_id, "partition": partition, "name": name, "objects": objects})
     fsync_dir(blobs)
     return {"tables": tables, "buckets": buckets}
+
+
+def _unsorted_items(table: Any) -> Iterable[Any]:
+    """Every item of a table, in no particular order: moto's `all_items` sorts them all by key first, which
+    was two thirds of a snapshot's time (and a snapshot pauses every write)."""
+    for stored in list(table.items.values()):
+        if table.range_key_attr:
+            yield from list(stored.values())
+        else:
+            yield stored
 
 
 def restore_snapshot(snapshot: dict[str, Any], blobs: Path) -> tuple[int, int]:

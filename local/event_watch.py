@@ -9,6 +9,7 @@ from typing import Any
 
 WATCH_QUEUE_NAME = "avatarsmith-local-JobEventsWatch"
 WATCH_RULE_NAME = "avatarsmith-local-watch-job-events"
+PACE_SECONDS = 0.5  # after a partial batch: events are printed at most this much later
 
 
 def subscribe_watch_queue(session: Any, bus_name: str) -> str:
@@ -65,3 +66,5 @@ class EventPrinter:
                         {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
                     ],
                 )
+            if 0 < len(messages) < 10:  # a long poll answers as soon as one event is there: under load
+                self._stop.wait(PACE_SECONDS)  # that was a receive and a delete per event; let them gather

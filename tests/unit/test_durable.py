@@ -232,3 +232,39 @@ def test_is_mutating_tells_writes_from_reads() -> None:
     assert durable.is_mutating(s3("POST", "/bucket", "delete"))
     assert not durable.is_mutating(s3("PUT", "/bucket"))  # bucket settings: provisioning's job
     assert not durable.is_mutating(s3("GET", "/bucket/a/b.png"))
+
+
+def test_a_snapshot_holds_every_item_of_tables_with_and_without_sort_keys() -> None:
+    from moto import mock_aws
+    from moto.dynamodb.models import dynamodb_backends
+
+    from local.durable_state import _unsorted_items
+
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(
+            TableName="ranged",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        ddb.create_table(
+            TableName="plain",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for n in range(30):
+            ddb.put_item(TableName="ranged", Item={"pk": {"S": f"p{n % 4}"}, "sk": {"S": f"s{n}"}})
+            ddb.put_item(TableName="plain", Item={"pk": {"S": f"p{n}"}})
+        tables = dynamodb_backends["123456789012"]["us-east-1"].tables
+        for name in ("ranged", "plain"):
+            ours = sorted(json.dumps(i.to_json(), sort_keys=True) for i in _unsorted_items(tables[name]))
+            motos = sorted(json.dumps(i.to_json(), sort_keys=True) for i in tables[name].all_items())
+            assert ours == motos and len(ours) == 30
