@@ -72,40 +72,23 @@ class ImageStore:
             raise StorageError("could not list stored images") from exc
         return keys
 
-    def exists(self, key: str) -> bool:
-        """Whether the object is stored (one HEAD request)."""
+    def _head_or_none(self, key: str, failure: str) -> dict[str, Any] | None:
+        """The object's HEAD answer, or None when it does not exist; any other failure is a StorageError."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            self._s3.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise StorageError("could not check a stored image") from exc
-        except BotoCoreError as exc:
-            raise StorageError("could not check a stored image") from exc
-        return True
-
-    def metadata_if_stored(self, key: str) -> dict[str, str] | None:
-        """The object's user metadata, or None when it does not exist (one HEAD request)."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            return dict(self._s3.head_object(Bucket=self.bucket, Key=key).get("Metadata", {}))
+            return dict(self._s3.head_object(Bucket=self.bucket, Key=key))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
-            raise StorageError("could not check a stored image") from exc
+            raise StorageError(failure) from exc
         except BotoCoreError as exc:
-            raise StorageError("could not check a stored image") from exc
+            raise StorageError(failure) from exc
 
-    def metadata(self, key: str) -> dict[str, str]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            return dict(self._s3.head_object(Bucket=self.bucket, Key=key).get("Metadata", {}))
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError("could not read an image's metadata") from exc
+    def metadata_if_stored(self, key: str) -> dict[str, str] | None:
+        """The object's user metadata, or None when it does not exist (one HEAD request)."""
+        head = self._head_or_none(key, "could not check a stored image")
+        return None if head is None else dict(head.get("Metadata", {}))
 
     def get(self, key: str) -> bytes:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -117,16 +100,9 @@ class ImageStore:
 
     def head(self, key: str) -> dict[str, Any] | None:
         """Size and content type of an object, or None when it does not exist."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            head = self._s3.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise StorageError("could not read an image's metadata") from exc
-        except BotoCoreError as exc:
-            raise StorageError("could not read an image's metadata") from exc
+        head = self._head_or_none(key, "could not read an image's metadata")
+        if head is None:
+            return None
         return {"size": int(head.get("ContentLength", 0)), "content_type": str(head.get("ContentType", ""))}
 
     def get_prefix_bytes(self, key: str, count: int) -> bytes:
