@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from local import durable
 from local.stack import free_port
+from tests.tables import table_keys
 
 TABLE = "durable-test"
 BUCKET = "durable-test-bucket"
@@ -37,12 +38,7 @@ class Emulator:
         self.server.start()
         self.server.durable.compact_every = self.compact_every
         self.url = f"http://127.0.0.1:{port}"
-        self.ddb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        self.ddb.create_table(TableName=TABLE, **table_keys(sort_key=False))
         self.s3.create_bucket(Bucket=BUCKET)
         return durable.recover(self.url)
 
@@ -242,24 +238,8 @@ def test_a_snapshot_holds_every_item_of_tables_with_and_without_sort_keys() -> N
 
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(
-            TableName="ranged",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        ddb.create_table(
-            TableName="plain",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        ddb.create_table(TableName="ranged", **table_keys())
+        ddb.create_table(TableName="plain", **table_keys(sort_key=False))
         for n in range(30):
             ddb.put_item(TableName="ranged", Item={"pk": {"S": f"p{n % 4}"}, "sk": {"S": f"s{n}"}})
             ddb.put_item(TableName="plain", Item={"pk": {"S": f"p{n}"}})

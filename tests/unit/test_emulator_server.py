@@ -17,6 +17,7 @@ from local import lambda_adapter
 from local.emulator_server import EmulatorServer
 from local.moto_speedups import _DirectLambda
 from local.workers import FunctionError
+from tests.tables import table_keys
 
 
 def _free_port() -> int:
@@ -215,10 +216,7 @@ def test_json_calls_answered_without_flask_as_flask_answers_them(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
         boto3.client("dynamodb", region_name="us-east-1").create_table(
-            TableName="direct",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
+            TableName="direct", **table_keys(sort_key=False)
         )
         boto3.client("dynamodb", region_name="us-east-1").put_item(
             TableName="direct", Item={"pk": {"S": "a"}, "n": {"N": "1"}}

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from local import moto_expressions
+from tests.tables import table_keys
 
 TABLE = "exprs"
 KEY = {"pk": {"S": "tenant#1"}, "sk": {"S": "job#1"}}
@@ -55,15 +56,7 @@ def ddb() -> Iterator[Any]:
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(
             TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-                {"AttributeName": "gsi1pk", "AttributeType": "S"},
-            ],
+            **table_keys(more_attributes=("gsi1pk",)),
             GlobalSecondaryIndexes=[
                 {
                     "IndexName": "gsi1",
@@ -71,7 +64,6 @@ def ddb() -> Iterator[Any]:
                     "Projection": {"ProjectionType": "ALL"},
                 }
             ],
-            BillingMode="PAY_PER_REQUEST",
         )
         yield client
 

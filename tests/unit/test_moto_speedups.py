@@ -6,7 +6,19 @@ import importlib
 import types
 from typing import Any
 
+import pytest
+
 from local import moto_speedups
+from tests.tables import table_keys
+
+
+@pytest.fixture
+def in_process_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """boto3 clients for moto's in-process mock: no emulator endpoint, a region and test credentials."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
 
 
 def _current() -> dict[str, object]:
@@ -107,28 +119,13 @@ def test_a_signed_request_finds_the_same_backend_app_as_moto_does() -> None:
         moto_speedups.uninstall()
 
 
-def test_partition_queries_answer_exactly_as_moto_does(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_partition_queries_answer_exactly_as_moto_does(in_process_aws: None) -> None:
     import boto3
     from moto import mock_aws
 
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         ddb = boto3.client("dynamodb")
-        ddb.create_table(
-            TableName="t",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        ddb.create_table(TableName="t", **table_keys())
         for tenant in ("T#a", "T#b"):
             for prefix in ("JOB#", "WHE#", "LED#"):
                 for i in range(7):
@@ -182,14 +179,10 @@ def test_partition_queries_answer_exactly_as_moto_does(monkeypatch) -> None:  # 
             moto_speedups.uninstall()
 
 
-def test_queue_counts_and_attributes_answer_as_moto_does(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_queue_counts_and_attributes_answer_as_moto_does(in_process_aws: None) -> None:
     import boto3
     from moto import mock_aws
 
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         sqs = boto3.client("sqs")
         url = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
@@ -271,18 +264,7 @@ def test_dynamodb_items_serialised_as_moto_serialises_them() -> None:
             client.meta.events.register(
                 "before-parse.dynamodb.*", lambda response_dict, **_: raw.append(response_dict["body"])
             )
-            client.create_table(
-                TableName="t",
-                KeySchema=[
-                    {"AttributeName": "pk", "KeyType": "HASH"},
-                    {"AttributeName": "sk", "KeyType": "RANGE"},
-                ],
-                AttributeDefinitions=[
-                    {"AttributeName": "pk", "AttributeType": "S"},
-                    {"AttributeName": "sk", "AttributeType": "S"},
-                ],
-                BillingMode="PAY_PER_REQUEST",
-            )
+            client.create_table(TableName="t", **table_keys())
             raw.clear()
             key = {"pk": item["pk"], "sk": item["sk"]}
             client.put_item(TableName="t", Item=item, ReturnValues="ALL_OLD")
@@ -316,7 +298,7 @@ def test_dynamodb_items_serialised_as_moto_serialises_them() -> None:
     assert b'"yes": {"BOOL": true}' in by_moto[1] or b'"yes":{"BOOL":true}' in by_moto[1]
 
 
-def test_prefix_queries_follow_puts_and_deletes(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_prefix_queries_follow_puts_and_deletes(in_process_aws: None) -> None:
     """The sorted keys behind prefix queries are kept as items come and go (puts, overwrites, updates
     that create, transactions, deletes, deletes of nothing): every query matches a full scan's answer."""
     import random
@@ -324,27 +306,12 @@ def test_prefix_queries_follow_puts_and_deletes(monkeypatch) -> None:  # type: i
     import boto3
     from moto import mock_aws
 
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     rng = random.Random(7)
     moto_speedups.install()
     try:
         with mock_aws():
             ddb = boto3.client("dynamodb")
-            ddb.create_table(
-                TableName="t",
-                KeySchema=[
-                    {"AttributeName": "pk", "KeyType": "HASH"},
-                    {"AttributeName": "sk", "KeyType": "RANGE"},
-                ],
-                AttributeDefinitions=[
-                    {"AttributeName": "pk", "AttributeType": "S"},
-                    {"AttributeName": "sk", "AttributeType": "S"},
-                ],
-                BillingMode="PAY_PER_REQUEST",
-            )
+            ddb.create_table(TableName="t", **table_keys())
 
             def key(tenant: str, sk: str) -> dict[str, Any]:
                 return {"pk": {"S": tenant}, "sk": {"S": sk}}
@@ -394,15 +361,11 @@ def test_prefix_queries_follow_puts_and_deletes(monkeypatch) -> None:  # type: i
         moto_speedups.uninstall()
 
 
-def test_sending_does_not_count_the_queue(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_sending_does_not_count_the_queue(in_process_aws: None) -> None:
     """SendMessage under a backlog: no pass over the queue's messages, same messages and counts after."""
     import boto3
     from moto import mock_aws
 
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     moto_speedups.install()
     try:
         with mock_aws():
