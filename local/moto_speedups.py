@@ -244,7 +244,6 @@ def _partition_query(original: Any) -> Any:
         simple = not index_name and hash_key is not None and self.range_key_attr
         if not simple or len(kwargs.get("range_key_conditions") or []) > 1:
             return original(self, hash_key, range_comparison, range_objs, *args, **kwargs)
-        matches = _sort_key_condition(range_comparison, range_objs)
         prefix = _string_prefix(range_comparison, range_objs)
         with _LOCK:  # every DynamoDB operation takes it (moto_atomic): nobody sees the narrowed view
             partition = self.items.get(hash_key, {})
@@ -253,6 +252,7 @@ def _partition_query(original: Any) -> Any:
             else:
                 items = list(partition.values())
                 if range_comparison:
+                    matches = _sort_key_condition(range_comparison, range_objs)
                     items = [i for i in items if i.range_key is not None and matches(i.range_key)]
             self.all_items = lambda: items  # moto's query reads the table through all_items()
             try:
@@ -326,13 +326,12 @@ def _sort_key_condition(range_comparison: Any, range_objs: Any) -> Any:
     per item; a string prefix (every list of a tenant's items) is a plain `startswith`."""
     if not range_comparison:
         return None
-    objs = list(range_objs or [])
-    if range_comparison == "BEGINS_WITH" and len(objs) == 1 and objs[0].type == "S":
-        prefix = objs[0].value
+    prefix = _string_prefix(range_comparison, range_objs)
+    if prefix is not None:
         return lambda key: key.type == "S" and key.value.startswith(prefix)
     from moto.dynamodb.comparisons import get_comparison_func
 
-    function, values = get_comparison_func(range_comparison), [obj.cast_value for obj in objs]
+    function, values = get_comparison_func(range_comparison), [obj.cast_value for obj in range_objs or []]
     return lambda key: function(key.cast_value, *values)
 
 
