@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two installs: what `make run` needs (the runtime, the studio's OpenCV, the emulator, the SDK and CLI),
+# and on top of it what `make test` needs (linters, type checkers, fuzzers, browser drivers).
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 PORT ?= 3000
 # Folder of this Makefile: `sam build` runs it from a scratch folder (BuildMethod: makefile).
@@ -13,18 +16,25 @@ CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: run reset test unit integration e2e lint format typecheck validate bench cost gallery stress openapi clean build artifacts lambda-runtime
 
-$(STAMP): pyproject.toml clients/python/pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]" -e clients/python
+$(RUN_STAMP): pyproject.toml clients/python/pyproject.toml
+	@start=$$(date +%s); echo "installing what the local stack needs into $(VENV) (first run only)..."; \
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || exit 1; \
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[local]" -e clients/python || exit 1; \
+	echo "installed in $$(( $$(date +%s) - start )) s"
+	@touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
+	@start=$$(date +%s); echo "installing the test tools into $(VENV) (first test run only)..."; \
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]" -e clients/python || exit 1; \
+	echo "installed in $$(( $$(date +%s) - start )) s"
 	@touch $(STAMP)
 
 ## run: start the whole local stack (API on http://127.0.0.1:$(PORT))
-run: $(STAMP)
+run: $(RUN_STAMP)
 	PORT=$(PORT) PYTHONPATH=.:layers/common:functions/api $(BIN)/python -m local
 
 ## reset: forget the local stack's state (the folder AVATARSMITH_STATE_DIR names, default .avatarsmith/)
-reset: $(STAMP)
+reset: $(RUN_STAMP)
 	PYTHONPATH=.:layers/common $(BIN)/python -c "from local.__main__ import reset; reset()"
 
 ## test: lint, type-check, validate the template (raw and SAM-transformed) and run every test

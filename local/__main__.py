@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -72,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
         api_key=os.environ.get("AVATARSMITH_API_KEY") or None,
         extra_env=local_settings(os.environ),
     )
+    started = time.monotonic()
+    print(
+        "starting the local stack: emulator, function artifacts (their dependencies are installed on the first start only), workers...",
+        flush=True,
+    )
     try:
         info = stack.start()
     except OSError as exc:
@@ -87,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     admin = _admin_command()
     print(
         f"""
-Avatarsmith local stack is running (Ctrl-C stops it).
+Avatarsmith local stack is running (started in {time.monotonic() - started:.1f} s; Ctrl-C stops it).
 
   State folder : {state_dir}   (kept across restarts and crashes; `make reset` empties it)
   Recovered    : {summary}
