@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     started = time.monotonic()
     print(
-        "starting the local stack: emulator, function artifacts (their dependencies are installed on the first start only), workers...",
+        "starting the local stack: the emulator, the function artifacts (their dependencies are"
+        " installed on the first start only) and the workers...",
         flush=True,
     )
     try:

@@ -9,9 +9,12 @@ from avatarsmith.errors import StorageError
 
 from .clients import client
 
+# The `source` of every job event the product puts on its bus.
+EVENT_SOURCE = "avatarsmith"
+
 
 class EventPublisher:
-    def __init__(self, bus_name: str, source: str):
+    def __init__(self, bus_name: str, source: str = EVENT_SOURCE):
         self.bus_name = bus_name
         self.source = source
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from avatarsmith.dal.events import EVENT_SOURCE as EVENT_SOURCE  # re-exported: the functions name it
 from avatarsmith.models.domain import Job, JobStatus
 from avatarsmith.models.webhooks import event_type_for
 
 if TYPE_CHECKING:
     from avatarsmith.logic.services import Services
 
-EVENT_SOURCE = "avatarsmith"
 EVENT_VERSION = "2"
 
 

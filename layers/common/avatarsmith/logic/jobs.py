@@ -84,18 +84,6 @@ def _model(model_id: str, include_test: bool) -> catalog.ModelEntry:
     return entry
 
 
-def create_generation_job(services: Services, tenant_id: str, request: GenerateAvatarRequest) -> Job:
-    """Write a queued job with its credit reservation and enqueue it (no rate window, no idempotency key).
-
-    The api route goes through `logic.billing.submit_generation`, which adds both.
-    """
-    from avatarsmith.logic.billing import reserve_and_enqueue
-
-    job = build_generation_job(services, tenant_id, request)
-    reserve_and_enqueue(services, job)
-    return job
-
-
 def build_generation_job(services: Services, tenant_id: str, request: GenerateAvatarRequest) -> Job:
     """Validate the request and build the queued job (reference uploads are stored here); nothing is
     written to DynamoDB yet."""

@@ -13,6 +13,7 @@ from avatarsmith.errors import (
     RequestValidationError,
     UnsupportedMediaTypeError,
 )
+from avatarsmith.logic.media_types import sniff_media_type
 from avatarsmith.logic.services import Services
 from avatarsmith.logic.uploads import looks_like_upload_id, resolve_upload
 from avatarsmith.models.domain import Job, ReferenceImage
@@ -23,16 +24,6 @@ _DATA_URL = re.compile(
     r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[\w-]+=[^;,]*)*)(?P<b64>;base64)?,", re.IGNORECASE
 )
 _BASE64 = re.compile(r"^[A-Za-z0-9+/_\-\s]+=*\s*$")
-
-
-def sniff_media_type(data: bytes) -> str | None:
-    if data[:3] == b"\xff\xd8\xff":
-        return "image/jpeg"
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        return "image/png"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 def _decode_base64(text: str, param: str) -> bytes:

@@ -50,8 +50,6 @@ class Services:
         webhook_queue_url: str | None = None,
         webhook_dead_letter_queue_url: str | None = None,
     ) -> Services:
-        from avatarsmith.logic.events import EVENT_SOURCE
-
         table = Table(table_name)
         return cls(
             jobs=JobRepository(table),
@@ -63,7 +61,7 @@ class Services:
             include_test_models=include_test_models,
             allow_loopback_urls=allow_loopback_urls,
             presigned_url_ttl=presigned_url_ttl,
-            events=EventPublisher(event_bus_name, EVENT_SOURCE) if event_bus_name else None,
+            events=EventPublisher(event_bus_name) if event_bus_name else None,
             webhooks=WebhookRepository(table),
             delivery_queue=DeliveryQueue(webhook_queue_url, webhook_dead_letter_queue_url)
             if webhook_queue_url

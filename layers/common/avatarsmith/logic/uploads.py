@@ -14,6 +14,7 @@ from avatarsmith.errors import (
     UploadNotFoundError,
 )
 from avatarsmith.ids import new_upload_id
+from avatarsmith.logic.media_types import sniff_media_type
 from avatarsmith.logic.services import Services
 from avatarsmith.models.domain import ReferenceImage, Upload
 
@@ -67,8 +68,6 @@ def resolve_upload(
 ) -> ReferenceImage:
     """The stored reference an upload id stands for. Unknown and other tenants' ids are 404; an upload
     past its usable time 410; one whose bytes have not arrived 409; over 15 MB 413; not an image 415."""
-    from avatarsmith.logic.references import sniff_media_type
-
     upload = services.uploads.get(tenant_id, upload_id.strip())
     if upload is None:
         raise UploadNotFoundError(f"no upload with id {upload_id.strip()}", param=param)
