@@ -213,7 +213,7 @@ class EmbeddedStack:
             event_watch_queue_url=watch_url,
         )
         if self.state_file is not None:
-            self._write_state_file(self.state_file, self.info)
+            self._write_state_file(self.state_file, self.info, self.state_dir)
         return self.info
 
     @staticmethod
@@ -292,7 +292,7 @@ class EmbeddedStack:
         return max(1, min(self.concurrency, decl.reserved_concurrency or self.concurrency))
 
     @staticmethod
-    def _write_state_file(path: Path, info: StackInfo) -> None:
+    def _write_state_file(path: Path, info: StackInfo, state_dir: Path | None) -> None:
         state = {
             "api_url": info.api_url,
             "moto_url": info.moto_url,
@@ -300,6 +300,7 @@ class EmbeddedStack:
             "table_name": info.environment["TABLE_NAME"],
             "images_bucket_name": info.environment["IMAGES_BUCKET_NAME"],
             "demo_tenant_id": info.tenant_id,
+            "state_dir": None if state_dir is None else str(state_dir),
             "pid": os.getpid(),
         }
         path.write_text(json.dumps(state, indent=2) + "\n")

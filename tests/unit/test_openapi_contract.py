@@ -1,5 +1,5 @@
 """The OpenAPI document: generated from the routes, committed, complete, and in step with the template and
-the README.
+the API guide (docs/api.md).
 
 Every check reads the document the code generates from the resolver app.py wires, so routes added in new
 router modules are covered as soon as app.py includes them.
@@ -125,15 +125,15 @@ def test_every_template_route_is_in_the_document_and_back(spec: dict[str, Any]) 
     assert template - documented == pages, "template routes missing from the document"
 
 
-def test_the_readme_route_table_matches_the_document(spec: dict[str, Any]) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## API (v1)", 1)[1].split("\n### ", 1)[0]
+def test_the_api_guide_route_table_matches_the_document(spec: dict[str, Any]) -> None:
+    guide = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    section = guide.split("# API guide (v1)", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| `([A-Z/]+) (/[^`]*)` \|", section, flags=re.MULTILINE)
     listed = {(method.lower(), path) for methods, path in rows for method in methods.split("/")}
     documented = {(m, p) for m, p, _ in _operations(spec)}
-    assert listed - documented - PAGE_ROUTES == set(), "README names routes the API does not have"
+    assert listed - documented - PAGE_ROUTES == set(), "the API guide names routes the API does not have"
     native = {(m, p) for m, p in documented if p.startswith("/v1/") or p == "/docs"}
-    assert native - listed == set(), "routes missing from the README's API table"
+    assert native - listed == set(), "routes missing from the API guide's table"
 
 
 def test_the_api_import_leaves_the_swagger_assets_to_the_docs_route() -> None:

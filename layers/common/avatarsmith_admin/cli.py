@@ -55,6 +55,20 @@ def find_local_state(start: Path | None = None) -> dict[str, Any]:
     )
 
 
+def demo_key(args: argparse.Namespace) -> str:
+    """The demo tenant's key, from the running local stack's state folder (the file only it can read)."""
+    if not args.local:
+        raise CliError("demo-key needs --local: a deployed stack has no demo tenant")
+    state = find_local_state()
+    if not state.get("state_dir"):
+        raise CliError("the running local stack keeps no state folder, so it has no saved demo key")
+    path = Path(state["state_dir"]) / "demo-tenant.json"
+    try:
+        return str(json.loads(path.read_text())["api_key"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise CliError(f"could not read the demo key from {path}: {exc}") from None
+
+
 def _is_running(state: dict[str, Any]) -> bool:
     """The pointer is live when its process exists and its emulator answers (a stack killed with
     kill -9 leaves its pointer behind; a pid may also have been reused by another program)."""
@@ -120,6 +134,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--submits-per-minute", type=int)
         p.add_argument("--requests-per-minute", type=int)
 
+    commands.add_parser(
+        "demo-key", help="with --local: print the demo tenant's API key of the running stack's state folder"
+    )
     p = commands.add_parser("create-tenant", help="create a tenant and its first API key")
     p.add_argument("name")
     p.add_argument("--credits", type=int, default=0)
@@ -301,6 +318,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from avatarsmith.logic.tenant_admin import AdminError
 
     try:
+        if args.command == "demo-key":  # a bare key on stdout, for KEY=$(avatarsmith-admin --local demo-key)
+            print(demo_key(args))
+            return 0
         try:
             result = run(args)
         except (BotoCoreError, ClientError) as exc:
