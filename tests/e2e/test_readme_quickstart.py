@@ -73,7 +73,13 @@ def test_the_quick_start_runs_as_written(fresh_stack: LocalProcess, tmp_path: Pa
     )
     # When every block runs, in order, as one script
     done = subprocess.run(  # noqa: S603 - bash running the README's own blocks
-        [shutil.which("bash") or "/bin/bash", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=300, check=False
+        [shutil.which("bash") or "/bin/bash", "-c", script],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     # Then it succeeds, and leaves what the README says it leaves
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
