@@ -55,7 +55,7 @@ def test_the_quick_start_runs_as_written(fresh_stack: LocalProcess, tmp_path: Pa
     # Given a fresh `make run` and a working folder that looks like the checkout (the venv and the fixtures)
     work = tmp_path / "checkout"
     work.mkdir()
-    (work / ".venv").symlink_to(Path(sys.executable).resolve().parent.parent)
+    (work / ".venv").symlink_to(Path(sys.prefix))  # the venv this test runs in
     (work / "tests").symlink_to(ROOT / "tests")
     blocks = readme_blocks("Quick start", "SDK and command line")
     assert len(blocks) >= 6, "the quick start lost its blocks"
