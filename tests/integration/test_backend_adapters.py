@@ -15,8 +15,13 @@ import requests
 from PIL import Image
 
 from tests.conftest import AwsAccount, _reset_caches
-from tests.fakes.providers import A1111Fake, BflFake, ComfyFake, FalFake, OpenAIFake, ReplicateFake
+from tests.fakes.providers import A1111Fake, ComfyFake
 from tests.fakes.server import FakeProvider, serve
+from tests.fakes.vendors.bfl import BflVendorFake
+from tests.fakes.vendors.fal import FalVendorFake
+from tests.fakes.vendors.openai import OpenAIVendorFake
+from tests.fakes.vendors.replicate import ReplicateVendorFake
+from tests.fakes.vendors.strict import StrictVendorFake
 from tests.integration.helpers import (
     api_call,
     dispatch_queued_messages,
@@ -76,9 +81,9 @@ def expire_after_polls(monkeypatch: pytest.MonkeyPatch) -> Any:
 # --- asynchronous providers: submit, then the state machine polls -----------------------------------
 ASYNC = {
     # backend: (fake class, public model id, poll label, cancel label or None)
-    "replicate": (ReplicateFake, "sdxl-replicate", "poll", "cancel"),
-    "fal": (FalFake, "flux-schnell", "status", "cancel"),
-    "bfl": (BflFake, "flux-kontext", "poll", None),
+    "replicate": (ReplicateVendorFake, "sdxl-replicate", "poll", "cancel"),
+    "fal": (FalVendorFake, "flux-schnell", "status", "cancel"),
+    "bfl": (BflVendorFake, "flux-kontext", "poll", None),
     "comfyui": (ComfyFake, "comfyui-workflow", "poll", "queue"),
 }
 
@@ -164,10 +169,12 @@ def test_async_backend_full_lifecycle(
         assert states.count("PollGeneration") == 3
         if cancel_label:
             assert fake.count(cancel_label) == 1, "the backend job was cancelled"
+        if isinstance(fake, StrictVendorFake):  # nothing the vendor refuses or ignores ever reached it
+            assert fake.violations == [] and fake.dropped == [], (fake.violations, fake.dropped)
 
 
 def test_poll_honours_retry_after(aws: AwsAccount, monkeypatch: pytest.MonkeyPatch) -> None:
-    with serve(ReplicateFake()) as fake:
+    with serve(ReplicateVendorFake()) as fake:
         configure(aws, monkeypatch, {"replicate": fake.url})
         fake.polls_needed = 2
         fake.fail("poll", 429, {"detail": "throttled"}, {"Retry-After": "1"})
@@ -192,7 +199,7 @@ def test_openai_generations_edits_retries_and_terminal_errors(
 ) -> None:
     from tests.fakes.server import b64png
 
-    with serve(OpenAIFake()) as fake:
+    with serve(OpenAIVendorFake()) as fake:
         configure(aws, monkeypatch, {"openai": fake.url})
         # generations: nearest size, negative folded, no seed -> not reproducible; exact crop in S3
         body = {"prompt": "robot", "negative_prompt": "blur", "model": "gpt-image-1", "num_variations": 2}
@@ -306,7 +313,7 @@ def test_optimised_prompt_is_sent_and_recorded(aws: AwsAccount, monkeypatch: pyt
     stubber.activate()
     monkeypatch.setattr(prompt_optimizer, "make_client", lambda: client)
     monkeypatch.setenv(prompt_optimizer.MODEL_ENV, "amazon.nova-lite-v1:0")
-    with serve(OpenAIFake()) as fake:
+    with serve(OpenAIVendorFake()) as fake:
         configure(aws, monkeypatch, {"openai": fake.url})
         execution, job, _ = run_job(aws, {"prompt": "pilot", "model": "gpt-image-1"})
         assert execution["status"] == "SUCCEEDED", job

@@ -16,8 +16,9 @@ from avatarsmith.backends.base import BackendJob
 from avatarsmith.backends.settings import parse_backends
 from avatarsmith.errors import GenerationRejectedError
 from avatarsmith.models.domain import GenerationSpec, OutputSpec
-from tests.fakes.providers import BflFake, ReplicateFake
 from tests.fakes.server import Reply, Request, json_reply, serve
+from tests.fakes.vendors.bfl import BflVendorFake
+from tests.fakes.vendors.replicate import ReplicateVendorFake
 
 ADAPTERS = {
     "openai": ("openai", "OpenAIBackend"),
@@ -84,7 +85,7 @@ def test_negative_prompt_is_folded_only_where_unsupported() -> None:
     assert kept.negative == "glasses" and not kept.adjustments
 
 
-class _BadPollingUrl(BflFake):
+class _BadPollingUrl(BflVendorFake):
     def serve(self, label: str, req: Request) -> Reply:
         if label == "submit":
             return json_reply(200, {"id": "t1", "polling_url": "http://169.254.169.254/latest/meta-data/"})
@@ -99,7 +100,7 @@ def test_a_provider_returned_url_is_ssrf_checked() -> None:
         adapter = BflBackend(fake.url, fake.key, allow_loopback=True)
         with pytest.raises(GenerationRejectedError, match="unsafe URL"):
             adapter.submit(spec, [], deadline=time.time() + 60)
-    with serve(BflFake()) as fake:  # loopback answers are refused unless the deployment allows them
+    with serve(BflVendorFake()) as fake:  # loopback answers are refused unless the deployment allows them
         adapter = BflBackend(fake.url, fake.key, allow_loopback=False)
         with pytest.raises(GenerationRejectedError):
             adapter.submit(spec, [], deadline=time.time() + 60)
@@ -109,7 +110,7 @@ def test_a_throttled_poll_waits_exactly_retry_after() -> None:
     from avatarsmith.backends.replicate import ReplicateBackend
 
     spec = _spec("sdxl-replicate", "replicate", "stability-ai/sdxl")
-    with serve(ReplicateFake()) as fake:
+    with serve(ReplicateVendorFake()) as fake:
         adapter = ReplicateBackend(fake.url, fake.key, allow_loopback=True)
         job = adapter.submit(spec, [], deadline=time.time() + 60)
         fake.fail("poll", 429, {"detail": "throttled"}, {"Retry-After": "7"})
@@ -124,7 +125,7 @@ def test_backend_job_state_stays_small() -> None:
     from avatarsmith.backends.replicate import ReplicateBackend
 
     spec = _spec("sdxl-replicate", "replicate", "stability-ai/sdxl", num_variations=10)
-    with serve(ReplicateFake()) as fake:
+    with serve(ReplicateVendorFake()) as fake:
         job = ReplicateBackend(fake.url, fake.key, allow_loopback=True).submit(
             spec, [], deadline=time.time() + 60
         )
