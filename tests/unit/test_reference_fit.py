@@ -76,3 +76,18 @@ def test_target_size(
     w, h = target_size(*size, max_side=limits[0], max_pixels=limits[1])
     assert (w, h) == expected
     assert limits[1] is None or w * h <= limits[1]
+
+
+def test_crop_ratio_and_max_ratio_crop_the_centre() -> None:
+    data, _ = fit_reference(
+        large_photo(), max_side=1024, max_bytes=10**6, formats=("jpeg",), crop_ratio=4 / 3
+    )
+    image = _open(data)
+    assert abs(image.width / image.height - 4 / 3) < 0.01 and max(image.size) == 1024
+    banner = io.BytesIO()
+    Image.new("RGB", (2000, 300), (1, 2, 3)).save(banner, format="PNG")
+    data, _ = fit_reference(
+        banner.getvalue(), max_side=4096, max_bytes=10**6, formats=("png",), max_ratio=4.0
+    )
+    image = _open(data)
+    assert image.size == (1200, 300)

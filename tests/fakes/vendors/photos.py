@@ -18,7 +18,7 @@ def large_photo(width: int = 3000, height: int = 4000, *, orientation: int | Non
     small = Image.frombytes("RGB", (width // 8, height // 8), rng.randbytes(width // 8 * (height // 8) * 3))
     image = small.resize((width, height), Image.Resampling.BICUBIC)
     grain = Image.frombytes("L", (width // 2, height // 2), rng.randbytes(width // 2 * (height // 2)))
-    image = Image.blend(image, grain.resize((width, height)).convert("RGB"), 0.25)
+    image = Image.blend(image, grain.resize((width, height)).convert("RGB"), 0.12)
     buffer = io.BytesIO()
     exif = Image.Exif()
     if orientation:

@@ -30,24 +30,35 @@ def fit_reference(
     max_bytes: int,
     formats: tuple[str, ...],
     min_side: int | None = None,
+    max_ratio: float | None = None,
+    crop_ratio: float | None = None,
 ) -> tuple[bytes, str]:
     """The reference re-encoded within the limits, and its MIME type.
 
     `formats` lists what the vendor accepts ("jpeg", "png", "webp"), preferred first. `min_side`, when the
-    vendor also has a lower bound on the short side, scales small photos up to it.
+    vendor also has a lower bound on the short side, scales small photos up to it. `crop_ratio` (width /
+    height) centre-crops the photo to that shape first; `max_ratio` crops only a photo longer than that.
     Raises InvalidReferenceImageError when the bytes do not decode or cannot be made to fit.
     """
     unknown = [f for f in formats if f not in MIME_TYPES]
     if not formats or unknown:
         raise ValueError(f"formats must be among {sorted(MIME_TYPES)}, got {formats!r}")
-    from avatarsmith.renderer.imaging import DECODE_ERRORS, decode_untrusted, to_rgb
+    from PIL import ImageOps
+
+    from avatarsmith.renderer.imaging import DECODE_ERRORS, open_untrusted, to_rgb
 
     try:
-        image = decode_untrusted(data)
+        image = open_untrusted(data)
+        if image.format == "JPEG":  # decode at the smallest DCT scale still at least the target size
+            w, h = target_size(image.width, image.height, max_side=max_side, max_pixels=max_pixels)
+            image.draft("RGB", (w, h))
+        image.load()
+        image = ImageOps.exif_transpose(image)
     except DECODE_ERRORS as exc:
         raise InvalidReferenceImageError(
             f"a reference image could not be decoded: {type(exc).__name__}"
         ) from exc
+    image = _crop(image, crop_ratio, max_ratio)
     width, height = target_size(image.width, image.height, max_side=max_side, max_pixels=max_pixels)
     if min_side and min(width, height) < min_side:
         grow = min_side / min(width, height)
@@ -78,10 +89,33 @@ def target_size(width: int, height: int, *, max_side: int, max_pixels: int | Non
     return w, h
 
 
+def _crop(image: Any, crop_ratio: float | None, max_ratio: float | None) -> Any:
+    """The centre of the image at `crop_ratio`, or within 1:max_ratio-max_ratio:1 (unchanged otherwise)."""
+    w, h = image.size
+    target = crop_ratio
+    if target is None and max_ratio:
+        if w / h > max_ratio:
+            target = max_ratio
+        elif h / w > max_ratio:
+            target = 1 / max_ratio
+    if target is None:
+        return image
+    if max_ratio:
+        target = min(max(target, 1 / max_ratio), max_ratio)
+    if w / h > target:
+        cw, ch = round(h * target), h
+    else:
+        cw, ch = w, round(w / target)
+    if (cw, ch) == (w, h):
+        return image
+    left, top = (w - cw) // 2, (h - ch) // 2
+    return image.crop((left, top, left + cw, top + ch))
+
+
 def _resize(image: Any, width: int, height: int) -> Any:
     from PIL import Image
 
-    return image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=2.0)
 
 
 def _encode(image: Any, fmt: str, quality: int | None) -> bytes:
