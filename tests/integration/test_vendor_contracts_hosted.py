@@ -22,6 +22,7 @@ from avatarsmith.backends.base import BackendJob, VariationOutput
 from avatarsmith.models.api import GenerateAvatarRequest
 from avatarsmith.models.domain import Attributes, GenerationSpec
 from avatarsmith.renderer.imaging import finalize_image
+from tests.conftest import AwsAccount
 from tests.fakes.server import serve
 from tests.fakes.vendors.bfl import BflVendorFake
 from tests.fakes.vendors.fal import FalVendorFake
@@ -29,6 +30,7 @@ from tests.fakes.vendors.openai import OpenAIVendorFake
 from tests.fakes.vendors.photos import large_photo
 from tests.fakes.vendors.replicate import ReplicateVendorFake
 from tests.fakes.vendors.strict import StrictVendorFake
+from tests.integration.test_backend_adapters import configure, run_job
 
 FAKES: dict[str, type[StrictVendorFake]] = {
     "openai": OpenAIVendorFake,
@@ -162,3 +164,120 @@ def test_route_meets_its_vendor_contract(
         generated = Image.open(io.BytesIO(outputs[0].image)).size
         if abs(generated[0] / generated[1] - spec.output.width / spec.output.height) > 0.01:
             assert any("cropped/resized" in a for a in adjustments), adjustments
+
+
+# --- faults, per vendor ------------------------------------------------------------------------------
+SUBMIT_LABEL = {"openai": "generate", "replicate": "submit", "fal": "submit", "bfl": "submit"}
+POLL_LABEL = {"replicate": "poll", "fal": "status", "bfl": "poll"}
+FAULT_MODELS = {  # backend: the public model the fault tests run on it
+    "openai": "gpt-image-1",
+    "replicate": "imagen3",
+    "fal": "imagen3",
+    "bfl": "flux",
+}
+
+
+def one_route(backend: str) -> tuple[str, str, str, frozenset[str]]:
+    model = FAULT_MODELS[backend]
+    return next(r for r in ROUTES if r[0] == model and r[1] == backend)
+
+
+@pytest.mark.parametrize("backend", sorted(FAKES))
+def test_retry_after_is_waited_out_exactly_and_the_call_made_again(
+    monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    model, _, backend_model, _ = one_route(backend)
+    monkeypatch.setenv("AVATARSMITH_POLL_SECONDS", "*=0")
+    spec = spec_for(model, backend, backend_model, "1:1", 1, seed=1)
+    with serve(FAKES[backend]()) as fake:
+        fake.polls_needed = 1
+        # Given the vendor answers 429 with Retry-After: 1 to the first generation call
+        fake.throttle(SUBMIT_LABEL[backend], retry_after="1")
+        started = time.monotonic()
+        # When the job runs
+        _, outputs = drive(adapter_for(backend, fake), spec, [])
+        # Then the adapter waited the second the vendor asked for, called again, and got the image
+        assert time.monotonic() - started >= 1.0
+        assert fake.count(SUBMIT_LABEL[backend]) == 2 and outputs[0].image is not None
+        assert fake.violations == [] and fake.dropped == []
+
+
+@pytest.mark.parametrize("backend", sorted(POLL_LABEL))
+def test_a_throttled_poll_is_polled_again_after_retry_after(
+    monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    model, _, backend_model, _ = one_route(backend)
+    monkeypatch.setenv("AVATARSMITH_POLL_SECONDS", "*=0")
+    spec = spec_for(model, backend, backend_model, "1:1", 1, seed=1)
+    with serve(FAKES[backend]()) as fake:
+        adapter = adapter_for(backend, fake)
+        job = adapter.submit(spec, [], deadline=time.time() + 60)
+        fake.throttle(POLL_LABEL[backend], retry_after="9")
+        polled = adapter.poll(spec, job)
+        assert polled.status == "pending" and polled.poll_after_seconds == 9  # the Wait state sleeps 9 s
+
+
+@pytest.mark.parametrize("backend", sorted(FAKES))
+def test_vendor_5xx_is_a_retryable_error(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
+    from avatarsmith.errors import BackendUnavailableError
+
+    model, _, backend_model, _ = one_route(backend)
+    spec = spec_for(model, backend, backend_model, "1:1", 1, seed=1)
+    with serve(FAKES[backend]()) as fake:
+        fake.unavailable(SUBMIT_LABEL[backend], status=502)
+        with pytest.raises(BackendUnavailableError):  # the ASL retries it with backoff
+            drive(adapter_for(backend, fake), spec, [])
+        assert fake.count(SUBMIT_LABEL[backend]) == 1
+
+
+@pytest.mark.statemachine
+@pytest.mark.parametrize("backend", sorted(FAKES))
+def test_refused_credentials_fail_at_once_naming_the_backend(
+    aws: AwsAccount, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, backend: str
+) -> None:
+    model = FAULT_MODELS[backend]
+    with serve(FAKES[backend]()) as fake:
+        # Given the deployment's key for the vendor is wrong
+        configure(aws, monkeypatch, {backend: fake.url}, key="sk-wrong-key-0001")
+        # When a job runs
+        execution, job, _ = run_job(aws, {"prompt": "x", "model": model, "num_variations": 2})
+        # Then it fails at once with backend_auth_failed naming the backend, refunded, never retried
+        assert execution["status"] == "FAILED" and job["error"]["code"] == "backend_auth_failed", job
+        assert backend in job["error"]["message"]
+        assert fake.count(SUBMIT_LABEL[backend]) == 1
+        assert job["credits"]["charged"] == 0 and job["credits"]["refunded"] == job["credits"]["reserved"]
+        assert fake.violations == []
+    # And the operator sees why in the logs, without the key
+    refused = [r for r in caplog.records if r.getMessage() == "backend refused the deployment's credentials"]
+    assert refused and refused[0].levelname == "ERROR" and getattr(refused[0], "backend", None) == backend
+    assert not any("sk-wrong-key-0001" in str(vars(r)) for r in caplog.records), "the key was logged"
+
+
+@pytest.mark.statemachine
+@pytest.mark.parametrize("backend", sorted(FAKES))
+def test_moderation_fails_only_that_variation_refunded(
+    aws: AwsAccount, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    model = FAULT_MODELS[backend]
+    with serve(FAKES[backend]()) as fake:
+        configure(aws, monkeypatch, {backend: fake.url})
+        fake.polls_needed = 1
+        if isinstance(fake, OpenAIVendorFake):
+            fake.moderate_next = 1  # OpenAI moderates the whole call: every variation
+        else:
+            fake.moderate = {1}  # the vendor blocks the second variation's task
+        if isinstance(fake, BflVendorFake):
+            fake.moderation_status = "Request Moderated"
+        execution, job, _ = run_job(aws, {"prompt": "x", "model": model, "num_variations": 2, "seed": 3})
+        per = job["credits"]["reserved"] // 2
+        if backend == "openai":
+            assert execution["status"] == "FAILED" and job["error"]["code"] == "content_moderated", job
+            assert job["credits"] == {"reserved": 2 * per, "charged": 0, "refunded": 2 * per}
+        else:
+            assert execution["status"] == "SUCCEEDED", job
+            assert [(a["status"], a.get("error_code")) for a in job["avatars"]] == [
+                ("completed", None),
+                ("failed", "content_moderated"),
+            ]
+            assert job["credits"] == {"reserved": 2 * per, "charged": per, "refunded": per}
+        assert fake.violations == [] and fake.dropped == []

@@ -44,6 +44,13 @@ def check_value(name: str, spec: dict[str, Any], value: Any) -> list[str]:
         if not _ratio(spec["min_ratio"]) - 1e-9 <= r <= _ratio(spec["max_ratio"]) + 1e-9:
             return [f"{name}={value!r} is outside {spec['min_ratio']}..{spec['max_ratio']}"]
         return []
+    if kind == "enum_or_size":  # a preset name, or an explicit {width, height}
+        if isinstance(value, dict):
+            ok = set(value) == {"width", "height"} and all(
+                isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value.values()
+            )
+            return [] if ok else [f"{name}={value!r} is not a size object"]
+        kind = "string"
     allowed = _TYPES.get(kind, (object,))
     if isinstance(value, bool) and kind in ("integer", "number"):
         return [f"{name}={value!r} is not {kind}"]
