@@ -1,5 +1,5 @@
 """Every real backend adapter runs full jobs through the real ASL in moto against its loopback fake
-(Bedrock: botocore's Stubber): success after several polls, throttling then success, terminal errors,
+(Bedrock and ComfyUI: their own files): success after several polls, throttling then success, terminal errors,
 moderation (whole and partial), and the per-job deadline with cancellation."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import requests
 from PIL import Image
 
 from tests.conftest import AwsAccount, _reset_caches
-from tests.fakes.providers import A1111Fake, ComfyFake
 from tests.fakes.server import FakeProvider, serve
+from tests.fakes.vendors.automatic1111 import Automatic1111VendorFake
 from tests.fakes.vendors.bfl import BflVendorFake
 from tests.fakes.vendors.fal import FalVendorFake
 from tests.fakes.vendors.openai import OpenAIVendorFake
@@ -84,7 +84,6 @@ ASYNC = {
     "replicate": (ReplicateVendorFake, "sdxl-replicate", "poll", "cancel"),
     "fal": (FalVendorFake, "flux-schnell", "status", "cancel"),
     "bfl": (BflVendorFake, "flux-kontext", "poll", None),
-    "comfyui": (ComfyFake, "comfyui-workflow", "poll", "queue"),
 }
 
 
@@ -95,9 +94,7 @@ def test_async_backend_full_lifecycle(
     fake_cls, model, poll_label, cancel_label = ASYNC[name]
     with serve(fake_cls()) as fake:
         configure(aws, monkeypatch, {name: fake.url})
-        blocked = (
-            "generation_rejected" if name == "comfyui" else "content_moderated"
-        )  # ComfyUI: execution error
+        blocked = "content_moderated"
 
         # 1. success after several polls; the third variation's task is moderated (partial result)
         fake.polls_needed, fake.moderate = 3, {2, 4}
@@ -130,15 +127,8 @@ def test_async_backend_full_lifecycle(
         assert any("cropped/resized to 330x400" in a for a in prov["adjustments"])
         assert fake.url not in json.dumps(job), "the job never points at a provider URL"
         submitted = [r.json() for r in fake.requests if fake.route(r) == "submit"]
-        if name == "comfyui":
-            graphs = [body["prompt"] for body in submitted]
-            assert [g["3"]["inputs"]["seed"] for g in graphs] == [7, 8, 9]
-            assert (
-                "red hair" in graphs[0]["6"]["inputs"]["text"] and graphs[0]["7"]["inputs"]["text"] == "hat"
-            )
-        else:
-            inputs = [body.get("input", body) for body in submitted]
-            assert [i.get("seed") for i in inputs] == [7, 8, 9]
+        inputs = [body.get("input", body) for body in submitted]
+        assert [i.get("seed") for i in inputs] == [7, 8, 9]
 
         # 2. throttled (429 with Retry-After) then 503 at submit: retried by the ASL, then success
         fake.polls_needed = 1
@@ -150,7 +140,7 @@ def test_async_backend_full_lifecycle(
         assert fake.count("submit") - before == 3 and "MarkFailed" not in states
 
         # 3. refused credentials: terminal, not retried, refunded
-        fake.fail("submit", 401 if name != "comfyui" else 403, {"detail": "Unauthenticated"})
+        fake.fail("submit", 401, {"detail": "Unauthenticated"})
         before = fake.count("submit")
         execution, job, _ = run_job(aws, {"prompt": "x", "model": model, "num_variations": 2})
         assert execution["status"] == "FAILED" and job["error"]["code"] == "backend_auth_failed"
@@ -238,7 +228,7 @@ def test_sync_deadline_fails_with_generation_timeout(
 ) -> None:
     from avatarsmith.backends import http
 
-    with serve(A1111Fake()) as fake:
+    with serve(Automatic1111VendorFake()) as fake:
         configure(aws, monkeypatch, {"automatic1111": fake.url})
         real = time.time
         monkeypatch.setattr(http, "time", types.SimpleNamespace(time=lambda: real() + 1e6))
@@ -252,7 +242,7 @@ def test_automatic1111_txt2img_img2img_and_errors(
 ) -> None:
     from tests.fakes.server import b64png
 
-    with serve(A1111Fake()) as fake:
+    with serve(Automatic1111VendorFake()) as fake:
         configure(aws, monkeypatch, {"automatic1111": fake.url})
         fake.fail("txt2img", 503, "restarting")
         execution, job, _ = run_job(

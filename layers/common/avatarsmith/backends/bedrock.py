@@ -54,7 +54,6 @@ from avatarsmith.errors import (
 from avatarsmith.models.domain import GenerationSpec
 from avatarsmith.observability import logger
 
-PROFILE_ENV = "AVATARSMITH_BEDROCK_PROFILE"  # an AWS profile only the Bedrock client uses (local stack)
 ENDPOINT_ENV = "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"  # boto3's own: a Bedrock-compatible endpoint
 _RETRYABLE = {
     "ServiceUnavailableException",
@@ -66,13 +65,15 @@ _RETRYABLE = {
 _AUTH = {"UnrecognizedClientException", "AccessDeniedException", "InvalidSignatureException"}
 _AUTH |= {"ExpiredTokenException", "IncompleteSignatureException", "MissingAuthenticationTokenException"}
 
-_CLIENTS: dict[tuple[str | None, str, str], Any] = {}
+_CLIENTS: dict[tuple[str | None, str], Any] = {}
 
 
 def make_client(region: str | None) -> Any:
-    """One bedrock-runtime client per region (and profile/endpoint setting) and container."""
-    profile = os.environ.get(PROFILE_ENV, "").strip()
-    key = (region, profile, os.environ.get(ENDPOINT_ENV, ""))
+    """One bedrock-runtime client per region (and endpoint setting) and container.
+
+    Made with `boto3.client`: locally, AVATARSMITH_BEDROCK_PROFILE gives this client alone a profile's
+    credentials (local/bedrock_profile.py)."""
+    key = (region, os.environ.get(ENDPOINT_ENV, ""))
     if key not in _CLIENTS:
         import boto3
         from botocore.config import Config
@@ -80,8 +81,7 @@ def make_client(region: str | None) -> Any:
         # total_max_attempts 1: no retry inside the call (botocore's `max_attempts` counts retries)
         retries: Any = {"total_max_attempts": 1, "mode": "standard"}
         config = Config(read_timeout=300, connect_timeout=10, retries=retries)
-        session = boto3.Session(profile_name=profile) if profile else boto3
-        _CLIENTS[key] = session.client(
+        _CLIENTS[key] = boto3.client(
             "bedrock-runtime", region_name=region or os.environ.get("AWS_REGION"), config=config
         )
     return _CLIENTS[key]
