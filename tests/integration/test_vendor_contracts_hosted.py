@@ -63,6 +63,14 @@ def hosted_routes() -> list[tuple[str, str, str, frozenset[str]]]:
 ROUTES = hosted_routes()
 
 
+def contract_of(backend: str, backend_model: str) -> dict[str, Any]:
+    from avatarsmith.backends.contracts import model_contract
+
+    table = model_contract(backend, backend_model)
+    assert table is not None, f"no contract table for {backend} {backend_model}"
+    return table
+
+
 def adapter_for(backend: str, fake: StrictVendorFake) -> Any:
     import importlib
 
@@ -161,6 +169,9 @@ def test_route_meets_its_vendor_contract(
                 w, h = Image.open(io.BytesIO(sent)).size
                 assert (w, h) != (3000, 4000) and abs(w / h - 0.75) < 0.01, "resized, never reshaped"
         # And a size the model cannot make is named in the provenance
+        offered = (contract_of(backend, backend_model)["fields"].get("aspect_ratio") or {}).get("enum")
+        if offered and ratio not in offered:
+            assert any(f"aspect ratio {ratio} is not offered" in a for a in adjustments), adjustments
         generated = Image.open(io.BytesIO(outputs[0].image)).size
         if abs(generated[0] / generated[1] - spec.output.width / spec.output.height) > 0.01:
             assert any("cropped/resized" in a for a in adjustments), adjustments
@@ -281,3 +292,18 @@ def test_moderation_fails_only_that_variation_refunded(
             ]
             assert job["credits"] == {"reserved": 2 * per, "charged": per, "refunded": per}
         assert fake.violations == [] and fake.dropped == []
+
+
+def test_guidance_outside_the_models_range_is_clamped_and_said(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AVATARSMITH_POLL_SECONDS", "*=0")
+    spec = spec_for("flux", "replicate", "black-forest-labs/flux-dev", "3:4", 1, seed=1)
+    spec = spec.model_copy(update={"guidance_scale": 15.0})  # our API takes 1-20; flux-dev's guidance 0-10
+    with serve(ReplicateVendorFake()) as fake:
+        job, _ = drive(adapter_for("replicate", fake), spec, [])
+        assert fake.violations == [] and fake.submitted[0]["guidance"] == 10
+        assert fake.submitted[0]["aspect_ratio"] == "4:5"
+    assert "guidance_scale 15 is outside the backend's range; sent 10" in job.state["adjustments"]
+    assert (
+        "aspect ratio 3:4 is not offered by black-forest-labs/flux-dev: generated at 4:5"
+        in job.state["adjustments"]
+    )

@@ -7,11 +7,13 @@ file URLs of the size the model makes for the asked aspect ratio or width/height
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 from typing import Any
 
 from tests.fakes.server import Reply, Request, json_reply
-from tests.fakes.vendors.strict import StrictVendorFake, solid_png
+from tests.fakes.vendors.strict import StrictVendorFake, image_kind, solid_png
 
 _BODY_KEYS = {"version", "input", "webhook", "webhook_events_filter", "stream"}
 
@@ -121,7 +123,7 @@ class ReplicateVendorFake(StrictVendorFake):
         table = self.model_table(model)
         assert table is not None
         inputs = body["input"]
-        problems = self.check_fields(table, inputs)
+        problems = self.check_fields(table, inputs) + self._check_reference(table, inputs)
         if problems:
             return self._problem(422, "Input validation failed", "- input." + "\n- input.".join(problems))
         sizes = (table.get("aspect_ratio_sizes") or {}).get("value", {})
@@ -174,3 +176,23 @@ class ReplicateVendorFake(StrictVendorFake):
         if p["status"] == "failed":
             view["error"] = "NSFW content detected. Try running it again, or try a different prompt."
         return view
+
+    def _check_reference(self, table: dict[str, Any], inputs: dict[str, Any]) -> list[str]:
+        """A data-URI reference: its declared type is what the bytes are, and it stays within the limit."""
+        limits = table.get("references")
+        value = inputs.get(limits["field"]) if limits else None
+        if not isinstance(value, str) or not value.startswith("data:"):
+            return []
+        header, _, payload = value.partition(",")
+        problems = []
+        if len(value) > limits["max_bytes"]:
+            problems.append(f"{limits['field']} data URI is {len(value)} bytes, over {limits['max_bytes']}")
+        try:
+            data = base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError):
+            return [*problems, f"{limits['field']} is not base64"]
+        kind = image_kind(data)
+        if kind not in limits["formats"] or header != f"data:image/{kind};base64":
+            problems.append(f"{limits['field']} declares {header!r} for {kind} bytes")
+        self.violations.extend(problems)
+        return problems
