@@ -119,7 +119,7 @@ class OpenAIBackend(SyncGeneration, HttpAdapter):
                 data=data,
                 files=self.reference_parts(table, references),
                 timeout=timeout,
-                wait_retry_after=RETRY_AFTER_WAIT,
+                wait_retry_after=min(RETRY_AFTER_WAIT, timeout / 4),
             )
         else:
             payload = {
@@ -135,7 +135,7 @@ class OpenAIBackend(SyncGeneration, HttpAdapter):
                 f"{self.base_url}{endpoints['generate']['path']}",
                 json=payload,
                 timeout=timeout,
-                wait_retry_after=RETRY_AFTER_WAIT,
+                wait_retry_after=min(RETRY_AFTER_WAIT, timeout / 4),
             )
         items = body.get("data") if isinstance(body, dict) else None
         if not items:
