@@ -59,7 +59,8 @@ def malformed(problem: str) -> str:
 class BedrockVendorFake(FakeProvider):
     vendor = "bedrock"
 
-    def __init__(self, access_key_id: str = ACCESS_KEY_ID) -> None:
+    def __init__(self, access_key_id: str | None = ACCESS_KEY_ID) -> None:
+        """`access_key_id` None: any signed key id is recognised (a stack whose credentials we do not set)."""
         super().__init__()
         self.contract = load_contract("bedrock")
         self.access_key_id = access_key_id
@@ -92,7 +93,7 @@ class BedrockVendorFake(FakeProvider):
                 return aws_error(
                     "IncompleteSignatureException", 403, "Authorization header requires a signature."
                 )
-            if auth["key"] != self.access_key_id:
+            if self.access_key_id is not None and auth["key"] != self.access_key_id:
                 return aws_error(
                     "UnrecognizedClientException",
                     403,
