@@ -66,10 +66,13 @@ def test_every_catalog_route_claims_only_what_its_adapter_supports() -> None:
 
 
 def test_size_and_ratio_mapping() -> None:
-    from avatarsmith.backends.bedrock import STABILITY_RATIOS
+    from avatarsmith.backends.contracts import enum, model_contract
 
-    assert mapping.nearest_ratio(400, 300, STABILITY_RATIOS) == "5:4"
-    assert mapping.nearest_ratio(300, 400, STABILITY_RATIOS) == "4:5"
+    flux_dev = model_contract("replicate", "black-forest-labs/flux-dev")
+    assert flux_dev is not None
+    ratios = enum(flux_dev, "aspect_ratio")  # no 4:3 or 3:4
+    assert mapping.nearest_ratio(400, 300, ratios) == "5:4"
+    assert mapping.nearest_ratio(300, 400, ratios) == "4:5"
     assert mapping.round_size(500, 500, multiple=16, low=320, high=4096) == (496, 496)
     assert mapping.round_size(100, 100, multiple=16, low=320, high=4096) == (320, 320)
     w, h = mapping.round_size(4096, 4096, multiple=16, low=320, high=4096, max_pixels=4_194_304)
