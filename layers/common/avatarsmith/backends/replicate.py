@@ -103,8 +103,12 @@ class ReplicateBackend(AsyncTaskAdapter):
         return f"data:{mime};base64,{b64(data)}"
 
     def submit(self, spec: GenerationSpec, references: list[bytes], *, deadline: float) -> BackendJob:
-        job = super().submit(spec, references, deadline=deadline)
         table = contract(spec.backend_model)
+        caps = route_capabilities(spec, self.name)
+        self._reference: str | None = None  # fitted once, sent with every variation's prediction
+        if references and "reference_images" in caps and table.get("references"):
+            self._reference = self.reference_input(table, references)
+        job = super().submit(spec, references, deadline=deadline)
         if len(references) > 1 and table.get("references"):
             job.state["adjustments"].append(
                 f"{spec.backend_model} takes one reference image: the first of {len(references)} was used"
@@ -130,7 +134,8 @@ class ReplicateBackend(AsyncTaskAdapter):
             name, value = plan.extra["guidance"]
             inputs[name] = value
         if references and "reference_images" in caps and table.get("references"):
-            inputs[table["references"]["field"]] = self.reference_input(table, references)
+            reference = getattr(self, "_reference", None) or self.reference_input(table, references)
+            inputs[table["references"]["field"]] = reference
         if "output_format" in table["fields"] and "png" in enum(table, "output_format"):
             inputs["output_format"] = "png"
         name, version = _split(spec.backend_model or "")
