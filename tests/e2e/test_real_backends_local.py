@@ -91,6 +91,7 @@ def test_make_run_hands_a_real_backend_its_key_and_never_writes_it(
         generate_calls = [r for r in openai_fake.requests if r.path == "/v1/images/generations"]
         assert generate_calls, openai_fake.calls
         assert {r.headers["authorization"] for r in generate_calls} == {f"Bearer {openai_fake.key}"}
+        assert not getattr(openai_fake, "violations", []), "the contract fake refused a request"
 
         # And: flux, with none of its own backends configured, is an offline fallback at the offline price
         models = {m["id"]: m for m in stack.call("GET", "/v1/models").json()["data"]}
