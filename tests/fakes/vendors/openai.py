@@ -89,9 +89,8 @@ class OpenAIVendorFake(StrictVendorFake):
         problems = self.check_fields(table, body, endpoint=label)
         if problems:
             first = problems[0]
-            return json_reply(
-                400, _error(first[:200], param=first.split("=")[0].split("'")[-2] if "'" in first else None)
-            )
+            param = first.split("=")[0].split()[-1].strip("'")
+            return json_reply(400, _error(first[:200], param=param))
         if label == "edit":
             refused = self._check_images(table, files)
             if refused:
