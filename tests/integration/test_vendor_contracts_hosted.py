@@ -226,6 +226,9 @@ def test_a_throttled_poll_is_polled_again_after_retry_after(
         fake.throttle(POLL_LABEL[backend], retry_after="9")
         polled = adapter.poll(spec, job)
         assert polled.status == "pending" and polled.poll_after_seconds == 9  # the Wait state sleeps 9 s
+        fake.fail(POLL_LABEL[backend], 503, fake.error_body("server"), {"Retry-After": "4"})
+        polled = adapter.poll(spec, polled)
+        assert polled.status == "pending" and polled.poll_after_seconds == 4
 
 
 @pytest.mark.parametrize("backend", sorted(FAKES))

@@ -299,7 +299,7 @@ class AsyncTaskAdapter(HttpAdapter):
                 task.update(self.check_task(spec, task))
             except TaskFailed as failed:
                 task.update(status="failed", error_code=failed.error.code, message=failed.error.message[:200])
-            except BackendThrottledError as exc:
+            except (BackendThrottledError, BackendUnavailableError) as exc:  # 429/503 + Retry-After
                 if exc.retry_after is None:
                     raise
                 wait = max(wait, min(300, int(exc.retry_after + 0.999)))  # honour Retry-After exactly
