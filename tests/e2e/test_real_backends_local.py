@@ -156,3 +156,44 @@ def test_make_run_refuses_bad_backend_variables_loudly(
     assert named in result.stderr
     assert "sk-secret-1234567890" not in result.stdout + result.stderr
     assert "API base URL" not in result.stdout
+
+
+def test_a_bedrock_profile_signs_only_bedrock_calls(tmp_path: Path) -> None:
+    from tests.fakes.vendors.bedrock import BedrockVendorFake
+
+    # Given: a Bedrock-compatible endpoint that accepts only the profile's access key id, and a profile
+    secret = f"profile-secret-{uuid.uuid4().hex}"
+    (tmp_path / "credentials").write_text(
+        f"[laptop]\naws_access_key_id = AKIAPROFILEONLY00001\naws_secret_access_key = {secret}\n"
+    )
+    (tmp_path / "config").write_text("[profile laptop]\nregion = us-east-1\n")
+    fake = BedrockVendorFake(access_key_id="AKIAPROFILEONLY00001")
+    with serve(fake):
+        stack = LocalProcess(tmp_path / "state", tmp_path / "pointer.json", free_port())
+        stack.env.update(
+            {
+                "AVATARSMITH_BACKENDS": "bedrock=us-east-1",
+                "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake.url,
+                "AVATARSMITH_BEDROCK_PROFILE": "laptop",
+                "AWS_CONFIG_FILE": str(tmp_path / "config"),
+                "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+            }
+        )
+        drained: list[str] = []
+        try:
+            stack.start()
+            threading.Thread(target=_drain, args=(stack, drained), daemon=True).start()
+            # When: a Nova Canvas job runs
+            submitted = stack.call(
+                "POST", "/v1/avatars/generate", json={"prompt": "smiling man", "model": "nova-canvas"}
+            )
+            assert submitted.status_code == 202, submitted.text
+            job = _wait(stack, submitted.json()["id"])
+        finally:
+            stack.stop()
+    # Then: Bedrock was called with the profile's key (the fake refuses any other) and the job completed,
+    # while the rest of the stack kept the emulator's stand-in credentials
+    assert job["status"] == "completed", job
+    assert job["provenance"]["backend"] == "bedrock"
+    assert fake.invocations and not fake.violations
+    assert secret not in "".join(stack.output + drained)
