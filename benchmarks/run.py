@@ -5,6 +5,8 @@
 3. Local submit-to-completed latency over 20 jobs through the embedded stack (HTTP, offline renderer).
 4. Durable local state: submit latency with and without the state folder, restart with 10,000 jobs
    (benchmarks/durability.py).
+5. What the pipeline adds on top of a synchronous (openai) and an asynchronous (fal) backend, against
+   instant loopback fakes (benchmarks/pipeline_overhead.py).
 And the others below, ending with sustained throughput under a backlog (benchmarks/throughput.py).
 """
 
@@ -509,6 +511,9 @@ def main() -> None:
     bench_renderer()
     bench_webhooks()
     bench_backend_adapters()
+    from benchmarks.pipeline_overhead import bench_pipeline_overhead
+
+    bench_pipeline_overhead()
     from benchmarks import durability
 
     print()

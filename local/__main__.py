@@ -45,6 +45,14 @@ def local_settings(environ: Mapping[str, str]) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    from .backend_env import BackendSettingsError, from_environment, unset_keys_variable
+
+    try:
+        backends = from_environment(os.environ)
+    except BackendSettingsError as exc:
+        print(f"make run: {exc}", file=sys.stderr)
+        return 2
+    unset_keys_variable()
     root = Path(__file__).resolve().parent.parent
     state_dir = state_dir_from_env(root)
     from . import durable
@@ -72,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         api_port=port,
         api_key=os.environ.get("AVATARSMITH_API_KEY") or None,
         extra_env=local_settings(os.environ),
+        backends=backends,
     )
     started = time.monotonic()
     print(
@@ -102,6 +111,7 @@ Avatarsmith local stack is running (started in {time.monotonic() - started:.1f} 
   API base URL : {info.api_url}
   API key      : {info.api_key}
   AWS emulator : {info.moto_url}   (moto: DynamoDB, SQS, S3, Step Functions, EventBridge)
+  Backends     : {backends.describe()}
   Job events   : one line per event below (AVATARSMITH_PRINT_EVENTS=0 to silence)
   Webhooks     : receivers on 127.0.0.1 work when AVATARSMITH_ALLOW_LOOPBACK_URLS=1 is set
   Demo tenant  : {info.tenant_id}

@@ -112,6 +112,20 @@ def _load_meter() -> Any:
     return module
 
 
+def _load_bedrock_profile() -> None:
+    """local/bedrock_profile.py when AVATARSMITH_BEDROCK_PROFILE is set (real Bedrock from a laptop)."""
+    if not os.environ.get("AVATARSMITH_BEDROCK_PROFILE"):
+        return
+    spec = importlib.util.spec_from_file_location(
+        "avatarsmith_local_bedrock_profile",
+        os.path.join(os.path.dirname(os.path.abspath(__file__)), "bedrock_profile.py"),
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.install()  # before the handler's import creates its clients
+
+
 def _send(control: socket.socket, message: dict[str, Any]) -> None:
     control.sendall(json.dumps(message).encode())
 
@@ -205,6 +219,7 @@ def main(paths_json: str, handler_spec: str) -> int:
     module_name, _, attribute = handler_spec.rpartition(".")
     try:
         meter = _load_meter()
+        _load_bedrock_profile()
         handler = getattr(importlib.import_module(module_name), attribute)
     except Exception as exc:  # the runtime's init error: no instance can start from this template
         error = _error(exc, "Runtime.ImportModuleError")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .backend_env import LocalBackends, calls_backends, store_keys
 from .template import ROOT, load_template
 from .workers import Listener
 
@@ -80,6 +81,7 @@ class EmbeddedStack:
         concurrency: int | None = None,
         invocation_listeners: list[Listener] | None = None,
         watch_events: bool = True,
+        backends: LocalBackends | None = None,
     ):
         self.watch_events = watch_events
         self.template_path = template_path
@@ -91,7 +93,13 @@ class EmbeddedStack:
         self.api_port = api_port
         self.moto_port = moto_port or free_port()
         self.api_key = api_key
-        self.parameter_overrides = {"EnableTestBackends": "true", **(parameter_overrides or {})}
+        # Real backends (local/backend_env.py): their template parameters, keys and Bedrock variables.
+        self.backends = backends or LocalBackends()
+        self.parameter_overrides = {
+            "EnableTestBackends": "true",
+            **self.backends.parameters,
+            **(parameter_overrides or {}),
+        }
         self.extra_env = extra_env or {}
         self._saved_env: dict[str, str | None] = {}
         self._pollers: list[Any] = []
@@ -154,6 +162,8 @@ class EmbeddedStack:
 
         session = boto3.session.Session()
         template = load_template(self.template_path) if self.template_path else load_template()
+        if self.backends.keys is not None:
+            store_keys(session, self.backends.keys)  # the secret BackendSecretName names, as on AWS
         provisioned = provision(session, template, self.parameter_overrides)
         self._start_workers(provisioned, moto_url)
         self._set_env({**provisioned.environment, **self.extra_env})
@@ -277,6 +287,8 @@ class EmbeddedStack:
             if os.environ.get(metering.METER_FILE_ENV):  # `make cost`: the workers measure each invocation
                 environment[metering.METER_FILE_ENV] = os.environ[metering.METER_FILE_ENV]
             environment.update(self.extra_env)
+            if calls_backends(decl.environment):
+                environment.update(self.backends.bedrock_env)
             pool = WorkerPool(
                 name,
                 handler=decl.handler,

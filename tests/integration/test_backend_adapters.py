@@ -1,5 +1,5 @@
 """Every real backend adapter runs full jobs through the real ASL in moto against its loopback fake
-(Bedrock: botocore's Stubber): success after several polls, throttling then success, terminal errors,
+(Bedrock and ComfyUI: their own files): success after several polls, throttling then success, terminal errors,
 moderation (whole and partial), and the per-job deadline with cancellation."""
 
 from __future__ import annotations
@@ -15,8 +15,13 @@ import requests
 from PIL import Image
 
 from tests.conftest import AwsAccount, _reset_caches
-from tests.fakes.providers import A1111Fake, BflFake, ComfyFake, FalFake, OpenAIFake, ReplicateFake
 from tests.fakes.server import FakeProvider, serve
+from tests.fakes.vendors.automatic1111 import Automatic1111VendorFake
+from tests.fakes.vendors.bfl import BflVendorFake
+from tests.fakes.vendors.fal import FalVendorFake
+from tests.fakes.vendors.openai import OpenAIVendorFake
+from tests.fakes.vendors.replicate import ReplicateVendorFake
+from tests.fakes.vendors.strict import StrictVendorFake
 from tests.integration.helpers import (
     api_call,
     dispatch_queued_messages,
@@ -76,10 +81,9 @@ def expire_after_polls(monkeypatch: pytest.MonkeyPatch) -> Any:
 # --- asynchronous providers: submit, then the state machine polls -----------------------------------
 ASYNC = {
     # backend: (fake class, public model id, poll label, cancel label or None)
-    "replicate": (ReplicateFake, "sdxl-replicate", "poll", "cancel"),
-    "fal": (FalFake, "flux-schnell", "status", "cancel"),
-    "bfl": (BflFake, "flux-kontext", "poll", None),
-    "comfyui": (ComfyFake, "comfyui-workflow", "poll", "queue"),
+    "replicate": (ReplicateVendorFake, "sdxl-replicate", "poll", "cancel"),
+    "fal": (FalVendorFake, "flux-schnell", "status", "cancel"),
+    "bfl": (BflVendorFake, "flux-kontext", "poll", None),
 }
 
 
@@ -90,9 +94,7 @@ def test_async_backend_full_lifecycle(
     fake_cls, model, poll_label, cancel_label = ASYNC[name]
     with serve(fake_cls()) as fake:
         configure(aws, monkeypatch, {name: fake.url})
-        blocked = (
-            "generation_rejected" if name == "comfyui" else "content_moderated"
-        )  # ComfyUI: execution error
+        blocked = "content_moderated"
 
         # 1. success after several polls; the third variation's task is moderated (partial result)
         fake.polls_needed, fake.moderate = 3, {2, 4}
@@ -125,15 +127,8 @@ def test_async_backend_full_lifecycle(
         assert any("cropped/resized to 330x400" in a for a in prov["adjustments"])
         assert fake.url not in json.dumps(job), "the job never points at a provider URL"
         submitted = [r.json() for r in fake.requests if fake.route(r) == "submit"]
-        if name == "comfyui":
-            graphs = [body["prompt"] for body in submitted]
-            assert [g["3"]["inputs"]["seed"] for g in graphs] == [7, 8, 9]
-            assert (
-                "red hair" in graphs[0]["6"]["inputs"]["text"] and graphs[0]["7"]["inputs"]["text"] == "hat"
-            )
-        else:
-            inputs = [body.get("input", body) for body in submitted]
-            assert [i.get("seed") for i in inputs] == [7, 8, 9]
+        inputs = [body.get("input", body) for body in submitted]
+        assert [i.get("seed") for i in inputs] == [7, 8, 9]
 
         # 2. throttled (429 with Retry-After) then 503 at submit: retried by the ASL, then success
         fake.polls_needed = 1
@@ -145,7 +140,7 @@ def test_async_backend_full_lifecycle(
         assert fake.count("submit") - before == 3 and "MarkFailed" not in states
 
         # 3. refused credentials: terminal, not retried, refunded
-        fake.fail("submit", 401 if name != "comfyui" else 403, {"detail": "Unauthenticated"})
+        fake.fail("submit", 401, {"detail": "Unauthenticated"})
         before = fake.count("submit")
         execution, job, _ = run_job(aws, {"prompt": "x", "model": model, "num_variations": 2})
         assert execution["status"] == "FAILED" and job["error"]["code"] == "backend_auth_failed"
@@ -164,10 +159,12 @@ def test_async_backend_full_lifecycle(
         assert states.count("PollGeneration") == 3
         if cancel_label:
             assert fake.count(cancel_label) == 1, "the backend job was cancelled"
+        if isinstance(fake, StrictVendorFake):  # nothing the vendor refuses or ignores ever reached it
+            assert fake.violations == [] and fake.dropped == [], (fake.violations, fake.dropped)
 
 
 def test_poll_honours_retry_after(aws: AwsAccount, monkeypatch: pytest.MonkeyPatch) -> None:
-    with serve(ReplicateFake()) as fake:
+    with serve(ReplicateVendorFake()) as fake:
         configure(aws, monkeypatch, {"replicate": fake.url})
         fake.polls_needed = 2
         fake.fail("poll", 429, {"detail": "throttled"}, {"Retry-After": "1"})
@@ -192,7 +189,7 @@ def test_openai_generations_edits_retries_and_terminal_errors(
 ) -> None:
     from tests.fakes.server import b64png
 
-    with serve(OpenAIFake()) as fake:
+    with serve(OpenAIVendorFake()) as fake:
         configure(aws, monkeypatch, {"openai": fake.url})
         # generations: nearest size, negative folded, no seed -> not reproducible; exact crop in S3
         body = {"prompt": "robot", "negative_prompt": "blur", "model": "gpt-image-1", "num_variations": 2}
@@ -231,7 +228,7 @@ def test_sync_deadline_fails_with_generation_timeout(
 ) -> None:
     from avatarsmith.backends import http
 
-    with serve(A1111Fake()) as fake:
+    with serve(Automatic1111VendorFake()) as fake:
         configure(aws, monkeypatch, {"automatic1111": fake.url})
         real = time.time
         monkeypatch.setattr(http, "time", types.SimpleNamespace(time=lambda: real() + 1e6))
@@ -245,7 +242,7 @@ def test_automatic1111_txt2img_img2img_and_errors(
 ) -> None:
     from tests.fakes.server import b64png
 
-    with serve(A1111Fake()) as fake:
+    with serve(Automatic1111VendorFake()) as fake:
         configure(aws, monkeypatch, {"automatic1111": fake.url})
         fake.fail("txt2img", 503, "restarting")
         execution, job, _ = run_job(
@@ -306,7 +303,7 @@ def test_optimised_prompt_is_sent_and_recorded(aws: AwsAccount, monkeypatch: pyt
     stubber.activate()
     monkeypatch.setattr(prompt_optimizer, "make_client", lambda: client)
     monkeypatch.setenv(prompt_optimizer.MODEL_ENV, "amazon.nova-lite-v1:0")
-    with serve(OpenAIFake()) as fake:
+    with serve(OpenAIVendorFake()) as fake:
         configure(aws, monkeypatch, {"openai": fake.url})
         execution, job, _ = run_job(aws, {"prompt": "pilot", "model": "gpt-image-1"})
         assert execution["status"] == "SUCCEEDED", job

@@ -37,32 +37,33 @@ def _admin(aws: AwsAccount) -> Any:
 
 
 def test_submit_reserves_and_account_shows_the_ledger(aws: AwsAccount) -> None:
-    tenant_id, key = aws.add_tenant(credits=20)
+    # reality4 with no real backend configured: the offline fallback, 1 credit per variation
+    tenant_id, key = aws.add_tenant(credits=4)
     status, headers, job = api_call(
         "generate_avatar", key, body={"prompt": "x", "model": "reality4", "num_variations": 2}
     )
-    assert status == 202 and job["credits"] == {"reserved": 10, "charged": 0, "refunded": 0}
+    assert status == 202 and job["credits"] == {"reserved": 2, "charged": 0, "refunded": 0}
     status, headers, account = api_call("get_account", key, query={})
-    assert status == 200 and headers["X-Credits-Balance"] == "10"
-    assert (account["balance"], account["reserved"], account["running_jobs"]) == (10, 10, 1)
+    assert status == 200 and headers["X-Credits-Balance"] == "2"
+    assert (account["balance"], account["reserved"], account["running_jobs"]) == (2, 2, 1)
     assert [e["kind"] for e in account["recent_ledger_entries"]] == ["reserve", "grant"]
     assert account["recent_ledger_entries"][0] == {
         "object": "ledger_entry",
         "id": account["recent_ledger_entries"][0]["id"],
         "kind": "reserve",
-        "amount": -10,
-        "reserved_delta": 10,
+        "amount": -2,
+        "reserved_delta": 2,
         "job_id": job["id"],
         "created_at": job["created_at"],
     }
     status, headers, _ = api_call("get_job", key, path_params={"job_id": job["id"]})
-    assert status == 200 and headers["X-Credits-Balance"] == "10"
+    assert status == 200 and headers["X-Credits-Balance"] == "2"
     status, headers, refused = api_call(
         "generate_avatar", key, body={"prompt": "x", "model": "reality4", "num_variations": 3}
     )
-    assert status == 402 and headers["X-Credits-Balance"] == "10"
+    assert status == 402 and headers["X-Credits-Balance"] == "2"
     assert refused["error"]["code"] == "insufficient_credits"
-    assert "costs 15 credits but the balance is 10" in refused["error"]["message"]
+    assert "costs 3 credits but the balance is 2" in refused["error"]["message"]
     assert _admin(aws).audit(tenant_id)["balanced"]
 
 
@@ -77,7 +78,7 @@ def test_mark_failed_run_twice_at_once_refunds_once(aws: AwsAccount) -> None:
     event = load_event("statemachine/mark_failed.json") | {"job_id": job["id"], "tenant_id": tenant_id}
     results = scenarios._race(2, lambda _i: lambda_handler(event, lambda_context("ProcessorFunction")))
     assert results[0] == results[1]
-    assert results[0]["credits"] == {"reserved": 10, "charged": 0, "refunded": 10}
+    assert results[0]["credits"] == {"reserved": 2, "charged": 0, "refunded": 2}
     lambda_handler(event, lambda_context("ProcessorFunction"))  # and a third, later
     audit = _admin(aws).audit(tenant_id)
     assert audit["balanced"] and (audit["balance"], audit["reserved"]) == (50, 0)
@@ -116,7 +117,7 @@ def test_a_request_in_flight_is_409_then_replays(aws: AwsAccount, monkeypatch: p
     status, replay_headers, replay = api_call("generate_avatar", key, body=body, headers=headers)
     assert status == 202 and replay == first[0][2] and replay_headers["Idempotent-Replayed"] == "true"
     audit = _admin(aws).audit(tenant_id)
-    assert audit["balanced"] and audit["balance"] == 48
+    assert audit["balanced"] and audit["balance"] == 49
 
 
 def test_failed_enqueue_refunds_and_releases_the_key(
@@ -175,12 +176,12 @@ def test_cancel_refunds_and_the_workflow_does_not_overwrite_it(aws: AwsAccount) 
     _, _, job = api_call("generate_avatar", key, body={"prompt": "x", "model": "imagen3"})
     status, _, canceled = api_call("cancel_job", key, path_params={"job_id": job["id"]})
     assert status == 200 and canceled["status"] == "canceled"
-    assert canceled["credits"] == {"reserved": 5, "charged": 0, "refunded": 5}
+    assert canceled["credits"] == {"reserved": 1, "charged": 0, "refunded": 1}
     dispatch_queued_messages(aws.client("sqs"), aws.env["GENERATION_QUEUE_URL"])
     arn = execution_arn(aws.env, job["id"])
     wait_for_execution(aws.client("stepfunctions"), arn)
     _, _, final = api_call("get_job", key, path_params={"job_id": job["id"]})
-    assert final["status"] == "canceled" and final["credits"]["refunded"] == 5
+    assert final["status"] == "canceled" and final["credits"]["refunded"] == 1
     audit = _admin(aws).audit(tenant_id)
     assert audit["balanced"] and (audit["balance"], audit["reserved"]) == (10, 0)
     status, _, _ = api_call("cancel_job", key, path_params={"job_id": "job_doesnotexist"})
@@ -200,7 +201,7 @@ def test_a_cancel_retried_with_its_idempotency_key_replays_and_another_job_under
         "cancel_job", key, path_params={"job_id": first["id"]}, headers=headers
     )
     assert (
-        status == 200 and canceled["credits"]["refunded"] == 5 and "Idempotent-Replayed" not in sent_headers
+        status == 200 and canceled["credits"]["refunded"] == 1 and "Idempotent-Replayed" not in sent_headers
     )
     status, again_headers, again = api_call(
         "cancel_job", key, path_params={"job_id": first["id"]}, headers=headers
@@ -223,7 +224,7 @@ def test_completed_job_charges_and_releases_the_running_slot(aws: AwsAccount) ->
     arn = execution_arn(aws.env, job["id"])
     assert wait_for_execution(aws.client("stepfunctions"), arn)["status"] == "SUCCEEDED"
     _, _, final = api_call("get_job", key, path_params={"job_id": job["id"]})
-    assert final["credits"] == {"reserved": 4, "charged": 4, "refunded": 0}
+    assert final["credits"] == {"reserved": 2, "charged": 2, "refunded": 0}
     audit = _admin(aws).audit(tenant_id)
-    assert audit["balanced"] and (audit["balance"], audit["reserved"]) == (6, 0)
+    assert audit["balanced"] and (audit["balance"], audit["reserved"]) == (8, 0)
     assert api_call("generate_avatar", key, body={"prompt": "again"})[0] == 202, "the slot was released"

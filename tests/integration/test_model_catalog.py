@@ -9,8 +9,8 @@ import json
 import pytest
 
 from tests.conftest import AwsAccount, _reset_caches
-from tests.fakes.providers import ReplicateFake
 from tests.fakes.server import b64png, serve
+from tests.fakes.vendors.replicate import ReplicateVendorFake
 from tests.integration.helpers import api_call
 from tests.integration.test_backend_adapters import configure, run_job
 
@@ -95,7 +95,7 @@ def test_credentials_never_reach_the_job_or_the_execution(
     aws: AwsAccount, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     secret = "r8_very-secret-token-0042"
-    with serve(ReplicateFake()) as fake:
+    with serve(ReplicateVendorFake()) as fake:
         fake.key = secret
         configure(aws, monkeypatch, {"replicate": fake.url}, key=secret)
         fake.polls_needed = 1

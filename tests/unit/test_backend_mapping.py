@@ -16,8 +16,9 @@ from avatarsmith.backends.base import BackendJob
 from avatarsmith.backends.settings import parse_backends
 from avatarsmith.errors import GenerationRejectedError
 from avatarsmith.models.domain import GenerationSpec, OutputSpec
-from tests.fakes.providers import BflFake, ReplicateFake
 from tests.fakes.server import Reply, Request, json_reply, serve
+from tests.fakes.vendors.bfl import BflVendorFake
+from tests.fakes.vendors.replicate import ReplicateVendorFake
 
 ADAPTERS = {
     "openai": ("openai", "OpenAIBackend"),
@@ -65,10 +66,13 @@ def test_every_catalog_route_claims_only_what_its_adapter_supports() -> None:
 
 
 def test_size_and_ratio_mapping() -> None:
-    from avatarsmith.backends.bedrock import STABILITY_RATIOS
+    from avatarsmith.backends.contracts import enum, model_contract
 
-    assert mapping.nearest_ratio(400, 300, STABILITY_RATIOS) == "5:4"
-    assert mapping.nearest_ratio(300, 400, STABILITY_RATIOS) == "4:5"
+    flux_dev = model_contract("replicate", "black-forest-labs/flux-dev")
+    assert flux_dev is not None
+    ratios = enum(flux_dev, "aspect_ratio")  # no 4:3 or 3:4
+    assert mapping.nearest_ratio(400, 300, ratios) == "5:4"
+    assert mapping.nearest_ratio(300, 400, ratios) == "4:5"
     assert mapping.round_size(500, 500, multiple=16, low=320, high=4096) == (496, 496)
     assert mapping.round_size(100, 100, multiple=16, low=320, high=4096) == (320, 320)
     w, h = mapping.round_size(4096, 4096, multiple=16, low=320, high=4096, max_pixels=4_194_304)
@@ -84,7 +88,7 @@ def test_negative_prompt_is_folded_only_where_unsupported() -> None:
     assert kept.negative == "glasses" and not kept.adjustments
 
 
-class _BadPollingUrl(BflFake):
+class _BadPollingUrl(BflVendorFake):
     def serve(self, label: str, req: Request) -> Reply:
         if label == "submit":
             return json_reply(200, {"id": "t1", "polling_url": "http://169.254.169.254/latest/meta-data/"})
@@ -99,7 +103,7 @@ def test_a_provider_returned_url_is_ssrf_checked() -> None:
         adapter = BflBackend(fake.url, fake.key, allow_loopback=True)
         with pytest.raises(GenerationRejectedError, match="unsafe URL"):
             adapter.submit(spec, [], deadline=time.time() + 60)
-    with serve(BflFake()) as fake:  # loopback answers are refused unless the deployment allows them
+    with serve(BflVendorFake()) as fake:  # loopback answers are refused unless the deployment allows them
         adapter = BflBackend(fake.url, fake.key, allow_loopback=False)
         with pytest.raises(GenerationRejectedError):
             adapter.submit(spec, [], deadline=time.time() + 60)
@@ -109,7 +113,7 @@ def test_a_throttled_poll_waits_exactly_retry_after() -> None:
     from avatarsmith.backends.replicate import ReplicateBackend
 
     spec = _spec("sdxl-replicate", "replicate", "stability-ai/sdxl")
-    with serve(ReplicateFake()) as fake:
+    with serve(ReplicateVendorFake()) as fake:
         adapter = ReplicateBackend(fake.url, fake.key, allow_loopback=True)
         job = adapter.submit(spec, [], deadline=time.time() + 60)
         fake.fail("poll", 429, {"detail": "throttled"}, {"Retry-After": "7"})
@@ -124,7 +128,7 @@ def test_backend_job_state_stays_small() -> None:
     from avatarsmith.backends.replicate import ReplicateBackend
 
     spec = _spec("sdxl-replicate", "replicate", "stability-ai/sdxl", num_variations=10)
-    with serve(ReplicateFake()) as fake:
+    with serve(ReplicateVendorFake()) as fake:
         job = ReplicateBackend(fake.url, fake.key, allow_loopback=True).submit(
             spec, [], deadline=time.time() + 60
         )

@@ -197,3 +197,26 @@ def test_bedrock_models_in_the_configured_region_another_region_and_through_prof
         )
         or "::foundation-model" in arn
     )
+
+
+def test_every_bedrock_image_route_is_granted_in_its_region() -> None:
+    """The explicit image-model statement lists each catalog Bedrock route's model in its route's region."""
+    import json
+
+    catalog = json.loads((ROOT / "layers/common/avatarsmith/models_catalog.json").read_text())
+    wanted = {
+        f"arn:aws:bedrock:{route['options']['region']}::foundation-model/{route['backend_model']}"
+        for model in catalog["models"]
+        for route in model["routes"]
+        if route["backend"] == "bedrock"
+    }
+    assert wanted, "the catalog has Bedrock routes, each naming its region"
+    image = [
+        s
+        for s in role_statements({"GenerationBackends": "bedrock"}, "ProcessorFunction")
+        if s.get("Sid") == "InvokeBedrockImageModels"
+    ]
+    assert len(image) == 1
+    for arn in wanted:
+        assert allows(image, "bedrock:InvokeModel", arn), arn
+    assert not allows(image, "bedrock:InvokeModel", "arn:aws:bedrock:us-east-1::foundation-model/anthropic.x")

@@ -47,8 +47,19 @@ def list_models() -> Response[str]:
             "capabilities": sorted(m.capabilities),
             "max_prompt_chars": m.max_prompt_chars,
             "default": m.id == catalog.DEFAULT_MODEL,
+            "fallback": m.fallback,
+            "served_by": m.backend,
+            **({"fallback_note": _fallback_note(m)} if m.fallback else {}),
         }
         for m in models
     ]
     version = models[0].catalog_version if models else None
     return json_response(200, present_list(data, next_cursor=None, catalog_version=version))
+
+
+def _fallback_note(model: catalog.ModelEntry) -> str:
+    return (
+        f"none of {model.id}'s own backends is configured in this deployment: the {model.backend} "
+        f"renderer draws it, at {model.credits_per_variation} credit(s) per variation "
+        f"(the {catalog.DEFAULT_MODEL} price)"
+    )

@@ -126,6 +126,9 @@ class ModelEntry:
     max_negative_chars: int | None = None
     options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     catalog_version: str = ""
+    # Served by the offline renderer only because none of the model's real backends is configured here:
+    # priced as the offline model, and said so in GET /v1/models and the job's provenance.
+    fallback: bool = False
 
 
 # Backends that ship with every deployment; the others are configured (see backends/settings.py).
@@ -140,6 +143,9 @@ DEFAULT_MODEL = "avatarsmith-studio"
 
 CATALOG_FILE = Path(__file__).with_name("models_catalog.json")
 CATALOG_PARAMETER_ENV = "AVATARSMITH_MODEL_CATALOG_PARAMETER"
+# Template parameter OfflineFallback: "allow" (default) serves a model with no configured real backend by
+# the offline renderer, as a visible fallback at the offline price; "refuse" answers 400 model_unavailable.
+OFFLINE_FALLBACK_ENV = "AVATARSMITH_OFFLINE_FALLBACK"
 
 
 @dataclass(frozen=True)
@@ -187,20 +193,40 @@ def load_catalog() -> _Catalog:
     return _parsed(CATALOG_FILE.read_text())
 
 
-def _entry(model: dict[str, Any], route: dict[str, Any], version: str) -> ModelEntry:
+def _entry(model: dict[str, Any], route: dict[str, Any], cat: _Catalog) -> ModelEntry:
+    fallback = _is_fallback(model, route)
     return ModelEntry(
         id=str(model["id"]).lower(),
         backend=str(route["backend"]),
         backend_model=str(route["backend_model"]),
-        credits_per_variation=int(model["credits_per_variation"]),
+        credits_per_variation=_offline_price(cat) if fallback else int(model["credits_per_variation"]),
         description=str(model.get("description", "")),
         capabilities=frozenset(route.get("capabilities", ())),
         test_only=bool(model.get("test_only", False)),
         max_prompt_chars=int(route.get("max_prompt_chars", 4000)),
         max_negative_chars=route.get("max_negative_chars"),
         options=dict(route.get("options", {})),
-        catalog_version=version,
+        catalog_version=cat.version,
+        fallback=fallback,
     )
+
+
+def _is_fallback(model: dict[str, Any], route: dict[str, Any]) -> bool:
+    """A built-in route standing in for a model whose own backends are real ones (flux, imagen3, ...)."""
+    return route["backend"] in BUILTIN_BACKENDS and any(
+        r["backend"] not in BUILTIN_BACKENDS | TEST_BACKENDS for r in model["routes"]
+    )
+
+
+def _offline_price(cat: _Catalog) -> int:
+    """What the offline renderer costs: the default model's price (it is the offline model)."""
+    default = next(m for m in cat.models if str(m["id"]).lower() == DEFAULT_MODEL)
+    return int(default["credits_per_variation"])
+
+
+def offline_fallback_allowed() -> bool:
+    value = os.environ.get(OFFLINE_FALLBACK_ENV, "").strip().lower()
+    return value not in ("refuse", "refused", "false", "0", "no")
 
 
 def _enabled_backends(include_test: bool) -> frozenset[str]:
@@ -219,13 +245,14 @@ def available_models(*, include_test: bool) -> list[ModelEntry]:
     """Models with at least one configured backend, each resolved to its first configured route."""
     cat = load_catalog()
     enabled = _enabled_backends(include_test)
+    allow_fallback = offline_fallback_allowed()
     out: list[ModelEntry] = []
     for model in cat.models:
         if model.get("test_only") and not include_test:
             continue
         route = next((r for r in model["routes"] if r["backend"] in enabled), None)
-        if route is not None:
-            out.append(_entry(model, route, cat.version))
+        if route is not None and (allow_fallback or not _is_fallback(model, route)):
+            out.append(_entry(model, route, cat))
     return out
 
 
@@ -241,7 +268,7 @@ def find_route(model_id: str, backend: str) -> ModelEntry | None:
     for model in cat.models:
         if str(model["id"]).lower() == key:
             route = next((r for r in model["routes"] if r["backend"] == backend), None)
-            return _entry(model, route, cat.version) if route else None
+            return _entry(model, route, cat) if route else None
     return None
 
 

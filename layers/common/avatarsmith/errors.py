@@ -179,9 +179,13 @@ class BackendThrottledError(WorkflowError):
 
 
 class BackendUnavailableError(WorkflowError):
-    """Transient: 5xx, timeouts, connection resets. Retried by the ASL."""
+    """Transient: 5xx, timeouts, connection resets. Retried by the ASL (`retry_after` when the backend said)."""
 
     code = "backend_unavailable"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
 
 
 class GenerationRejectedError(WorkflowError):

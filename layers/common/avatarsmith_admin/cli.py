@@ -175,6 +175,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("entry_id")
     p.add_argument("--bucket", help="the images bucket (found by itself with --local and --stack)")
+    p = commands.add_parser(
+        "check-backends",
+        help="one minimal generation per configured backend model, through the public API (run after deploy)",
+    )
+    p.add_argument("--model", action="append", help="check only this model id (repeatable)")
+    p.add_argument("--timeout", type=float, default=300, help="seconds to wait for each job (default 300)")
+    p.add_argument("--api-url", help="the API's base URL (found by itself with --local and --stack)")
     return parser
 
 
@@ -233,12 +240,34 @@ def run(args: argparse.Namespace) -> Any:
         return {"tenant_id": args.tenant_id, "entry": entry.model_dump(exclude_none=True), "balance": balance}
     if command in ("list-community", "takedown"):
         return _community(table, args)
+    if command == "check-backends":
+        from .check_backends import run_checks
+
+        try:
+            return run_checks(admin, _api_url(args), only=args.model, timeout=args.timeout)
+        except RuntimeError as exc:  # the deployment's API could not even list its models
+            raise CliError(str(exc)) from None
     if command == "set-limits":
         return {
             "tenant_id": args.tenant_id,
             "limits": admin.set_limits(args.tenant_id, **_limits(args)).model_dump(),
         }
     raise CliError(f"unknown command {command}")
+
+
+def _api_url(args: argparse.Namespace) -> str:
+    if args.api_url:
+        return str(args.api_url)
+    if args.local:
+        return str(find_local_state()["api_url"])
+    if args.stack:
+        import boto3
+
+        stacks = boto3.client("cloudformation").describe_stacks(StackName=args.stack)["Stacks"]
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+        if "ApiUrl" in outputs:
+            return outputs["ApiUrl"]
+    raise CliError("check-backends calls the public API: pass --api-url URL (the ApiUrl output)")
 
 
 def _images_bucket(args: argparse.Namespace) -> str:
@@ -335,6 +364,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(f"avatarsmith-admin: {exc}", file=sys.stderr)
         return 2
+    if args.command == "check-backends":
+        from .check_backends import human
+
+        print(json.dumps(result, indent=2, sort_keys=True) if args.json else human(result))
+        return 0 if result["ok"] else 1
     print(json.dumps(result, indent=2, sort_keys=True) if args.json else _human(result))
     return 0
 

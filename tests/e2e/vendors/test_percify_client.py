@@ -70,7 +70,7 @@ def test_percify_flow_fields_and_types(stack: StackInfo) -> None:
     ):
         assert isinstance(done[name], kind), (name, done.get(name))
     assert done["prompt"].startswith("cyberpunk warrior")
-    assert done["credits_used"] == 4  # flux: 2 credits per variation, two variations
+    assert done["credits_used"] == 2  # flux with no real backend: the offline fallback, 1 per variation, x2
     assert len(done["avatars"]) == 2 and done["request"]["guidance_scale"] == 9
     image = download_image(done["image_url"])
     assert image.size == (done["width"], done["height"]) and done["width"] < done["height"]

@@ -15,6 +15,8 @@ from avatarsmith.backends.sync import SyncGeneration
 from avatarsmith.errors import GenerationRejectedError
 from avatarsmith.models.domain import GenerationSpec
 
+CFG_RANGE = (1.0, 30.0)  # contracts/automatic1111.json cfg_scale
+
 
 class Automatic1111Backend(SyncGeneration, HttpAdapter):
     name = "automatic1111"
@@ -30,7 +32,18 @@ class Automatic1111Backend(SyncGeneration, HttpAdapter):
 
     def plan(self, spec: GenerationSpec) -> Plan:
         size = round_size(spec.output.width, spec.output.height, multiple=8, low=64, high=2048)
-        return sized_plan(spec, size, negative_supported=True)
+        plan = sized_plan(spec, size, negative_supported=True)
+        if spec.guidance_scale is not None:
+            cfg = max(CFG_RANGE[0], min(CFG_RANGE[1], spec.guidance_scale))
+            if cfg != spec.guidance_scale:
+                plan.adjustments.append(f"guidance_scale {spec.guidance_scale:g} sent as cfg_scale {cfg:g}")
+        if len(spec.reference_images) > 1:
+            plan.adjustments.append("only the first reference image was used (img2img takes one init image)")
+        if spec.reference_images:
+            plan.adjustments.append(
+                f"the reference was cropped to {plan.width}x{plan.height}'s shape and scaled for img2img"
+            )
+        return plan
 
     def generate(
         self,
@@ -45,7 +58,9 @@ class Automatic1111Backend(SyncGeneration, HttpAdapter):
             "negative_prompt": plan.negative or "",
             "seed": spec.seed,
             "steps": 25,
-            "cfg_scale": spec.guidance_scale if spec.guidance_scale is not None else 7.0,
+            "cfg_scale": max(
+                CFG_RANGE[0], min(CFG_RANGE[1], 7.0 if spec.guidance_scale is None else spec.guidance_scale)
+            ),
             "width": plan.width,
             "height": plan.height,
             "batch_size": spec.num_variations,
@@ -55,7 +70,16 @@ class Automatic1111Backend(SyncGeneration, HttpAdapter):
         route = "txt2img"
         if references:
             route = "img2img"
-            payload.update(init_images=[b64(references[0])], denoising_strength=0.6)
+            from avatarsmith.backends.reference_fit import fit_reference
+
+            init, _ = fit_reference(
+                references[0],
+                max_side=2048,
+                max_bytes=10_000_000,
+                formats=("jpeg", "png"),
+                crop_ratio=plan.width / plan.height,  # img2img stretches the init image to width x height
+            )
+            payload.update(init_images=[b64(init)], denoising_strength=0.6)
         body = self.get_json(
             "POST",
             f"{self.base_url}/sdapi/v1/{route}",

@@ -1,5 +1,10 @@
 """ComfyUI: queue an API-format workflow graph per variation (POST /prompt), poll GET /history/{id}
-(`{}` until done), download outputs with GET /view; cancel by deleting from the queue and interrupting.
+(`{}` until done), download outputs with GET /view.
+
+Cancelling never stops another client's work: `POST /interrupt` stops whatever prompt is executing, so it
+is sent only when `GET /queue` shows ours running; a prompt still waiting is removed with
+`POST /queue {"delete": [id]}`. A 200 whose `node_errors` is not empty (ComfyUI queued only the outputs
+that validated) fails that variation, and the prompt is removed the same way.
 
 The graph comes from a workflow template file: the catalog route's `backend_model` names a file shipped
 next to this module, or `options.workflow_path` an absolute path in the deployment. String values that
@@ -75,10 +80,13 @@ class ComfyUIBackend(AsyncTaskAdapter):
         answer = self.get_json(
             "POST", f"{self.base_url}/prompt", json={"prompt": graph, "client_id": uuid.uuid4().hex}
         )
-        if answer.get("node_errors"):
-            raise GenerationRejectedError(f"comfyui refused the workflow: {str(answer['node_errors'])[:200]}")
         if not answer.get("prompt_id"):
             raise GenerationRejectedError("comfyui answered without a prompt_id")
+        if answer.get("node_errors"):  # queued anyway, with only the outputs that validated: take it back
+            self._cancel_quietly({"id": answer["prompt_id"]})
+            raise GenerationRejectedError(
+                f"comfyui refused part of the workflow: {str(answer['node_errors'])[:200]}"
+            )
         return {"id": answer["prompt_id"], "seed": seed}
 
     def check_task(self, spec: GenerationSpec, task: dict[str, Any]) -> dict[str, Any]:
@@ -102,5 +110,12 @@ class ComfyUIBackend(AsyncTaskAdapter):
         return self.call("GET", f"{self.base_url}/view?{task['outputs'][0]}", ok=(200,)).content
 
     def cancel_task(self, task: dict[str, Any]) -> None:
-        self.call("POST", f"{self.base_url}/queue", json={"delete": [task["id"]]})
-        self.call("POST", f"{self.base_url}/interrupt", json={"prompt_id": task["id"]})
+        """Interrupt our prompt if it is the one executing; otherwise take it out of the queue."""
+        queue = self.get_json("GET", f"{self.base_url}/queue")
+        running = queue.get("queue_running") if isinstance(queue, dict) else None
+        if any(
+            isinstance(entry, list) and len(entry) > 1 and entry[1] == task["id"] for entry in running or []
+        ):
+            self.call("POST", f"{self.base_url}/interrupt", json={"prompt_id": task["id"]})
+        else:
+            self.call("POST", f"{self.base_url}/queue", json={"delete": [task["id"]]})

@@ -1,21 +1,38 @@
-"""fal.ai queue: POST {queue}/{model_id} per variation, poll its `status_url`, read its `response_url`,
-cancel with its `cancel_url`. fal's own retries of queued jobs stay on (it retries 503/504/429 itself)."""
+"""fal.ai queue: POST {queue}/{model_id} per variation, then only the URLs the submit answered: poll its
+`status_url`, read its `response_url`, cancel with a PUT to its `cancel_url` (they live under the app's
+owner/alias, not under the full model id, so they cannot be rebuilt from it). fal's own retries of queued
+jobs stay on (it retries 503/504/429 itself).
+
+What each model takes is read from contracts/fal.json: FLUX models take an `image_size` preset (the nearest
+one is generated, then cropped exactly), Imagen 3 an `aspect_ratio`; seed, negative prompt, guidance and
+the safety/format switches only where the model's schema has them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from avatarsmith.backends.http import AsyncTaskAdapter, TaskFailed, data_uri
-from avatarsmith.backends.mapping import Plan, round_size, route_capabilities, sized_plan
+from avatarsmith.backends.contracts import clamp, enum, model_contract
+from avatarsmith.backends.http import AsyncTaskAdapter, TaskFailed
+from avatarsmith.backends.mapping import Plan, nearest_ratio, nearest_size, route_capabilities, sized_plan
 from avatarsmith.errors import ContentModeratedError, GenerationRejectedError
 from avatarsmith.models.domain import GenerationSpec
+
+RETRY_AFTER_WAIT = 30.0
+
+
+def contract(backend_model: str | None) -> dict[str, Any]:
+    table = model_contract("fal", backend_model or "")
+    if table is None:
+        raise GenerationRejectedError(
+            f"fal model {backend_model!r} has no contract table (backends/contracts/fal.json)"
+        )
+    return table
 
 
 class FalBackend(AsyncTaskAdapter):
     name = "fal"
-    capabilities = frozenset(
-        {"seed", "negative_prompt", "guidance_scale", "reference_images", "styles", "attributes"}
-    )
+    capabilities = frozenset({"seed", "negative_prompt", "guidance_scale", "styles", "attributes"})
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Key {self.api_key}"} if self.api_key else {}
@@ -26,43 +43,69 @@ class FalBackend(AsyncTaskAdapter):
         return status in (400, 422) and ("content_policy" in text or "nsfw" in text)
 
     def plan(self, spec: GenerationSpec) -> Plan:
+        table = contract(spec.backend_model)
         caps = route_capabilities(spec, self.name)
-        size = round_size(spec.output.width, spec.output.height, multiple=8, low=256, high=2048)
-        return sized_plan(
-            spec, size, negative_supported="negative_prompt" in caps, seed_supported="seed" in caps
-        )
+        fields = table["fields"]
+        w, h = spec.output.width, spec.output.height
+        negative = "negative_prompt" in caps and "negative_prompt" in fields
+        seed = "seed" in caps and "seed" in fields
+        ratios = enum(table, "aspect_ratio")
+        if ratios:
+            ratio = nearest_ratio(w, h, ratios)
+            plan = sized_plan(
+                spec,
+                tuple(table["aspect_ratio_sizes"]["value"][ratio]),
+                negative_supported=negative,
+                seed_supported=seed,
+            )
+            plan.extra["aspect_ratio"] = ratio
+        else:
+            presets = {k: tuple(v) for k, v in table["image_size_presets"]["value"].items()}
+            size = nearest_size(w, h, list(presets.values()))
+            plan = sized_plan(spec, size, negative_supported=negative, seed_supported=seed)
+            plan.extra["image_size"] = next(k for k, v in presets.items() if v == size)
+        if spec.guidance_scale is not None and "guidance_scale" in caps and "guidance_scale" in fields:
+            value, note = clamp(table, "guidance_scale", spec.guidance_scale)
+            plan.extra["guidance_scale"] = value
+            if note:
+                plan.adjustments.append(note)
+        return plan
 
     def start_task(
         self, spec: GenerationSpec, plan: Plan, references: list[bytes], index: int
     ) -> dict[str, Any]:
+        table = contract(spec.backend_model)
+        fields = table["fields"]
         caps = route_capabilities(spec, self.name)
-        body: dict[str, Any] = {
-            "prompt": plan.prompt,
-            "image_size": {"width": plan.width, "height": plan.height},
-            "num_images": 1,
-            "enable_safety_checker": True,
-            "output_format": "png",
-            **self.options(spec).get("input", {}),
-        }
-        seed = spec.variation_seed(index) if "seed" in caps else None
+        body: dict[str, Any] = {"prompt": plan.prompt, "num_images": 1}
+        for name in ("aspect_ratio", "image_size", "guidance_scale"):
+            if name in plan.extra:
+                body[name] = plan.extra[name]
+        if "enable_safety_checker" in fields:
+            body["enable_safety_checker"] = True
+        if "png" in enum(table, "output_format"):
+            body["output_format"] = "png"
+        body.update(self.options(spec).get("input", {}))
+        seed = spec.variation_seed(index) if "seed" in caps and "seed" in fields else None
         if seed is not None:
             body["seed"] = seed
         if plan.negative:
             body["negative_prompt"] = plan.negative
-        if spec.guidance_scale is not None and "guidance_scale" in caps:
-            body["guidance_scale"] = spec.guidance_scale
-        if references:
-            body["image_url"] = data_uri(references[0])
-        queued = self.get_json("POST", f"{self.base_url}/{spec.backend_model}", json=body)
+        queued = self.get_json(
+            "POST", f"{self.base_url}/{spec.backend_model}", json=body, wait_retry_after=RETRY_AFTER_WAIT
+        )
         if not isinstance(queued, dict) or not queued.get("request_id"):
             raise GenerationRejectedError("fal answered without a request_id")
-        rid = queued["request_id"]
-        base = f"{self.base_url}/{spec.backend_model}/requests/{rid}"
+        missing = [k for k in ("status_url", "response_url", "cancel_url") if not queued.get(k)]
+        if missing:
+            raise GenerationRejectedError(f"fal's queue answer has no {', '.join(missing)}")
+        for key in ("status_url", "response_url", "cancel_url"):
+            self._check_provider_url(queued[key], same_site=True)
         return {
-            "id": rid,
-            "status_url": queued.get("status_url") or f"{base}/status",
-            "response_url": queued.get("response_url") or base,
-            "cancel_url": queued.get("cancel_url") or f"{base}/cancel",
+            "id": queued["request_id"],
+            "status_url": queued["status_url"],
+            "response_url": queued["response_url"],
+            "cancel_url": queued["cancel_url"],
             "seed": seed,
         }
 
@@ -88,4 +131,4 @@ class FalBackend(AsyncTaskAdapter):
         return {"status": "succeeded", "outputs": [images[0]["url"]], "seed": seed}
 
     def cancel_task(self, task: dict[str, Any]) -> None:
-        self.call_provider_url("PUT", task["cancel_url"])
+        self.call_provider_url("PUT", task["cancel_url"], ok=(200, 202, 400))  # 400: ALREADY_COMPLETED

@@ -106,7 +106,24 @@ class HttpAdapter:
         *,
         ok: tuple[int, ...] = (200, 201, 202),
         timeout: float | None = None,
+        wait_retry_after: float = 0.0,
         **kwargs: Any,
+    ) -> requests.Response:
+        """One call; a 429/503 whose `Retry-After` fits in `wait_retry_after` seconds (in total) is waited
+        out exactly and the call made again, otherwise the typed error goes up to the ASL's backoff."""
+        waited = 0.0
+        while True:
+            try:
+                return self._call_once(method, url, ok=ok, timeout=timeout, **kwargs)
+            except (BackendThrottledError, BackendUnavailableError) as exc:
+                delay = getattr(exc, "retry_after", None)
+                if delay is None or waited + delay > wait_retry_after:
+                    raise
+                time.sleep(delay)
+                waited += delay
+
+    def _call_once(
+        self, method: str, url: str, *, ok: tuple[int, ...], timeout: float | None, **kwargs: Any
     ) -> requests.Response:
         headers = {**self.auth_headers(), **kwargs.pop("headers", {})}
         try:
@@ -142,9 +159,14 @@ class HttpAdapter:
         if status == 429:
             return BackendThrottledError(f"{where}: rate limited", retry_after=retry_after)
         if status == 408 or status >= 500:
-            return BackendUnavailableError(f"{where}: {detail[:120]}")
+            return BackendUnavailableError(f"{where}: {detail[:120]}", retry_after=retry_after)
         if status in (401, 403):
-            return BackendAuthError(f"{where}: the credentials were refused")
+            # an operator error (a wrong or revoked key): logged for the operator, never with the key
+            logger.error(
+                "backend refused the deployment's credentials",
+                extra={"backend": self.name, "status": status, "operator_action": "check the backend key"},
+            )
+            return BackendAuthError(f"{where}: {self.name} refused the credentials")
         if status == 404:
             return BackendModelNotFoundError(f"{where}: the model or endpoint does not exist")
         return GenerationRejectedError(f"{where}: {detail[:200]}")
@@ -277,7 +299,7 @@ class AsyncTaskAdapter(HttpAdapter):
                 task.update(self.check_task(spec, task))
             except TaskFailed as failed:
                 task.update(status="failed", error_code=failed.error.code, message=failed.error.message[:200])
-            except BackendThrottledError as exc:
+            except (BackendThrottledError, BackendUnavailableError) as exc:  # 429/503 + Retry-After
                 if exc.retry_after is None:
                     raise
                 wait = max(wait, min(300, int(exc.retry_after + 0.999)))  # honour Retry-After exactly

@@ -1,22 +1,44 @@
 """Replicate predictions: one prediction per variation, polled through its `urls.get`, cancellable.
 
-`backend_model` is `owner/name` (official models: POST /v1/models/{owner}/{name}/predictions) or
-`owner/name:version` (POST /v1/predictions with the version). Input names follow the common schema
-(`prompt`, `seed`, `negative_prompt`, `aspect_ratio` or `width`/`height`, `image`); a catalog route may
-add `options.input` (fixed extra inputs) and `options.size` ("aspect_ratio" | "dimensions").
+What each model takes is read from contracts/replicate.json (the model's published input schema):
+- official models (`black-forest-labs/flux-dev`, `google/imagen-3`):
+  POST /v1/models/{owner}/{name}/predictions;
+- community models (`stability-ai/sdxl`): POST /v1/predictions with the pinned `version` (a catalog route may
+  pin another one as `owner/name:version`);
+- the size goes as the model's `aspect_ratio` enum (the nearest one; StoreImages crops exactly and the
+  provenance says so) or as `width`/`height` rounded to what the model takes;
+- seed, negative prompt, guidance (under the model's own field name and range) and the reference image only
+  where the model's schema has them and the catalog route claims them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from avatarsmith.backends.http import AsyncTaskAdapter, TaskFailed, data_uri
+from avatarsmith.backends.base import BackendJob
+from avatarsmith.backends.contracts import clamp, data_uri_budget, enum, field, model_contract
+from avatarsmith.backends.http import AsyncTaskAdapter, TaskFailed
 from avatarsmith.backends.mapping import Plan, nearest_ratio, round_size, route_capabilities, sized_plan
 from avatarsmith.errors import ContentModeratedError, GenerationRejectedError
 from avatarsmith.models.domain import GenerationSpec
 
-RATIOS = ["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
 _MODERATION_WORDS = ("nsfw", "safety", "sensitive", "moderat", "flagged")
+_GUIDANCE_FIELDS = ("guidance", "guidance_scale")
+RETRY_AFTER_WAIT = 30.0
+
+
+def contract(backend_model: str | None) -> dict[str, Any]:
+    table = model_contract("replicate", backend_model or "")
+    if table is None:
+        raise GenerationRejectedError(
+            f"replicate model {backend_model!r} has no contract table (backends/contracts/replicate.json)"
+        )
+    return table
+
+
+def _split(backend_model: str) -> tuple[str, str | None]:
+    name, _, version = backend_model.partition(":")
+    return name, version or None
 
 
 class ReplicateBackend(AsyncTaskAdapter):
@@ -29,51 +51,106 @@ class ReplicateBackend(AsyncTaskAdapter):
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
     def plan(self, spec: GenerationSpec) -> Plan:
+        table = contract(spec.backend_model)
         caps = route_capabilities(spec, self.name)
+        fields = table["fields"]
         w, h = spec.output.width, spec.output.height
-        negative, seed = "negative_prompt" in caps, "seed" in caps
-        if self.options(spec).get("size", "aspect_ratio") == "aspect_ratio":
-            ratio = nearest_ratio(w, h, RATIOS)
-            return sized_plan(spec, aspect_ratio=ratio, negative_supported=negative, seed_supported=seed)
-        size = round_size(w, h, multiple=8, low=256, high=1536)
-        return sized_plan(spec, size, negative_supported=negative, seed_supported=seed)
+        negative = "negative_prompt" in caps and "negative_prompt" in fields
+        seed = "seed" in caps and "seed" in fields
+        ratios = enum(table, "aspect_ratio")
+        if ratios:
+            ratio = nearest_ratio(w, h, ratios)
+            sizes = (table.get("aspect_ratio_sizes") or {}).get("value", {})
+            if ratio in sizes:  # the model's own output size for the ratio (not always exact)
+                plan = sized_plan(spec, tuple(sizes[ratio]), negative_supported=negative, seed_supported=seed)
+                plan.extra["aspect_ratio"] = ratio
+            else:
+                plan = sized_plan(spec, aspect_ratio=ratio, negative_supported=negative, seed_supported=seed)
+            asked = spec.output.aspect_ratio
+            if asked and asked != ratio:
+                plan.adjustments.insert(
+                    0, f"aspect ratio {asked} is not offered by {spec.backend_model}: generated at {ratio}"
+                )
+        else:
+            wf = field(table, "width") or {}
+            size = round_size(
+                w,
+                h,
+                multiple=int(wf.get("multiple_of", 8)),
+                low=int(wf.get("min", 256)),
+                high=min(int(wf.get("max", 1536)), 1536),
+            )
+            plan = sized_plan(spec, size, negative_supported=negative, seed_supported=seed)
+        guidance_field = next((f for f in _GUIDANCE_FIELDS if f in fields), None)
+        if spec.guidance_scale is not None and "guidance_scale" in caps and guidance_field:
+            value, note = clamp(table, guidance_field, spec.guidance_scale)
+            plan.extra["guidance"] = (guidance_field, value)
+            if note:
+                plan.adjustments.append(note.replace(guidance_field, "guidance_scale", 1))
+        return plan
+
+    def reference_input(self, table: dict[str, Any], references: list[bytes]) -> str:
+        from avatarsmith.backends.http import b64
+        from avatarsmith.backends.reference_fit import fit_reference
+
+        limits = table["references"]
+        data, mime = fit_reference(
+            references[0],
+            max_side=int(limits["max_side"]),
+            max_bytes=data_uri_budget(int(limits["max_bytes"])),
+            formats=tuple(limits["formats"]),
+        )
+        return f"data:{mime};base64,{b64(data)}"
+
+    def submit(self, spec: GenerationSpec, references: list[bytes], *, deadline: float) -> BackendJob:
+        table = contract(spec.backend_model)
+        caps = route_capabilities(spec, self.name)
+        self._reference: str | None = None  # fitted once, sent with every variation's prediction
+        if references and "reference_images" in caps and table.get("references"):
+            self._reference = self.reference_input(table, references)
+        job = super().submit(spec, references, deadline=deadline)
+        if len(references) > 1 and table.get("references"):
+            job.state["adjustments"].append(
+                f"{spec.backend_model} takes one reference image: the first of {len(references)} was used"
+            )
+        return job
 
     def start_task(
         self, spec: GenerationSpec, plan: Plan, references: list[bytes], index: int
     ) -> dict[str, Any]:
+        table = contract(spec.backend_model)
         caps = route_capabilities(spec, self.name)
         inputs: dict[str, Any] = {"prompt": plan.prompt, **self.options(spec).get("input", {})}
         if "aspect_ratio" in plan.extra:
             inputs["aspect_ratio"] = plan.extra["aspect_ratio"]
         else:
             inputs.update(width=plan.width, height=plan.height)
-        seed = spec.variation_seed(index) if "seed" in caps else None
+        seed = spec.variation_seed(index) if "seed" in caps and "seed" in table["fields"] else None
         if seed is not None:
             inputs["seed"] = seed
         if plan.negative:
             inputs["negative_prompt"] = plan.negative
-        if spec.guidance_scale is not None and "guidance_scale" in caps:
-            inputs[self.options(spec).get("guidance_field", "guidance_scale")] = spec.guidance_scale
-        if references:
-            inputs["image"] = data_uri(references[0])
-        model = spec.backend_model or ""
-        if ":" in model:
-            url, body = (
-                f"{self.base_url}/v1/predictions",
-                {"version": model.split(":", 1)[1], "input": inputs},
-            )
+        if "guidance" in plan.extra:
+            name, value = plan.extra["guidance"]
+            inputs[name] = value
+        if references and "reference_images" in caps and table.get("references"):
+            reference = getattr(self, "_reference", None) or self.reference_input(table, references)
+            inputs[table["references"]["field"]] = reference
+        if "output_format" in table["fields"] and "png" in enum(table, "output_format"):
+            inputs["output_format"] = "png"
+        name, version = _split(spec.backend_model or "")
+        version = version or (table.get("version") or {}).get("value")
+        if table.get("route") == "version" or (version and table.get("route") != "official"):
+            url, body = f"{self.base_url}/v1/predictions", {"version": version, "input": inputs}
         else:
-            url, body = f"{self.base_url}/v1/models/{model}/predictions", {"input": inputs}
-        prediction = self.get_json("POST", url, json=body)
+            url, body = f"{self.base_url}/v1/models/{name}/predictions", {"input": inputs}
+        prediction = self.get_json("POST", url, json=body, wait_retry_after=RETRY_AFTER_WAIT)
         if not isinstance(prediction, dict) or not prediction.get("id"):
             raise GenerationRejectedError("replicate answered without a prediction id")
         urls = prediction.get("urls") or {}
-        return {
-            "id": prediction["id"],
-            "get": urls.get("get") or f"{self.base_url}/v1/predictions/{prediction['id']}",
-            "cancel": urls.get("cancel") or f"{self.base_url}/v1/predictions/{prediction['id']}/cancel",
-            "seed": seed,
-        }
+        if not urls.get("get"):
+            raise GenerationRejectedError("replicate answered without the prediction's urls.get")
+        return {"id": prediction["id"], "get": urls["get"], "cancel": urls.get("cancel"), "seed": seed}
 
     def check_task(self, spec: GenerationSpec, task: dict[str, Any]) -> dict[str, Any]:
         prediction = self.call_provider_url("GET", task["get"]).json()
@@ -92,4 +169,5 @@ class ReplicateBackend(AsyncTaskAdapter):
         raise TaskFailed(GenerationRejectedError(f"replicate prediction {status}: {error[:200]}"))
 
     def cancel_task(self, task: dict[str, Any]) -> None:
-        self.call_provider_url("POST", task["cancel"])
+        if task.get("cancel"):
+            self.call_provider_url("POST", task["cancel"])

@@ -39,8 +39,11 @@ def resolve_model(requested: str | None, *, include_test: bool) -> tuple[catalog
     if catalog.looks_like_prompt_model(requested):
         return _model(catalog.DEFAULT_MODEL, include_test), requested
     names = ", ".join(m.id for m in catalog.available_models(include_test=include_test))
+    why = ""
+    if requested.strip().lower() in catalog.catalog_ids() and not catalog.offline_fallback_allowed():
+        why = " (none of its backends is configured, and this deployment refuses the offline fallback)"
     raise ModelUnavailableError(
-        f"model '{requested}' is not available here; available: {names}", param="model"
+        f"model '{requested}' is not available here{why}; available: {names}", param="model"
     )
 
 

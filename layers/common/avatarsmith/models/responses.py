@@ -224,6 +224,13 @@ class Model(_Open):
     capabilities: list[str]
     max_prompt_chars: int | None = None
     default: bool
+    fallback: bool = Field(
+        False,
+        description="True when none of the model's own backends is configured here and the offline renderer "
+        "serves it instead, priced as the offline model (credits_per_variation is the price charged).",
+    )
+    served_by: str | None = Field(None, description="The backend that draws this model's images here.")
+    fallback_note: str | None = None
 
 
 class ModelList(_Page):
