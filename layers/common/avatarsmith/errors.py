@@ -179,7 +179,8 @@ class BackendThrottledError(WorkflowError):
 
 
 class BackendUnavailableError(WorkflowError):
-    """Transient: 5xx, timeouts, connection resets. Retried by the ASL (`retry_after` when the backend said)."""
+    """Transient: 5xx, timeouts, connection resets. Retried by the ASL (`retry_after` when the backend
+    said)."""
 
     code = "backend_unavailable"
 
