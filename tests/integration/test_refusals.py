@@ -303,3 +303,62 @@ def test_integers_as_integers_are_still_accepted(tenant: tuple[str, str]) -> Non
         "generate_avatar", tenant[1], body={"prompt": "p", "guidance_scale": 7, "cfg_scale": None}
     )
     assert status == 202, job
+
+
+def test_absurd_numbers_in_headers_are_refused_or_bounded(tenant: tuple[str, str]) -> None:
+    status, _, reply = api_call(
+        "generate_avatar", tenant[1], body={"prompt": "p"}, headers={"Cancel-After": HUGE}
+    )
+    assert (status, reply["error"]["param"]) == (400, "Cancel-After"), reply
+    # Prefer is a preference: a huge wait is read as the longest wait allowed, never a 500
+    status, _, job = api_call("generate_avatar", tenant[1], body={"prompt": "p"})
+    status, _, read = api_call(
+        "get_job",
+        tenant[1],
+        path_params={"job_id": job["id"]},
+        headers={"Prefer": f"wait={HUGE}"},
+    )
+    assert status == 200 and read["id"] == job["id"], read
+
+
+def _form(**fields: bytes) -> tuple[bytes, str]:
+    boundary = "b0und4ry"
+    out = b""
+    for name, value in fields.items():
+        out += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            + value
+            + b"\r\n"
+        )
+    return out + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def test_the_302ai_form_refuses_absurd_numbers_and_keeps_its_documented_fallbacks(
+    tenant: tuple[str, str],
+) -> None:
+    for field in ("num", "width", "seed"):
+        raw, content_type = _form(person_type=b"female", **{field: b"9" * 5000})
+        status, reply = call("POST", "/v1/avatars/generate", tenant[1], raw=raw, content_type=content_type)
+        assert (status, reply["error"]["code"], reply["error"].get("param")) == (
+            400,
+            "invalid_request",
+            field,
+        )
+    raw, content_type = _form(person_type=b"female", num=b"two")
+    status, reply = call("POST", "/v1/avatars/generate", tenant[1], raw=raw, content_type=content_type)
+    assert_refused(status, reply, "num")
+    raw, content_type = _form(
+        person_type=b"male", num=b"99", width=b"99999", callback_url=b"https://x.example/\r\n"
+    )
+    status, reply = call("POST", "/v1/avatars/generate", tenant[1], raw=raw, content_type=content_type)
+    assert_refused(status, reply, "callback_url")
+    raw, content_type = _form(person_type=b"male", num=b"99", width=b"99999", height=b"1")
+    status, job = call("POST", "/v1/avatars/generate", tenant[1], raw=raw, content_type=content_type)
+    assert status == 202, job
+    assert len(job["avatars"]) == 1 and (
+        job["request"]["output"]["width"],
+        job["request"]["output"]["height"],
+    ) == (
+        1024,
+        1024,
+    )
