@@ -118,6 +118,11 @@ def build_event(
 ) -> dict[str, Any]:
     content_type = headers.get("content-type", "")
     is_text = not body or any(t in content_type for t in _TEXT_TYPES)
+    if is_text and body:  # bytes that are not UTF-8 reach the function as they are (it refuses them)
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            is_text = False
     params: dict[str, str] = {}
     for key, value in parse_qsl(query, keep_blank_values=True):
         params[key] = f"{params[key]},{value}" if key in params else value
@@ -153,7 +158,7 @@ def build_event(
     if path_params:
         event["pathParameters"] = path_params
     if body:
-        event["body"] = body.decode("utf-8", errors="replace") if is_text else base64.b64encode(body).decode()
+        event["body"] = body.decode("utf-8") if is_text else base64.b64encode(body).decode()
     return event
 
 

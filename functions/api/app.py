@@ -36,7 +36,9 @@ from routes import (
     uploads,
     webhooks,
 )
-from routes.common import PerRequestResolver, current_event, error_response, get_services
+from routes.bodies import loads as decode_json_body
+from routes.bodies import refusal
+from routes.common import PerRequestResolver, current_event, current_routes, error_response, get_services
 from routes.deadline import fold_cancel_after
 
 from avatarsmith.errors import AvatarsmithError
@@ -44,7 +46,9 @@ from avatarsmith.observability import logger
 
 __all__ = ["app", "get_services", "lambda_handler"]
 
-app = PerRequestResolver(enable_validation=True, response_validation_error_http_code=500)
+app = PerRequestResolver(
+    enable_validation=True, response_validation_error_http_code=500, json_body_deserializer=decode_json_body
+)
 for _module in (health, docs, jobs, avatars, catalog, account, webhooks, uploads, community, batches):
     app.include_router(_module.router)
 app.include_router(thumbnails.router)
@@ -66,7 +70,8 @@ def handle_avatarsmith_error(exc: AvatarsmithError) -> Response[str]:
 
 @app.exception_handler(SchemaValidationError)
 def handle_schema_validation_error(exc: SchemaValidationError) -> Response[str]:
-    """Typed route parameters that fail validation: 400 for a body that is not a JSON object, else 422."""
+    """Typed route parameters that fail validation: 400 for a body that is not a JSON object or a blank
+    prompt, else 422 (400 on the routes whose vendor documents say so: `common.refusal`)."""
     errors = list(exc.errors())
     if any(err.get("type") == "json_invalid" for err in errors):
         return error_response(400, "invalid_request", "the request body is not valid JSON")
@@ -91,10 +96,7 @@ def handle_schema_validation_error(exc: SchemaValidationError) -> Response[str]:
                 "type": err.get("type", "value_error"),
             }
         )
-    first = details[0] if details else {"loc": "body", "message": "invalid request"}
-    return error_response(
-        422, "validation_error", f"{first['loc']}: {first['message']}", param=first["loc"], details=details
-    )
+    return handle_avatarsmith_error(refusal(details, current_routes()))
 
 
 @app.exception_handler(RequestUnsupportedContentType)

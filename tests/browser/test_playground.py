@@ -154,3 +154,124 @@ def test_copy_as_curl_and_python_send_the_same_request(page: Any, info: StackInf
     assert ran.returncode == 0, ran.stderr
     written = sorted(p.name for p in tmp_path.glob("job_*.png"))
     assert len(written) == 1, ran.stdout
+
+
+# --- a newcomer's first minutes (issue 26): models, readable names, balance, saved actions, phones -------
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_before_a_key_the_model_list_says_to_enter_one(page: Any, info: StackInfo) -> None:
+    console = Console(page)
+    page.goto(info.api_url + "/")
+    page.wait_for_selector("#key-status:has-text('paste a key')")
+    assert page.locator("#model option").all_inner_texts() == ["enter a key to list models"]
+    assert page.locator("#model").is_disabled()
+    assert console.problems == []
+
+
+def test_model_names_are_shown_whole(page: Any, info: StackInfo) -> None:
+    for width in (1280, 375):
+        page.set_viewport_size({"width": width, "height": 900})
+        _open_with_key(page, info)
+        page.wait_for_function("() => document.querySelectorAll('#model option').length > 1")
+        texts = page.locator("#model option").all_inner_texts()
+        assert any(t.startswith("avatarsmith-studio") and "credit" in t for t in texts), texts
+        # the widest option's text fits the select's box (the arrow takes ~2.5em)
+        fits = page.evaluate(
+            """() => {
+                const select = document.getElementById('model');
+                const ctx = document.createElement('canvas').getContext('2d');
+                ctx.font = getComputedStyle(select).font;
+                const widest = Math.max(...[...select.options].map(o => ctx.measureText(o.text).width));
+                const em = parseFloat(getComputedStyle(select).fontSize);
+                return [widest + 2.5 * em, select.clientWidth];
+            }"""
+        )
+        assert fits[0] <= fits[1], (width, fits)
+
+
+def _balance(info: StackInfo) -> int:
+    account = requests.get(
+        info.api_url + "/v1/account", headers={"Authorization": f"Bearer {info.api_key}"}, timeout=10
+    )
+    return int(account.json()["balance"])
+
+
+def test_the_balance_follows_each_job(page: Any, info: StackInfo) -> None:
+    _open_with_key(page, info)
+    before = _balance(info)
+    assert page.inner_text("#key-status") == f"balance: {before} credits"
+    page.get_by_label("Prompt").fill("a balance watcher")
+    page.fill("#variations", "2")
+    page.get_by_role("button", name="Generate").click()
+    page.wait_for_selector("#job-status:has-text('completed')")
+    after = _balance(info)
+    assert after < before
+    page.wait_for_selector(f"#key-status:text-is('balance: {after} credits')")
+
+
+def test_saved_avatars_can_be_published_unpublished_and_deleted(page: Any, info: StackInfo) -> None:
+    headers = {"Authorization": f"Bearer {info.api_key}"}
+    job = requests.post(
+        info.api_url + "/v1/avatars/generate", json={"prompt": "to share"}, headers=headers, timeout=30
+    ).json()
+    requests.get(f"{info.api_url}/v1/jobs/{job['id']}", headers={**headers, "Prefer": "wait=30"}, timeout=40)
+    label = f"shared-{job['id'][-6:]}"
+    saved = requests.post(
+        info.api_url + "/v1/avatars/save",
+        json={"job_id": job["id"], "label": label},
+        headers=headers,
+        timeout=30,
+    ).json()
+    avatar_url = f"{info.api_url}/v1/avatars/{saved['id']}"
+    _open_with_key(page, info)
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("tab", name="Saved avatars").click()
+    card = page.locator(f"#saved .card[data-avatar='{saved['id']}']")
+    card.get_by_role("button", name="Publish").click()
+    card.locator(":text-is('published')").wait_for()
+    assert requests.get(avatar_url, headers=headers, timeout=10).json()["published"] is True
+    card.get_by_role("button", name="Unpublish").click()
+    card.locator(":text-is('private')").wait_for()
+    assert requests.get(avatar_url, headers=headers, timeout=10).json()["published"] is False
+    card.get_by_role("button", name="Delete").click()
+    card.wait_for(state="detached")
+    assert requests.get(avatar_url, headers=headers, timeout=10).status_code == 404
+
+
+def test_no_horizontal_scroll_on_a_375px_phone(page: Any, info: StackInfo, tmp_path: Path) -> None:
+    page.set_viewport_size({"width": 375, "height": 812})
+    _open_with_key(page, info)
+    page.get_by_label("Prompt").fill("phone sized")
+    page.get_by_role("button", name="Copy as Python").click()
+    page.get_by_role("button", name="Generate").click()
+    page.wait_for_selector("#job-status:has-text('completed')")
+    page.locator("#results .card").first.get_by_role("button", name="Save").click()
+    page.wait_for_selector("#results button:has-text('Saved ava_')")
+    for tab in ("Generate", "Your jobs", "Saved avatars", "Community"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(300)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 375, (tab, width)
+    shots = Path(os.environ.get("AVATARSMITH_SCREENSHOTS") or tmp_path)
+    page.get_by_role("tab", name="Saved avatars").click()
+    page.wait_for_selector("#saved .card button:has-text('Publish')")
+    page.screenshot(path=str(shots / "playground-saved-375.png"), full_page=True)
+    page.get_by_role("tab", name="Generate").click()
+    page.screenshot(path=str(shots / "playground-375.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path=str(shots / "playground-1280.png"), full_page=True)
+
+
+def test_copy_as_python_names_an_install_line_that_works_from_this_repository(
+    page: Any, info: StackInfo
+) -> None:
+    _open_with_key(page, info)
+    page.get_by_role("button", name="Copy as Python").click()
+    snippet = page.inner_text("#snippet")
+    line = next(li for li in snippet.splitlines() if "pip install" in li)
+    target = line.split("pip install", 1)[1].split()[0]
+    assert target == "./clients/python" and "avatarsmith-client" not in snippet
+    pyproject = (REPO / target / "pyproject.toml").read_text()
+    assert 'name = "avatarsmith-client"' in pyproject  # the project pip builds from that folder
+    assert (REPO / target / "avatarsmith_client" / "__init__.py").is_file()

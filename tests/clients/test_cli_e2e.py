@@ -72,6 +72,40 @@ def test_generate_wait_writes_decodable_images_and_prints_json(info: StackInfo, 
             assert image.height > image.width  # 9:16
 
 
+def test_output_dir_that_does_not_exist_is_created_with_one_file_per_variation(
+    info: StackInfo, tmp_path: Path
+) -> None:
+    # Given a folder that does not exist yet, named without a trailing slash
+    out = tmp_path / "new" / "avatars"
+    # When two variations are generated into it
+    done = run_cli(info, "generate", "two of them", "--num", "2", "-o", str(out))
+    # Then the folder is made and holds one decodable image per variation
+    assert done.returncode == 0, done.stderr
+    job = json.loads(done.stdout)
+    assert out.is_dir()
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"{job['id']}-0.png", f"{job['id']}-1.png"]
+    for name in names:
+        with Image.open(out / name) as image:
+            image.load()
+    # And the help states the rule
+    helped = run_cli(info, "generate", "--help")
+    assert "one file per variation" in " ".join(helped.stdout.split())
+
+
+def test_output_dir_that_is_a_file_is_refused_before_anything_is_sent(
+    info: StackInfo, tmp_path: Path
+) -> None:
+    existing = tmp_path / "picture.png"
+    existing.write_bytes(b"keep me")
+    before = json.loads(run_cli(info, "account").stdout)["balance"]
+    done = run_cli(info, "generate", "into a file", "--num", "2", "-o", str(existing))
+    assert done.returncode == 2
+    assert done.stderr.startswith("avatarsmith: -o ") and "folder" in done.stderr
+    assert existing.read_bytes() == b"keep me"
+    assert json.loads(run_cli(info, "account").stdout)["balance"] == before
+
+
 def test_generate_without_wait_prints_the_queued_job(info: StackInfo) -> None:
     done = run_cli(info, "generate", "later")
     assert done.returncode == 0, done.stderr

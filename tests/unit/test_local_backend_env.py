@@ -85,6 +85,7 @@ def test_a_bedrock_profile_serves_bedrock_only(tmp_path: Path, monkeypatch: pyte
     monkeypatch.delenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setattr(boto3, "client", boto3.client)  # restored after the test
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # credentials read afresh, as in a new worker
     # When: the worker installs the profile
     assert bedrock_profile.install(environ)
     bedrock = boto3.client("bedrock-runtime", region_name="eu-central-1")

@@ -4,6 +4,9 @@ aliases, and the composer keeping the user's text within a model's prompt limit.
 from __future__ import annotations
 
 import base64
+import time
+import uuid
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -218,3 +221,85 @@ def test_the_published_openapi_document_has_the_form_data_variant() -> None:
         form["properties"]
     )
     assert {"type": "string", "format": "binary"} in form["properties"]["image"]["oneOf"]
+
+
+# --- the vendors' exact answers (issue 26) --------------------------------------------------------------
+def test_pi_job_ids_are_uuids_of_the_same_128_bits_both_ways() -> None:
+    from avatarsmith.ids import id_as_uuid, job_id_as_uuid, job_id_from_pi, new_job_id
+
+    for _ in range(200):
+        job_id = new_job_id()
+        shown = job_id_as_uuid(job_id)
+        assert str(uuid.UUID(shown)) == shown  # the 8-4-4-4-12 form Pi documents
+        assert job_id_from_pi(shown) == job_id
+        assert job_id_from_pi(shown.upper()) == job_id and job_id_from_pi(shown.replace("-", "")) == job_id
+        assert job_id_from_pi(job_id) == job_id  # ours is still taken
+    earlier = new_job_id()
+    time.sleep(0.002)
+    later = new_job_id()
+    assert job_id_as_uuid(earlier) < job_id_as_uuid(later)  # time order survives
+    assert id_as_uuid("job_short") is None and id_as_uuid("job_" + "!" * 26) is None
+    assert job_id_from_pi("not-a-uuid") == "not-a-uuid"  # looked up as given: not found
+
+
+def test_pi_answers_show_the_uuid() -> None:
+    from avatarsmith.ids import job_id_as_uuid
+
+    job = _completed_job()
+    accepted = pi.present_accepted(job)
+    assert accepted["data"]["job_id"] == job_id_as_uuid(job.id)
+    uuid.UUID(accepted["data"]["job_id"])
+
+
+def _completed_job() -> Any:
+    from tests.integration.stored_fixtures import completed_job
+
+    return completed_job("ten_01m97000000000000000000000")
+
+
+@pytest.mark.parametrize("body", [{"prompt": ""}, {"prompt": "   "}, {"prompt": "\n\t"}])
+def test_a_blank_prompt_is_an_invalid_prompt_on_native_and_pi_requests(body: dict[str, str]) -> None:
+    for model in (GenerateAvatarRequest, pi.PiGenerateRequest):
+        with pytest.raises(ValidationError) as caught:
+            model.model_validate(body)
+        error = caught.value.errors()[0]
+        assert error["type"] == "invalid_prompt" and error["loc"] == ("prompt",)
+        assert "Invalid Prompt" in error["msg"]
+    # 302.AI's custom_prompt and KonPro's appearance are optional: empty means not given
+    assert GenerateAvatarRequest.model_validate({"custom_prompt": "", "style": 1}).style_name() is not None
+    assert GenerateAvatarRequest.model_validate({"appearance": ""}).description() is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(b"3", 3), (b" 2 ", 2), (b"99", 99), (b"-1", -1), (b"abc", "abc"), (b"1.5", "1.5"), (b"+4", 4)],
+)
+def test_form_numbers_are_read_as_numbers_and_junk_is_left_for_validation(
+    value: bytes, expected: Any
+) -> None:
+    body = ai302.form_to_body(_form(("num", value, None, None), ("seed", b"42", None, None)), CONTENT_TYPE)
+    assert body["num"] == expected and body["seed"] == 42
+
+
+def test_a_form_number_of_5000_digits_is_a_400_naming_the_field() -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        ai302.form_to_body(_form(("num", b"9" * 5000, None, None)), CONTENT_TYPE)
+    assert caught.value.param == "num" and caught.value.status_code == 400
+
+
+def test_form_out_of_range_values_fall_back_as_302ai_documents() -> None:
+    body = ai302.form_to_body(
+        _form(("num", b"99", None, None), ("width", b"99999", None, None), ("height", b"1", None, None)),
+        CONTENT_TYPE,
+    )
+    request = GenerateAvatarRequest.model_validate({**body, "prompt": "x"})
+    spec = request.output_spec(request.merged_attributes())
+    assert request.variations() == 1 and (spec.width, spec.height) == (1024, 1024)
+
+
+@pytest.mark.parametrize("value", [True, "2", 1.0, 2.5])
+def test_json_integers_are_strict_where_an_integer_is_documented(value: Any) -> None:
+    for field in ("num_variations", "num_images", "num", "seed", "width", "deadline_seconds"):
+        with pytest.raises(ValidationError) as caught:
+            GenerateAvatarRequest.model_validate({"prompt": "x", field: value})
+        assert caught.value.errors()[0]["loc"][0] == field

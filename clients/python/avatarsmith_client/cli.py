@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TextIO
 
 from pydantic import BaseModel
@@ -80,6 +81,30 @@ class Progress:
         self.stream.flush()
 
 
+OUTPUT_DIR_HELP = (
+    "a folder, always (created with its parents when missing): one file per variation, named "
+    "<job_id>-<index>.<ext>; a path that is an existing file is refused (exit 2) before anything is sent"
+)
+
+
+class UsageError(Exception):
+    """A command line that cannot be carried out (exit 2, nothing sent)."""
+
+
+def output_folder(path: str | None) -> Path | None:
+    """`-o DIR` as a folder that exists (made here when missing), checked before the job is submitted."""
+    if path is None:
+        return None
+    folder = Path(path).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"-o {path}: this is a file; -o takes a folder (one file per variation goes in it)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"-o {path}: cannot create this folder ({exc.strerror})") from exc
+    return folder
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="avatarsmith", description="Avatarsmith API client")
     parser.add_argument("--base-url", help="API base URL (default: $AVATARSMITH_BASE_URL)")
@@ -101,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--ref", action="append", default=[], metavar="FILE_OR_URL", help="reference photo")
     gen.add_argument("--wait", action="store_true", help="wait for the job to finish")
     gen.add_argument("--wait-timeout", type=float, default=600.0, help="seconds to wait (default 600)")
-    gen.add_argument("-o", "--output-dir", help="save images as <job_id>-<index>.<ext> here (implies --wait)")
+    gen.add_argument("-o", "--output-dir", metavar="DIR", help=OUTPUT_DIR_HELP + " (implies --wait)")
 
     jobs = sub.add_parser("jobs", help="list, read, wait for or cancel jobs").add_subparsers(
         dest="action", required=True
@@ -114,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
         one.add_argument("job_id")
         if name == "wait":
             one.add_argument("--wait-timeout", type=float, default=600.0)
-            one.add_argument("-o", "--output-dir")
+            one.add_argument("-o", "--output-dir", metavar="DIR", help=OUTPUT_DIR_HELP)
 
     avatars = sub.add_parser("avatars", help="saved avatars").add_subparsers(dest="action", required=True)
     save = avatars.add_parser("save", parents=[common])
@@ -152,7 +177,7 @@ class Cli:
                 return job.wait(timeout=timeout, on_update=progress.update)
         return job.wait(timeout=timeout)
 
-    def _finish(self, job: Job, output_dir: str | None) -> int:
+    def _finish(self, job: Job, output_dir: Path | None) -> int:
         files = [str(a.download(output_dir)) for a in job.avatars if a.image_url] if output_dir else []
         payload = {**_dump(job), "files": files} if files else job
 
@@ -169,6 +194,7 @@ class Cli:
 
     def generate(self) -> int:
         a = self.args
+        folder = output_folder(a.output_dir)
         fields: dict[str, Any] = {"seed": a.seed}
         if a.aspect_ratio:
             fields["output"] = {"aspect_ratio": a.aspect_ratio}
@@ -181,9 +207,9 @@ class Cli:
             reference_images=a.ref or None,
             **fields,
         )
-        if a.wait or a.output_dir:
+        if a.wait or folder:
             job = self._wait(job, a.wait_timeout)
-        return self._finish(job, a.output_dir)
+        return self._finish(job, folder)
 
     def jobs(self) -> int:
         a = self.args
@@ -195,8 +221,9 @@ class Cli:
             return self._finish(self.client.jobs.get(a.job_id), None)
         if a.action == "cancel":
             return self._finish(self.client.jobs.cancel(a.job_id), None)
+        folder = output_folder(a.output_dir)
         job = self.client.jobs.get(a.job_id)
-        return self._finish(self._wait(job, a.wait_timeout), a.output_dir)
+        return self._finish(self._wait(job, a.wait_timeout), folder)
 
     def avatars(self) -> int:
         a = self.args
@@ -245,6 +272,9 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None, err: TextI
     except errors.AvatarsmithError as exc:
         err.write(f"avatarsmith: {exc}\n")
         return exit_code_for(exc)
+    except UsageError as exc:
+        err.write(f"avatarsmith: {exc}\n")
+        return 2
     except KeyboardInterrupt:
         err.write("avatarsmith: interrupted\n")
         return 130

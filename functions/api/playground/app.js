@@ -93,10 +93,32 @@ function renderStyles(styles) {
   }
 }
 
+function noModels(text) {
+  // The model list needs a key (GET /v1/models is per tenant): say so instead of an empty list.
+  const select = $("model");
+  select.replaceChildren(el("option", { value: "", text }));
+  select.disabled = true;
+}
+
+function credits(n) {
+  return `${n} credit${n === 1 ? "" : "s"}`;
+}
+
+async function refreshBalance() {
+  if (!apiKey()) return;
+  try {
+    const account = await api("GET", "/v1/account");
+    $("key-status").textContent = `balance: ${account.balance} credits`;
+  } catch (err) {
+    $("key-status").textContent = err.message;
+  }
+}
+
 async function loadCatalog() {
   if (!apiKey()) {
     $("key-status").textContent = "paste a key to start";
     renderStyles([]);
+    noModels("enter a key to list models");
     return;
   }
   try {
@@ -104,17 +126,19 @@ async function loadCatalog() {
     renderStyles(styles.data);
     const select = $("model");
     select.replaceChildren();
+    select.disabled = false;
     for (const model of models.data) {
-      const label = `${model.id} (${model.credits_per_variation} credit${model.credits_per_variation === 1 ? "" : "s"})`;
-      const option = el("option", { value: model.id, text: label });
+      const option = el("option", { value: model.id, text: `${model.id} · ${credits(model.credits_per_variation)}` });
+      option.title = model.description || model.id;
       if (model.default) option.selected = true;
       select.append(option);
     }
-    const account = await api("GET", "/v1/account");
-    $("key-status").textContent = `balance: ${account.balance} credits`;
   } catch (err) {
+    noModels("models could not be listed");
     $("key-status").textContent = err.message;
+    return;
   }
+  await refreshBalance();
 }
 
 // --- the generate request, and the same request as curl / Python -----------------------------------------
@@ -173,7 +197,9 @@ function pythonLiteral(value) {
 function pythonSnippet(body) {
   const args = Object.entries(body).map(([k, v]) => `    ${k}=${pythonLiteral(v)},`);
   return [
-    "from avatarsmith_client import Client  # pip install avatarsmith-client",
+    "# The SDK, installed from the root of a clone of this repository:",
+    "#   pip install ./clients/python",
+    "from avatarsmith_client import Client",
     "",
     `client = Client(base_url=${JSON.stringify(location.origin)})  # the key comes from AVATARSMITH_API_KEY`,
     "job = client.generate(",
@@ -278,6 +304,7 @@ async function generate(event) {
     clearInterval(ticker);
     if (job) renderJob(job, startedAt);
     button.disabled = false;
+    refreshBalance(); // the job's charge (or refund) shows at once
   }
 }
 
@@ -312,7 +339,11 @@ async function loadGallery(boxId, path, emptyText) {
       return;
     }
     box.replaceChildren(
-      ...page.data.map((avatar) => imageCard(avatar.thumbnail_url || avatar.image_url, avatar.label || avatar.id, avatar.job_id, avatar.variation)),
+      ...page.data.map((avatar) => {
+        const card = imageCard(avatar.thumbnail_url || avatar.image_url, avatar.label || avatar.id, avatar.job_id, avatar.variation);
+        if (boxId === "saved") card.append(savedActions(avatar, card));
+        return card;
+      }),
     );
   } catch (err) {
     const text = err.status === 404 && err.code === "not_found" && path.startsWith("/v1/community")
@@ -320,6 +351,48 @@ async function loadGallery(boxId, path, emptyText) {
       : err.message;
     box.replaceChildren(el("p", { class: "error", text }));
   }
+}
+
+// Publish / unpublish / delete on a saved avatar (each answers the avatar, or deleted: true).
+function savedActions(avatar, card) {
+  card.dataset.avatar = avatar.id;
+  const state = el("span", { class: "muted", text: avatar.published ? "published" : "private" });
+  const publish = el("button", { type: "button", text: avatar.published ? "Unpublish" : "Publish" });
+  const remove = el("button", { type: "button", class: "danger", text: "Delete" });
+  let published = Boolean(avatar.published);
+  publish.addEventListener("click", async () => {
+    publish.disabled = true;
+    try {
+      const verb = published ? "unpublish" : "publish";
+      const updated = await api("POST", `/v1/avatars/${encodeURIComponent(avatar.id)}/${verb}`);
+      published = Boolean(updated.published);
+      publish.textContent = published ? "Unpublish" : "Publish";
+      state.textContent = published ? "published" : "private";
+    } catch (err) {
+      showSavedMessage(err.message);
+    } finally {
+      publish.disabled = false;
+    }
+  });
+  remove.addEventListener("click", async () => {
+    if (!window.confirm(`Delete ${avatar.label || avatar.id}? Its image copy is deleted too.`)) return;
+    remove.disabled = true;
+    try {
+      await api("DELETE", `/v1/avatars/${encodeURIComponent(avatar.id)}`);
+      card.remove();
+      if (!$("saved").querySelector(".card")) $("saved").replaceChildren(el("p", { class: "muted", text: "No saved avatars yet." }));
+    } catch (err) {
+      remove.disabled = false;
+      showSavedMessage(err.message);
+    }
+  });
+  return el("div", { class: "row actions-row" }, state, publish, remove);
+}
+
+function showSavedMessage(text) {
+  const box = $("saved-message");
+  box.textContent = text || "";
+  box.hidden = !text;
 }
 
 loaders["tab-jobs"] = loadJobs;

@@ -12,7 +12,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from avatarsmith.errors import InvalidRequestError
 from avatarsmith.logic import avatars as avatar_logic
 from avatarsmith.logic import billing as billing_logic
-from avatarsmith.logic.presenters import present_avatar, present_list
+from avatarsmith.logic import jobs as job_logic
+from avatarsmith.logic.presenters import present_avatar, present_job, present_list
 from avatarsmith.models.api import SaveAvatarRequest, UpdateAvatarRequest
 from avatarsmith.models.responses import Avatar, AvatarList, DeletedAvatar
 
@@ -113,14 +114,20 @@ def list_avatars(
 
 @router.get(
     "/v1/avatars/<avatar_id>",
-    summary="Read a saved avatar",
+    summary="Read a saved avatar (or, given the id a generate call returned, that generation)",
+    description="Percify's Get Avatar takes the generation's id: `job_...` answers the job itself (its "
+    "status, image_url, thumbnail_url, credits_used...), as GET /v1/jobs/{job_id} does.",
     tags=["avatars"],
     security=AUTH,
     responses=responses(Avatar, 404),
 )
-def get_avatar(avatar_id: Annotated[str, Path(description="The avatar's id")]) -> Response[str]:
+def get_avatar(
+    avatar_id: Annotated[str, Path(description="The avatar's id, or a generation's (job) id")],
+) -> Response[str]:
     tenant_id = tenant()
     services = get_services()
+    if avatar_id.startswith(avatar_logic.GENERATION_PREFIX):
+        return json_response(200, present_job(job_logic.get_job(services, tenant_id, avatar_id), services))
     return json_response(
         200, present_avatar(avatar_logic.get_avatar(services, tenant_id, avatar_id), services)
     )
@@ -128,6 +135,9 @@ def get_avatar(avatar_id: Annotated[str, Path(description="The avatar's id")]) -
 
 # --- lifecycle: rename, delete, publish to / unpublish from the community gallery -------------------
 AvatarId = Annotated[str, Path(description="The avatar's id")]
+PublishableId = Annotated[
+    str, Path(description="The avatar's id, or a generation's (job) id: its first image, saved on first use")
+]
 
 
 @router.patch(
@@ -165,7 +175,7 @@ def delete_avatar(avatar_id: AvatarId) -> Response[str]:
     security=AUTH,
     responses=responses(Avatar, 404, 409),
 )
-def publish_avatar(avatar_id: AvatarId) -> Response[str]:
+def publish_avatar(avatar_id: PublishableId) -> Response[str]:
     tenant_id = tenant()
     services = get_services()
     avatar = avatar_logic.publish_avatar(services, tenant_id, avatar_id)
@@ -179,7 +189,7 @@ def publish_avatar(avatar_id: AvatarId) -> Response[str]:
     security=AUTH,
     responses=responses(Avatar, 404, 409),
 )
-def unpublish_avatar(avatar_id: AvatarId) -> Response[str]:
+def unpublish_avatar(avatar_id: PublishableId) -> Response[str]:
     tenant_id = tenant()
     services = get_services()
     avatar = avatar_logic.unpublish_avatar(services, tenant_id, avatar_id)

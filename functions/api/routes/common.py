@@ -26,7 +26,6 @@ from avatarsmith.config import get_api_settings
 from avatarsmith.errors import (
     AvatarsmithError,
     InvalidRequestError,
-    RequestValidationError,
     UnsupportedMediaTypeError,
 )
 from avatarsmith.logic import billing as billing_logic
@@ -34,6 +33,8 @@ from avatarsmith.logic import jobs as job_logic
 from avatarsmith.logic import thumbnails
 from avatarsmith.logic.auth import Principal, authenticate_principal
 from avatarsmith.logic.services import Services
+
+from . import bodies
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -277,7 +278,7 @@ def json_body() -> dict[str, Any]:
     if not raw:
         raise InvalidRequestError("the request body is empty; send a JSON object")
     try:
-        body = json.loads(raw)
+        body = bodies.loads(raw)
     except RecursionError as exc:
         raise InvalidRequestError("the request body is nested too deeply") from exc
     except ValueError as exc:
@@ -302,13 +303,21 @@ def parse(model: type[M], data: Any) -> M:
         raise InvalidRequestError("the request body is nested too deeply") from exc
 
 
-def validation_error(exc: ValidationError) -> RequestValidationError:
+def validation_error(exc: ValidationError) -> AvatarsmithError:
     details = [
         {"loc": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"], "type": err["type"]}
         for err in exc.errors(include_url=False, include_input=False)
     ]
-    first = details[0]
-    return RequestValidationError(f"{first['loc']}: {first['message']}", param=first["loc"], details=details)
+    return bodies.refusal(details, current_routes())
+
+
+def current_routes() -> set[tuple[str, str]]:
+    """(METHOD, path) of this thread's request, as routed (`routeKey`) and as sent."""
+    event = current_event()
+    route_key = str(event.get("routeKey") or "") if hasattr(event, "get") else ""
+    sent = {(str(event.http_method).upper(), str(event.path))} if hasattr(event, "http_method") else set()
+    method, _, path = route_key.partition(" ")
+    return sent | ({(method.upper(), path)} if path else set())
 
 
 def query(name: str) -> str | None:
@@ -338,7 +347,10 @@ def requested_wait() -> tuple[float | None, str | None]:
         int_query("timeout_seconds", 30, low=0, high=job_logic.MAX_WAIT_SECONDS)
     match = _PREFER_WAIT.search(header("prefer") or "")
     if match:
-        seconds = min(int(match.group(1)), job_logic.MAX_WAIT_SECONDS)
+        digits = match.group(1)  # any number of digits: more than a few means "as long as allowed"
+        seconds = (
+            job_logic.MAX_WAIT_SECONDS if len(digits) > 6 else min(int(digits), job_logic.MAX_WAIT_SECONDS)
+        )
         return float(seconds), f"wait={seconds}"
     return None, None
 
@@ -474,4 +486,4 @@ def require_json_media_type() -> None:
 def raw_json_body() -> Any:
     """The request body as parsed JSON (already validated by the route's typed body), for fingerprints."""
     raw = current_event().decoded_body
-    return json.loads(raw) if raw and raw.strip() else None
+    return bodies.loads(raw) if raw and raw.strip() else None

@@ -17,6 +17,7 @@ from avatarsmith.compat import konpro
 from avatarsmith.logic import billing as billing_logic
 from avatarsmith.models.api import GenerateAvatarRequest
 
+from .bodies import answer_invalid_values_with_400
 from .common import (
     AUTH,
     get_services,
@@ -31,6 +32,7 @@ from .common import (
 
 router = APIGatewayHttpRouter()
 ROUTE = "/v1/photo_avatar/photo/generate"
+answer_invalid_values_with_400("POST", ROUTE)  # KonPro documents 400 Bad Request for invalid parameters
 
 
 @router.post(
@@ -38,7 +40,7 @@ ROUTE = "/v1/photo_avatar/photo/generate"
     summary="Generate photo avatar images (KonPro)",
     tags=["KonPro compatibility"],
     security=AUTH,
-    responses=responses(konpro.KonProStarted, 400, 402, 409, 413, 415, 422, 503, description="Started"),
+    responses=responses(konpro.KonProStarted, 400, 402, 409, 413, 415, 503, description="Started"),
 )
 def konpro_generate(request: Annotated[konpro.KonProGenerateRequest, Body()]) -> Response[str]:
     caller = principal()

@@ -92,9 +92,11 @@ def pi_get_job(
     wait, _ = requested_wait()
     services = get_services()
     if wait:
-        job = job_logic.wait_for_job(services, tenant_id, job_id, timeout_seconds=min(wait, time_left()))
+        job = job_logic.wait_for_job(
+            services, tenant_id, pi.native_job_id(job_id), timeout_seconds=min(wait, time_left())
+        )
     else:
-        job = job_logic.get_job(services, tenant_id, job_id)
+        job = job_logic.get_job(services, tenant_id, pi.native_job_id(job_id))
     expanded = {part.strip() for part in (expand or "").split(",") if part.strip()}
     return json_response(200, pi.present_pi_job(job, services, expand=expanded))
 
@@ -120,7 +122,7 @@ def pi_save_avatar(request: Annotated[pi.PiSaveRequest, Body()]) -> Response[str
     tenant_id = tenant()
     key = idempotency_key()
     services = get_services()
-    native = SaveAvatarRequest(job_id=request.job_id, label=request.label)
+    native = SaveAvatarRequest(job_id=pi.native_job_id(request.job_id), label=request.label)
 
     def save() -> billing_logic.ApiResult:
         avatar = avatar_logic.save_avatar(services, tenant_id, native)

@@ -43,6 +43,12 @@ class CapabilityUnsupportedError(InvalidRequestError):
     code = "capability_unsupported"
 
 
+class InvalidPromptError(InvalidRequestError):
+    """A prompt that was given but says nothing (Percify's "Invalid Prompt")."""
+
+    code = "invalid_prompt"
+
+
 class UnauthorizedError(AvatarsmithError):
     status_code = 401
     code = "unauthorized"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+import uuid
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -57,3 +58,51 @@ def new_community_id() -> str:
 
 def new_batch_id() -> str:
     return time_ordered_id("bat")
+
+
+# --- the same id as a UUID (Pi documents its job ids as UUIDs) ----------------------------------------
+_TIME_CHARS, _RANDOM_CHARS = 10, 16
+_DECODE = {c: i for i, c in enumerate(_CROCKFORD)}
+
+
+def _decode(text: str) -> int | None:
+    value = 0
+    for char in text:
+        digit = _DECODE.get(char)
+        if digit is None:
+            return None
+        value = value * 32 + digit
+    return value
+
+
+def id_as_uuid(prefixed_id: str) -> str | None:
+    """The 128 bits of a time-ordered id (48 of milliseconds, 80 random) written as a UUID, or None for a
+    string that is not such an id. `id_from_uuid` reverses it exactly."""
+    _, _, body = prefixed_id.partition("_")
+    if len(body) != _TIME_CHARS + _RANDOM_CHARS:
+        return None
+    ms, rand = _decode(body[:_TIME_CHARS]), _decode(body[_TIME_CHARS:])
+    if ms is None or rand is None or ms >= 1 << 48:
+        return None
+    return str(uuid.UUID(int=(ms << 80) | rand))
+
+
+def id_from_uuid(prefix: str, value: str) -> str | None:
+    """`prefix_…` for a UUID made by `id_as_uuid` (any spelling `uuid.UUID` reads), or None."""
+    try:
+        number = uuid.UUID(value.strip()).int
+    except ValueError:
+        return None
+    return f"{prefix}_{_encode(number >> 80, _TIME_CHARS)}{_encode(number & ((1 << 80) - 1), _RANDOM_CHARS)}"
+
+
+def job_id_as_uuid(job_id: str) -> str:
+    """A job id as Pi shows it: the UUID of the same 128 bits (the id itself if it has no such form)."""
+    return id_as_uuid(job_id) or job_id
+
+
+def job_id_from_pi(value: str) -> str:
+    """A job id as Pi takes it: its UUID or our `job_…` id."""
+    if value.startswith("job_"):
+        return value
+    return id_from_uuid("job", value) or value

@@ -65,7 +65,10 @@ def _is_blocked(address: Address, *, allow_loopback: bool) -> bool:
 
 
 def check_url_syntax(url: str, *, allow_loopback: bool, param: str) -> str:
-    """Cheap checks at submit time (no DNS): scheme, host present, no credentials, sane port."""
+    """Cheap checks at submit time (no DNS): no control characters (urlsplit would drop CR/LF and tabs
+    silently), scheme, host present, no credentials, sane port."""
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in url):
+        raise UnsafeUrlError(f"{param} may not contain control characters", param=param)
     parts = urlsplit(url)
     allowed = ("https", "http") if allow_loopback else ("https",)
     if parts.scheme not in allowed:

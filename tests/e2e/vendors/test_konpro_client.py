@@ -87,10 +87,24 @@ def test_konpro_flow_generate_callback_download(loopback_stack: StackInfo) -> No
 
 def test_konpro_limits_and_name(loopback_stack: StackInfo) -> None:
     client = KonProClient(loopback_stack.api_url, loopback_stack.api_key)
+    # KonPro documents "400 - Bad Request" for invalid parameters
     too_long = client.generate({"appearance": "a" * 1001})
-    assert too_long.status_code == 422 and too_long.json()["error"]["param"] == "appearance"
+    assert too_long.status_code == 400 and too_long.json()["error"]["param"] == "appearance"
     assert client.generate({"appearance": "a" * 1000}).status_code == 200
-    assert client.generate({"gender": "Robot"}).status_code == 422
+    for field, value in (
+        ("gender", "Robot"),
+        ("age", "Ancient"),
+        ("orientation", "diagonal"),
+        ("pose", "upside_down"),
+        ("style", "Baroque"),
+        ("name", 5),
+        ("name", "John\u202eeoD"),
+        ("callback_url", "https://example.com/cb\r\nX: 1"),
+    ):
+        refused = client.generate({field: value})
+        assert refused.status_code == 400, (field, refused.text)
+        error = refused.json()["error"]
+        assert error["code"] == "invalid_request" and error["param"] == field and error["details"], error
     # every field is optional; `name` names the avatar and is not written into the image prompt
     job_id = client.generate({"name": "John Doe"}).json()["job_id"]
     job = requests.get(

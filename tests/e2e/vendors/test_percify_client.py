@@ -27,6 +27,14 @@ class PercifyClient:
     def generate(self, body: dict[str, Any]) -> requests.Response:
         return requests.post(f"{self.base}/v1/avatars/generate", json=body, headers=self.headers, timeout=30)
 
+    def get_avatar(self, avatar_id: str) -> requests.Response:
+        """Related endpoint "Get Avatar - Check generation status"."""
+        return requests.get(f"{self.base}/v1/avatars/{avatar_id}", headers=self.headers, timeout=30)
+
+    def publish(self, avatar_id: str) -> requests.Response:
+        """Related endpoint "Publish Avatar - Share to community"."""
+        return requests.post(f"{self.base}/v1/avatars/{avatar_id}/publish", headers=self.headers, timeout=30)
+
     def poll(self, avatar_id: str, timeout: float = 60) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
@@ -91,3 +99,42 @@ def test_percify_documented_5000_character_prompt(stack: StackInfo) -> None:
     assert too_long.status_code == 422 and too_long.json()["error"]["param"] == "prompt"
     both = client.generate({"prompt": "a", "cfg_scale": 5, "guidance_scale": 5})
     assert both.status_code == 422
+
+
+def test_get_and_publish_avatar_take_the_id_generate_returned(stack: StackInfo) -> None:
+    client = PercifyClient(stack.api_url, stack.api_key)
+    avatar_id = client.generate({"prompt": "portrait of a lighthouse keeper", "model": "flux"}).json()["id"]
+    # Get Avatar: the generation's status, until completed, with its image
+    status = client.get_avatar(avatar_id)
+    assert status.status_code == 200, status.text
+    assert status.json()["id"] == avatar_id and status.json()["status"] in (
+        "queued",
+        "processing",
+        "completed",
+    )
+    done = client.poll(avatar_id)
+    got = client.get_avatar(avatar_id).json()
+    assert got["status"] == "completed" and got["image_url"] and got["credits_used"] == done["credits_used"]
+    download_image(got["image_url"])
+    # Publish Avatar with the same id: shared, and publishing again changes nothing
+    published = client.publish(avatar_id)
+    assert published.status_code == 200, published.text
+    shared = published.json()
+    assert shared["published"] is True and shared["job_id"] == avatar_id
+    download_image(shared["image_url"])
+    again = client.publish(avatar_id)
+    assert again.status_code == 200 and again.json()["id"] == shared["id"]
+    assert again.json()["community_id"] == shared["community_id"]
+    # An id nobody generated is a 404 in the envelope
+    missing = client.publish("job_01m90000000000000000000000")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_an_empty_prompt_is_invalid_prompt(stack: StackInfo) -> None:
+    client = PercifyClient(stack.api_url, stack.api_key)
+    for prompt in ("", "   "):
+        reply = client.generate({"prompt": prompt, "model": "flux"})
+        assert reply.status_code == 400, reply.text
+        error = reply.json()["error"]
+        assert (error["code"], error["param"]) == ("invalid_prompt", "prompt")
+        assert error["message"].startswith("Invalid Prompt")

@@ -70,7 +70,7 @@ def test_pi_flow_generate_poll_download_save_list_get(stack: StackInfo) -> None:
     assert isinstance(body["id"], str) and body["id"].startswith("req_")
     assert isinstance(body["created_at"], int) and not isinstance(body["created_at"], bool)
     job_id = body["data"]["job_id"]
-    assert isinstance(job_id, str) and job_id
+    assert str(uuid.UUID(job_id)) == job_id  # documented: "UUID of the background generation job"
     # Idempotency: same key + same body = the original 202; a different body = 409 idempotency_key_mismatch
     replay = pi.generate(EXAMPLE, idempotency_key=key)
     assert replay.status_code == 202 and replay.json() == body
@@ -104,9 +104,14 @@ def test_pi_flow_generate_poll_download_save_list_get(stack: StackInfo) -> None:
 
 def test_pi_requires_a_non_empty_prompt_and_keeps_its_limits(stack: StackInfo) -> None:
     pi = PiClient(stack.api_url, stack.api_key)
-    for body in ({}, {"prompt": ""}, {"prompt": "   "}, {"prompt": "x" * 5001}):
+    for body in ({}, {"prompt": "x" * 5001}):
         reply = pi.generate(body)
         assert reply.status_code == 422, (body, reply.text)
+        assert reply.json()["error"]["param"] == "prompt"
+    for body in ({"prompt": ""}, {"prompt": "   "}):  # given, but says nothing
+        reply = pi.generate(body)
+        assert reply.status_code == 400, (body, reply.text)
+        assert reply.json()["error"]["code"] == "invalid_prompt"
         assert reply.json()["error"]["param"] == "prompt"
     too_many = pi.generate({"prompt": "a chef", "reference_images": ["aGVsbG8="] * 7})
     assert too_many.status_code == 422
@@ -117,7 +122,7 @@ def test_pi_hints_steer_style_pose_and_culture_instead_of_prompt_text(stack: Sta
     pi = PiClient(stack.api_url, stack.api_key)
     job_id = pi.generate(EXAMPLE).json()["data"]["job_id"]
     native = requests.get(
-        f"{stack.api_url}/v1/jobs/{job_id}",
+        f"{stack.api_url}/v1/jobs/{native_job_id(job_id)}",
         params={"wait_for_completion": "true", "timeout_seconds": "30"},
         headers={"Authorization": f"Bearer {stack.api_key}"},
         timeout=40,
@@ -128,3 +133,57 @@ def test_pi_hints_steer_style_pose_and_culture_instead_of_prompt_text(stack: Sta
     final = native["provenance"]["final_prompt"]
     assert "filter culture" not in final and "art direction" not in final and "composition" not in final
     assert native["metadata"] == EXAMPLE["metadata"]
+
+
+CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def native_job_id(pi_job_id: str) -> str:
+    """docs/vendors.md: the UUID's 128 bits are the job id's (48 bits of milliseconds, then 80 random),
+    written as 26 Crockford base-32 characters after `job_`."""
+    number = uuid.UUID(pi_job_id).int
+    chars = "".join(CROCKFORD[(number >> (5 * i)) & 31] for i in range(16))
+    ms = number >> 80
+    return "job_" + "".join(CROCKFORD[(ms >> (5 * i)) & 31] for i in range(10))[::-1] + chars[::-1]
+
+
+def test_pi_takes_the_job_uuid_and_our_id_everywhere_it_takes_a_job_id(stack: StackInfo) -> None:
+    pi = PiClient(stack.api_url, stack.api_key)
+    job_uuid = pi.generate({"prompt": "two spellings of one id"}).json()["data"]["job_id"]
+    ours = native_job_id(job_uuid)
+    # Both spellings read the same job, shown with the UUID
+    by_uuid, by_ours = pi.job(job_uuid).json(), pi.job(ours).json()
+    assert by_uuid["status"] == "completed" and by_uuid == by_ours
+    assert by_uuid["data"]["job_id"] == by_ours["data"]["job_id"] == job_uuid
+    assert pi.job(job_uuid.upper()).status_code == 200
+    # Both spellings save it; the saved avatar names the job by its UUID
+    for spelling in (job_uuid, ours):
+        saved = pi.save(spelling, f"saved via {spelling[:4]}")
+        assert saved.status_code == 201, saved.text
+        assert saved.json()["job_id"] == job_uuid
+    # An unknown UUID is a 404 in the envelope
+    missing = pi.job(str(uuid.uuid4()))
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_saving_an_erased_job_is_409_image_gone(stack: StackInfo) -> None:
+    pi = PiClient(stack.api_url, stack.api_key)
+    job_uuid = pi.generate({"prompt": "soon erased"}).json()["data"]["job_id"]
+    assert pi.job(job_uuid).json()["status"] == "completed"
+    erased = requests.delete(
+        f"{stack.api_url}/v1/jobs/{native_job_id(job_uuid)}",
+        headers={"Authorization": f"Bearer {stack.api_key}"},
+        timeout=30,
+    )
+    assert erased.status_code == 200, erased.text
+    for reply in (
+        pi.save(job_uuid, "too late"),
+        requests.post(
+            f"{stack.api_url}/v1/avatars/save",
+            json={"job_id": native_job_id(job_uuid)},
+            headers={"Authorization": f"Bearer {stack.api_key}"},
+            timeout=30,
+        ),
+    ):
+        assert reply.status_code == 409, reply.text
+        assert reply.json()["error"]["code"] == "image_gone"

@@ -1,14 +1,17 @@
 """302.AI Avatar Maker, form-data variant: a multipart/form-data generate request read as the JSON one.
 
 Every documented field arrives as a form field: `image` as a file part (turned into a data URL) or as
-a text field holding a URL or a `data:image/...` string; `num`, `width` and `height` as integers (the
-native request treats out-of-range values as 302.AI documents: 1 and 1024); empty optional fields are
+a text field holding a URL or a `data:image/...` string; `num`, `width`, `height` (and the native
+request's other numeric fields) as numbers (the native request treats out-of-range `num`, `width` and
+`height` as 302.AI documents: 1 and 1024; more than 20 digits is a 400); empty optional fields are
 left out, as a form sends them. Anything else is passed on for the native request to accept or refuse.
 """
 
 from __future__ import annotations
 
 import base64
+import math
+import re
 from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -16,7 +19,14 @@ from typing import Any
 
 from avatarsmith.errors import InvalidRequestError
 
-INTEGER_FIELDS = frozenset({"num", "width", "height"})
+#: Form fields read as numbers (a form sends text): the native request's integer and decimal fields.
+INTEGER_FIELDS = frozenset(
+    {"num", "width", "height", "seed", "num_variations", "num_images", "deadline_seconds"}
+)
+DECIMAL_FIELDS = frozenset({"guidance_scale", "cfg_scale"})
+MAX_DIGITS = 20
+_INTEGER = re.compile(r"[+-]?\d+")
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?")
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -50,9 +60,19 @@ def _media_type(declared: str, data: bytes) -> str:
     return declared or "application/octet-stream"
 
 
-def _text(value: str) -> Any:
+def _number(name: str, value: str) -> Any:
+    """A numeric form field as the number it spells; other text is passed on for the request's own
+    validation to refuse. More than 20 digits is no number any field takes: 400 here."""
     stripped = value.strip()
-    return int(stripped) if stripped.lstrip("-").isdigit() else stripped
+    pattern = _INTEGER if name in INTEGER_FIELDS else _DECIMAL
+    if not pattern.fullmatch(stripped):
+        return stripped
+    if sum(c.isdigit() for c in stripped) > MAX_DIGITS:
+        raise InvalidRequestError(f"{name} has more than {MAX_DIGITS} digits", param=name)
+    if name in INTEGER_FIELDS:
+        return int(stripped)
+    number = float(stripped)
+    return number if math.isfinite(number) else stripped
 
 
 def form_to_body(body: bytes, content_type: str) -> dict[str, Any]:
@@ -80,5 +100,5 @@ def form_to_body(body: bytes, content_type: str) -> dict[str, Any]:
             raise InvalidRequestError(f"the form field {name} is not text", param=name) from exc
         if not value.strip():
             continue  # an empty optional field, as forms send them
-        out[name] = _text(value) if name in INTEGER_FIELDS else value
+        out[name] = _number(name, value) if name in INTEGER_FIELDS | DECIMAL_FIELDS else value
     return out

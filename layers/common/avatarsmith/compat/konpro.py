@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from avatarsmith.models.api import ShortText
 from avatarsmith.models.domain import Job
+from avatarsmith.models.text import DisplayText, UrlText
 
 MAX_APPEARANCE = 1000
 STARTED_MESSAGE = "Avatar generation started successfully"
@@ -22,7 +23,7 @@ STARTED_MESSAGE = "Avatar generation started successfully"
 class KonProGenerateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=100, description="Name assigned to the avatar")
+    name: DisplayText | None = Field(default=None, max_length=100, description="Name assigned to the avatar")
     age: str | None = Field(
         default=None,
         max_length=40,
@@ -38,7 +39,7 @@ class KonProGenerateRequest(BaseModel):
         description="Realistic, Pixar, Cinematic, Vintage, Noir, Cyberpunk, Unspecified",
     )
     appearance: str | None = Field(default=None, max_length=MAX_APPEARANCE)
-    callback_url: str | None = Field(default=None, max_length=2048)
+    callback_url: UrlText | None = Field(default=None, max_length=2048)
     callback_id: ShortText | None = None
 
 

@@ -2,7 +2,8 @@
 
 Pi's request fields are a subset of the native generate request with the same names, so the mapping is
 a re-validation; the differences are Pi's own rules (a non-empty `prompt` is required) and its answers
-(`created_at` in Unix seconds, the job id under `data.job_id`, the image under `data.avatar` when the
+(`created_at` in Unix seconds, the job id under `data.job_id` as a UUID — the same 128 bits as our
+`job_…` id, and either is accepted wherever Pi takes a job id —, the image under `data.avatar` when the
 caller asks for `expand=avatar`).
 """
 
@@ -13,17 +14,22 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
+from avatarsmith.ids import job_id_as_uuid, job_id_from_pi
 from avatarsmith.logic.presenters import present_avatar, present_job
 from avatarsmith.logic.services import Services
 from avatarsmith.models.api import (
+    INVALID_PROMPT,
     MAX_PROMPT,
     MAX_REFERENCE_IMAGES,
     HintValue,
+    Metadata,
     OutputRequest,
     ShortText,
 )
 from avatarsmith.models.domain import Job, SavedAvatar
+from avatarsmith.models.text import DisplayText, ReferenceText
 
 ROUTE_PREFIX = "/api/v1"
 
@@ -33,29 +39,27 @@ class PiGenerateRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    prompt: str = Field(min_length=1, max_length=MAX_PROMPT, description="Creative description, 1-5000 chars")
+    prompt: str = Field(max_length=MAX_PROMPT, description="Creative description, 1-5000 chars")
     hints: dict[Annotated[str, StringConstraints(max_length=64)], HintValue] | None = Field(
         default=None,
         max_length=32,
         description="art_direction -> style preset, avatar_composition -> pose, filter_culture -> "
         "cultural context (ethnicity); other keys are added to the prompt",
     )
-    reference_images: list[str] | None = Field(default=None, min_length=1, max_length=MAX_REFERENCE_IMAGES)
+    reference_images: list[ReferenceText] | None = Field(
+        default=None, min_length=1, max_length=MAX_REFERENCE_IMAGES
+    )
     output: OutputRequest | None = None
     client_reference_id: ShortText | None = None
-    metadata: (
-        dict[
-            Annotated[str, StringConstraints(min_length=1, max_length=40)],
-            Annotated[str, StringConstraints(max_length=500)],
-        ]
-        | None
-    ) = Field(default=None, max_length=16, description="Echoed in the job and in webhook deliveries")
+    metadata: Metadata | None = Field(
+        default=None, max_length=16, description="Echoed in the job and in webhook deliveries"
+    )
 
     @field_validator("prompt")
     @classmethod
     def _non_empty(cls, v: str) -> str:
         if not v.strip():
-            raise ValueError("prompt must be a non-empty string")
+            raise PydanticCustomError(INVALID_PROMPT, "Invalid Prompt: prompt must be a non-empty string")
         return v
 
 
@@ -64,12 +68,12 @@ class PiSaveRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    job_id: str = Field(min_length=1, max_length=64)
-    label: str | None = Field(default=None, max_length=200)
+    job_id: str = Field(min_length=1, max_length=64, description="The job's UUID (or its job_... id)")
+    label: DisplayText | None = Field(default=None, max_length=200)
 
 
 class PiJobData(BaseModel):
-    job_id: str
+    job_id: str = Field(description="UUID of the generation job (the same 128 bits as its job_... id)")
 
 
 class PiJobAccepted(BaseModel):
@@ -154,14 +158,14 @@ def present_accepted(job: Job) -> dict[str, Any]:
         id=new_request_id(),
         status=job.status.value,
         created_at=unix_seconds(job.created_at),
-        data=PiJobData(job_id=job.id),
+        data=PiJobData(job_id=job_id_as_uuid(job.id)),
     ).model_dump(mode="json")
 
 
 def present_pi_job(job: Job, services: Services, *, expand: set[str]) -> dict[str, Any]:
     native = present_job(job, services)
     detail = PiJobDetail(
-        job_id=job.id,
+        job_id=job_id_as_uuid(job.id),
         model=job.spec.model,
         client_reference_id=job.client_reference_id,
         metadata=job.metadata,
@@ -172,7 +176,7 @@ def present_pi_job(job: Job, services: Services, *, expand: set[str]) -> dict[st
         detail.avatars = images
         detail.avatar = images[0] if images else None
     body = PiJob(
-        id=job.id,
+        id=job_id_as_uuid(job.id),
         status=job.status.value,
         created_at=unix_seconds(job.created_at),
         updated_at=unix_seconds(job.updated_at),
@@ -183,6 +187,10 @@ def present_pi_job(job: Job, services: Services, *, expand: set[str]) -> dict[st
 
 def present_pi_avatar(avatar: SavedAvatar, services: Services) -> dict[str, Any]:
     native = present_avatar(avatar, services)
-    return PiAvatar.model_validate({**native, "created_at": unix_seconds(avatar.created_at)}).model_dump(
-        mode="json"
-    )
+    shown = {**native, "job_id": job_id_as_uuid(avatar.job_id), "created_at": unix_seconds(avatar.created_at)}
+    return PiAvatar.model_validate(shown).model_dump(mode="json")
+
+
+def native_job_id(value: str) -> str:
+    """The job id a Pi request names (its UUID or our `job_…` id) as ours."""
+    return job_id_from_pi(value)

@@ -13,7 +13,13 @@ import contextlib
 from avatarsmith.dal.community import AlreadyPublished, entry_keys
 from avatarsmith.dal.storage import KEPT_PREFIX, community_key, kept_key
 from avatarsmith.dal.table import ConditionFailed, TransactionCancelled
-from avatarsmith.errors import AvatarNotFoundError, InvalidRequestError, JobNotCompletedError, StorageError
+from avatarsmith.errors import (
+    AvatarNotFoundError,
+    ImageGoneError,
+    InvalidRequestError,
+    JobNotCompletedError,
+    StorageError,
+)
 from avatarsmith.ids import new_avatar_id, new_community_id
 from avatarsmith.logic.clock import now_iso
 from avatarsmith.logic.cursors import decode_cursor, encode_cursor
@@ -23,19 +29,51 @@ from avatarsmith.models.api import SaveAvatarRequest
 from avatarsmith.models.domain import CommunityEntry, JobStatus, SavedAvatar
 from avatarsmith.observability import logger
 
+GENERATION_PREFIX = "job_"
 
-def save_avatar(services: Services, tenant_id: str, request: SaveAvatarRequest) -> SavedAvatar:
+
+def generation_avatar_id(job_id: str) -> str:
+    """The avatar a generation id stands for (Percify's Get/Publish Avatar take the generation's id):
+    the same time-ordered suffix under `ava_`, so it is found without an index and made once."""
+    return f"ava_{job_id.removeprefix(GENERATION_PREFIX)}"
+
+
+def saved_avatar_id(avatar_or_job_id: str) -> str:
+    """An avatar id as given, or the one a generation id stands for."""
+    if avatar_or_job_id.startswith(GENERATION_PREFIX):
+        return generation_avatar_id(avatar_or_job_id)
+    return avatar_or_job_id
+
+
+def avatar_for_generation(services: Services, tenant_id: str, job_id: str) -> SavedAvatar:
+    """The generation's first image as a saved avatar, saved on first use (the generation must be
+    completed and its image still stored)."""
+    existing = services.avatars.get(tenant_id, generation_avatar_id(job_id))
+    if existing is not None:
+        return existing
+    request = SaveAvatarRequest(job_id=job_id)
+    return save_avatar(services, tenant_id, request, avatar_id=generation_avatar_id(job_id))
+
+
+def save_avatar(
+    services: Services, tenant_id: str, request: SaveAvatarRequest, *, avatar_id: str | None = None
+) -> SavedAvatar:
     job = get_job(services, tenant_id, request.job_id)
     if job.status != JobStatus.COMPLETED:
         raise JobNotCompletedError(
             f"job {job.id} is {job.status.value}; only completed jobs can be saved", param="job_id"
+        )
+    if job.erased_at:
+        raise ImageGoneError(
+            f"job {job.id} was erased on {job.erased_at}; its images are no longer stored", param="job_id"
         )
     variation = next((v for v in job.variations if v.index == request.variation), None)
     if variation is None or variation.status != "completed" or not variation.image_key:
         raise InvalidRequestError(
             f"job {job.id} has no completed variation {request.variation}", param="variation"
         )
-    avatar_id = new_avatar_id()
+    fixed_id = avatar_id is not None
+    avatar_id = avatar_id or new_avatar_id()
     image_format = variation.format or job.spec.output.format
     kept_image = kept_key(tenant_id, avatar_id, f"image.{variation.image_key.rsplit('.', 1)[-1]}")
     services.images.copy(variation.image_key, kept_image)
@@ -59,6 +97,12 @@ def save_avatar(services: Services, tenant_id: str, request: SaveAvatarRequest) 
     )
     try:
         services.avatars.create(avatar)
+    except ConditionFailed:
+        winner = services.avatars.get(tenant_id, avatar_id) if fixed_id else None
+        if winner is not None:  # a concurrent first use saved it (to the same keys): keep its copies
+            return winner
+        _delete_kept(services, avatar)
+        raise
     except BaseException:
         _delete_kept(services, avatar)
         raise
@@ -113,8 +157,13 @@ def delete_avatar(services: Services, tenant_id: str, avatar_id: str) -> None:
 
 
 def publish_avatar(services: Services, tenant_id: str, avatar_id: str) -> SavedAvatar:
-    """Share to the community gallery (publishing twice is a no-op)."""
-    avatar = get_avatar(services, tenant_id, avatar_id)
+    """Share to the community gallery (publishing twice is a no-op). A generation id publishes the
+    generation's first image (saved on first use)."""
+    if avatar_id.startswith(GENERATION_PREFIX):
+        avatar = avatar_for_generation(services, tenant_id, avatar_id)
+        avatar_id = avatar.id
+    else:
+        avatar = get_avatar(services, tenant_id, avatar_id)
     if avatar.published_id:
         return avatar
     now = now_iso()
@@ -150,6 +199,7 @@ def publish_avatar(services: Services, tenant_id: str, avatar_id: str) -> SavedA
 
 def unpublish_avatar(services: Services, tenant_id: str, avatar_id: str) -> SavedAvatar:
     """Remove from the community gallery (unpublishing an unpublished avatar is a no-op)."""
+    avatar_id = saved_avatar_id(avatar_id)
     avatar = get_avatar(services, tenant_id, avatar_id)
     if avatar.published_id:
         entry = services.community.get(avatar.published_id)

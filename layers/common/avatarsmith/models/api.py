@@ -2,7 +2,9 @@
 
 Strict where DESIGN.md sets a limit (`num_variations`, `output.width`, `seed`, …: out of range is a 422);
 lenient exactly where a seed documents leniency (302.AI: `num`, top-level `width`/`height` outside the
-supported range are treated as 1 and 1024).
+supported range are treated as 1 and 1024). Every documented integer is a JSON integer (`true`, `"2"` and
+`1.0` are refused: strict), every documented number a JSON number; labels and names follow
+`models.text` (no control, zero-width or bidi characters; NFC), URLs hold no control characters.
 """
 
 from __future__ import annotations
@@ -11,11 +13,15 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from avatarsmith import catalog
 from avatarsmith.models.domain import AgeGroup, Attributes, Gender, OutputSpec, Pose
+from avatarsmith.models.text import DisplayText, ReferenceText, UrlText
 
 MAX_PROMPT = 5000
+#: The validation error type of a blank prompt: answered 400 `invalid_prompt` (not 422) on every route.
+INVALID_PROMPT = "invalid_prompt"
 MIN_SIDE, MAX_SIDE, DEFAULT_SIDE = 256, 2048, 1024
 MAX_REFERENCE_IMAGES = 6
 MAX_SEED = 2_147_483_647
@@ -29,8 +35,25 @@ ASPECT_RATIOS: dict[str, tuple[int, int]] = {
 ORIENTATION_RATIOS = {"square": "1:1", "horizontal": "16:9", "vertical": "9:16"}
 RESOLUTIONS = {"0.5k": 512, "512": 512, "1k": 1024, "1024": 1024, "2k": 2048, "2048": 2048}
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-HintValue = Annotated[str, StringConstraints(max_length=500)] | int | float | bool
+ShortText = Annotated[DisplayText, StringConstraints(strip_whitespace=True, max_length=200)]
+#: A hint's value: text, a flag or a number (numbers bounded so that they can be stored as given).
+HintValue = (
+    Annotated[str, StringConstraints(max_length=500)]
+    | bool
+    | Annotated[int, Field(strict=True, ge=-(2**53), le=2**53)]
+    | Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-1e15, le=1e15)]
+)
+#: Metadata: short names to text, echoed in the job and in webhook deliveries.
+Metadata = dict[
+    Annotated[DisplayText, StringConstraints(min_length=1, max_length=40)],
+    Annotated[str, StringConstraints(max_length=500)],
+]
+
+
+def Integer(**constraints: Any) -> Any:
+    """A documented integer: only a JSON integer is accepted (not `true`, `"2"` or `1.0`)."""
+    return Field(strict=True, **constraints)
+
 
 _GENDERS: dict[str, Gender] = {
     "female": "female",
@@ -102,12 +125,12 @@ class AttributesRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     gender: str | None = Field(default=None, max_length=40)
-    age: str | int | None = None
+    age: str | Annotated[int, Field(strict=True)] | None = None
     ethnicity: str | None = Field(default=None, max_length=60)
     person_type: str | None = Field(default=None, max_length=40)
     pose: str | None = Field(default=None, max_length=40)
     orientation: str | None = Field(default=None, max_length=40)
-    name: str | None = Field(default=None, max_length=100)
+    name: DisplayText | None = Field(default=None, max_length=100)
 
     @field_validator("gender")
     @classmethod
@@ -123,7 +146,7 @@ class AttributesRequest(BaseModel):
     def _age(cls, v: str | int | None) -> str | None:
         if v is None:
             return None
-        if isinstance(v, int) or (isinstance(v, str) and v.strip().isdigit()):
+        if isinstance(v, int) or (isinstance(v, str) and v.strip().isdigit() and len(v.strip()) <= 3):
             years = int(v)
             if not 0 <= years <= 120:
                 raise ValueError("age in years must be between 0 and 120")
@@ -182,8 +205,8 @@ class OutputRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     aspect_ratio: str | None = Field(default=None, description="1:1, 16:9, 9:16, 4:3, 3:4 or auto")
-    width: int | None = Field(default=None, ge=MIN_SIDE, le=MAX_SIDE)
-    height: int | None = Field(default=None, ge=MIN_SIDE, le=MAX_SIDE)
+    width: int | None = Integer(default=None, ge=MIN_SIDE, le=MAX_SIDE)
+    height: int | None = Integer(default=None, ge=MIN_SIDE, le=MAX_SIDE)
     resolution: str | None = Field(default=None, description="0.5K, 1K or 2K (the long side)")
     format: Literal["png", "webp", "jpeg", "jpg"] | None = None
     thinking_intensity: str | None = Field(
@@ -223,25 +246,29 @@ class GenerateAvatarRequest(AttributesRequest):
     appearance: str | None = Field(default=None, max_length=MAX_PROMPT, description="KonPro alias of prompt")
     negative_prompt: str | None = Field(default=None, max_length=MAX_PROMPT)
     model: str | None = Field(default=None, max_length=100)
-    style: str | int | None = None
+    style: str | Annotated[int, Field(strict=True)] | None = None
     attributes: AttributesRequest | None = None
     hints: dict[Annotated[str, StringConstraints(max_length=64)], HintValue] | None = Field(
         default=None, max_length=32
     )
-    reference_images: list[str] | None = Field(default=None, min_length=1, max_length=MAX_REFERENCE_IMAGES)
-    image: str | None = Field(default=None, description="302.AI alias: one reference image")
+    reference_images: list[ReferenceText] | None = Field(
+        default=None, min_length=1, max_length=MAX_REFERENCE_IMAGES
+    )
+    image: ReferenceText | None = Field(default=None, description="302.AI alias: one reference image")
     output: OutputRequest | None = None
     aspect_ratio: str | None = None
-    width: int | None = Field(default=None, description="302.AI: outside 256-2048 is treated as 1024")
-    height: int | None = Field(default=None, description="302.AI: outside 256-2048 is treated as 1024")
-    guidance_scale: float | None = Field(default=None, ge=1, le=20)
-    cfg_scale: float | None = Field(default=None, ge=1, le=20, description="Percify alias of guidance_scale")
-    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
-    num_variations: int | None = Field(default=None, ge=1, le=4)
-    num_images: int | None = Field(default=None, ge=1, le=4, description="Percify alias of num_variations")
-    num: int | None = Field(default=None, description="302.AI alias: outside 1-4 is treated as 1")
-    callback_url: str | None = Field(default=None, max_length=2048)
-    deadline_seconds: int | None = Field(
+    width: int | None = Integer(default=None, description="302.AI: outside 256-2048 is treated as 1024")
+    height: int | None = Integer(default=None, description="302.AI: outside 256-2048 is treated as 1024")
+    guidance_scale: float | None = Field(default=None, strict=True, ge=1, le=20)
+    cfg_scale: float | None = Field(
+        default=None, strict=True, ge=1, le=20, description="Percify alias of guidance_scale"
+    )
+    seed: int | None = Integer(default=None, ge=0, le=MAX_SEED)
+    num_variations: int | None = Integer(default=None, ge=1, le=4)
+    num_images: int | None = Integer(default=None, ge=1, le=4, description="Percify alias of num_variations")
+    num: int | None = Integer(default=None, description="302.AI alias: outside 1-4 is treated as 1")
+    callback_url: UrlText | None = Field(default=None, max_length=2048)
+    deadline_seconds: int | None = Integer(
         default=None, ge=1, le=86_400, description="cancel the job this long after creation (or Cancel-After)"
     )
     reference_retention: Literal["delete", "keep"] = Field(
@@ -249,17 +276,20 @@ class GenerateAvatarRequest(AttributesRequest):
     )
     callback_id: ShortText | None = None
     client_reference_id: ShortText | None = None
-    metadata: (
-        dict[
-            Annotated[str, StringConstraints(min_length=1, max_length=40)],
-            Annotated[str, StringConstraints(max_length=500)],
-        ]
-        | None
-    ) = Field(default=None, max_length=16)
+    metadata: Metadata | None = Field(default=None, max_length=16)
 
-    @field_validator("prompt", "custom_prompt", "appearance", "negative_prompt")
+    @field_validator("prompt")
+    @classmethod
+    def _prompt(cls, v: str | None) -> str | None:
+        """A prompt that is given must say something (Percify: Invalid Prompt; Pi: non-empty string)."""
+        if v is not None and not v.strip():
+            raise PydanticCustomError(INVALID_PROMPT, "Invalid Prompt: prompt must be a non-empty string")
+        return None if v is None else v.strip()
+
+    @field_validator("custom_prompt", "appearance", "negative_prompt")
     @classmethod
     def _text(cls, v: str | None) -> str | None:
+        """Optional texts: empty means not given (302.AI: an empty custom_prompt leaves the style on)."""
         if v is None:
             return None
         v = v.strip()
@@ -413,21 +443,21 @@ class SaveAvatarRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     job_id: str = Field(min_length=1, max_length=64)
-    label: str | None = Field(default=None, max_length=200)
-    variation: int = Field(default=0, ge=0, le=3)
+    label: DisplayText | None = Field(default=None, max_length=200)
+    variation: int = Integer(default=0, ge=0, le=3)
 
 
 class CreateUploadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     content_type: Literal["image/jpeg", "image/png", "image/webp"]
-    size: int = Field(ge=1, description="the file's size in bytes (at most 15 MB = 15728640)")
+    size: int = Integer(ge=1, description="the file's size in bytes (at most 15 MB = 15728640)")
 
 
 class UpdateAvatarRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    label: str | None = Field(max_length=200)
+    label: DisplayText | None = Field(max_length=200)
 
 
 MAX_BATCH_ITEMS = 100
@@ -437,16 +467,10 @@ class CreateBatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     items: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
-    callback_url: str | None = Field(default=None, max_length=2048)
-    callback_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
-    client_reference_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
-    metadata: (
-        dict[
-            Annotated[str, StringConstraints(min_length=1, max_length=40)],
-            Annotated[str, StringConstraints(max_length=500)],
-        ]
-        | None
-    ) = Field(default=None, max_length=16)
+    callback_url: UrlText | None = Field(default=None, max_length=2048)
+    callback_id: Annotated[DisplayText, StringConstraints(min_length=1, max_length=200)] | None = None
+    client_reference_id: Annotated[DisplayText, StringConstraints(min_length=1, max_length=200)] | None = None
+    metadata: Metadata | None = Field(default=None, max_length=16)
 
     @field_validator("callback_url")
     @classmethod

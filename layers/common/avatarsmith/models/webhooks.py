@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from .domain import JobStatus
+from .text import DisplayText, UrlText
 
 EVENT_TYPE_PREFIX = "avatar.generation."
 #: One webhook event type per job status (the EventBridge detail-type is "Avatar Job <Status>").
@@ -30,14 +31,14 @@ def event_type_for(status: str) -> str:
 # --- API inputs ------------------------------------------------------------------------------------
 class CreateWebhookEndpointRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: Annotated[str, StringConstraints(min_length=8, max_length=2048, strip_whitespace=True)]
+    url: Annotated[UrlText, StringConstraints(min_length=8, max_length=2048)]
     events: list[str] = Field(
         default_factory=lambda: list(TERMINAL_EVENT_TYPES),
         min_length=1,
         max_length=len(SUBSCRIBABLE_EVENT_TYPES),
         description="Event types to receive; default: the terminal ones (completed, failed, canceled).",
     )
-    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    description: Annotated[DisplayText, StringConstraints(max_length=500)] | None = None
 
     @field_validator("events")
     @classmethod
@@ -53,6 +54,7 @@ class RotateSecretRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     overlap_seconds: int = Field(
         default=86_400,
+        strict=True,
         ge=0,
         le=7 * 86_400,
         description="How long the previous secret keeps signing next to the new one (0: stop at once).",
