@@ -72,8 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         api_key=os.environ.get("AVATARSMITH_API_KEY") or None,
         extra_env=local_settings(os.environ),
     )
+    from .stack import StackConfigError
+
     try:
         info = stack.start()
+    except StackConfigError as exc:
+        print(f"could not start the local stack: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(
             f"could not start the local stack: {exc} (is port {port} in use? set PORT=...)", file=sys.stderr

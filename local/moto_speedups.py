@@ -80,6 +80,8 @@ def _cached_parse(original: Any) -> Any:
 def _cached_client(original: Any) -> Any:
     from moto.core.models import botocore_stubber
 
+    from .emulator_auth import stack_client
+
     clients: dict[tuple[str, str], Any] = {}
     lock = threading.Lock()
 
@@ -90,7 +92,7 @@ def _cached_client(original: Any) -> Any:
         with lock:
             key = (region, service)
             if key not in clients:
-                clients[key] = original(region=region, service=service, state_credentials=state_credentials)
+                clients[key] = stack_client(region, service)
                 if service == "lambda":
                     clients[key] = _DirectLambda(clients[key])
                 elif service == "events":

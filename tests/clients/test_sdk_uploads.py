@@ -16,6 +16,7 @@ import avatarsmith_client as sdk
 import boto3
 import httpx
 import pytest
+from botocore.config import Config
 
 from local.stack import StackInfo
 
@@ -47,7 +48,8 @@ class UploadingApi:
                     upload_id = f"upl_{uuid.uuid4().hex[:12]}"
                     key = f"uploads/{upload_id}"
                     api.keys[upload_id] = key
-                    post = boto3.client("s3").generate_presigned_post(
+                    s3 = boto3.client("s3", config=Config(signature_version="s3v4"))  # as the API signs
+                    post = s3.generate_presigned_post(
                         api.bucket,
                         key,
                         Conditions=[["content-length-range", 1, 15 * 1024 * 1024]],

@@ -84,8 +84,9 @@ def _target(args: argparse.Namespace) -> str:
         os.environ.update(
             {
                 "AWS_ENDPOINT_URL": state["moto_url"],
-                "AWS_ACCESS_KEY_ID": "local",
-                "AWS_SECRET_ACCESS_KEY": "local",
+                # the stack's own emulator credentials (the emulator refuses any other signature)
+                "AWS_ACCESS_KEY_ID": str(state.get("aws_access_key_id", "")),
+                "AWS_SECRET_ACCESS_KEY": str(state.get("aws_secret_access_key", "")),
                 "AWS_DEFAULT_REGION": state.get("region", "us-east-1"),
             }
         )
