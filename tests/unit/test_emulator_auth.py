@@ -123,7 +123,7 @@ def test_a_plain_http_call_signed_by_the_helper_is_admitted(emulator: Emulator) 
         (
             "POST",
             f"/{BUCKET}?delete",
-            {"data": b"<Delete><Object><Key>t_a/job/0.png</Key></Object></Delete>"},
+            {"data": DELETE_XML},
         ),
         ("GET", "/moto-api/data.json", {}),
         ("POST", "/moto-api/reset", {}),
