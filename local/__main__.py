@@ -100,6 +100,7 @@ Avatarsmith local stack is running (Ctrl-C stops it).
   API base URL : {info.api_url}
   API key      : {info.api_key}
   AWS emulator : {info.moto_url}   (moto: DynamoDB, SQS, S3, Step Functions, EventBridge)
+  Emulator keys: {state_dir / "emulator.json"}   (every call must be signed with them; docs/local-stack.md)
   Job events   : one line per event below (AVATARSMITH_PRINT_EVENTS=0 to silence)
   Webhooks     : receivers on 127.0.0.1 work when AVATARSMITH_ALLOW_LOOPBACK_URLS=1 is set
   Demo tenant  : {info.tenant_id}
