@@ -311,19 +311,26 @@ def durable_moto_server(ip_address: str, port: int, state_dir: Path, credentials
     return server
 
 
-def recover(moto_url: str, timeout: float = 600) -> dict[str, Any]:
-    """Ask the emulator (wherever it runs) to load the state folder. Call after provisioning."""
-    import urllib.error
+def control_call(moto_url: str, path: str, timeout: float = 600) -> dict[str, Any]:
+    """Call one of the emulator's durable-state paths (RECOVER_PATH, COMPACT_PATH, STATS_PATH), signed
+    with this process's credentials (the stack's: the emulator refuses anything else)."""
     import urllib.request
 
     from .emulator_auth import credentials_from_env, sign_headers
 
-    url = moto_url + RECOVER_PATH
+    url = moto_url + path
     headers = sign_headers(credentials_from_env(), "POST", url)
     request = urllib.request.Request(url, method="POST", data=b"", headers=headers)  # noqa: S310
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback emulator
+        return dict(json.loads(response.read()))
+
+
+def recover(moto_url: str, timeout: float = 600) -> dict[str, Any]:
+    """Ask the emulator (wherever it runs) to load the state folder. Call after provisioning."""
+    import urllib.error
+
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback emulator
-            return dict(json.loads(response.read()))
+        return control_call(moto_url, RECOVER_PATH, timeout)
     except urllib.error.HTTPError as exc:
         raise RuntimeError(
             f"the state folder could not be loaded: {exc.read().decode(errors='replace')}"
