@@ -209,8 +209,11 @@ def _scope(credential: str, credentials: EmulatorCredentials, timestamp: str) ->
     return region, service
 
 
-def verify(environ: dict[str, Any], body: bytes, credentials: EmulatorCredentials, now: float) -> str:
-    """Check the request's signature; return the service it was signed for. Raises Refusal."""
+def verify(
+    environ: dict[str, Any], read_body: Callable[[], bytes], credentials: EmulatorCredentials, now: float
+) -> str:
+    """Check the request's signature; return the service it was signed for. Raises Refusal.
+    The body is read (`read_body`) only once the access key, the date and the scheme are right."""
     raw_uri = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/"))
     parts = urlsplit(raw_uri)
     raw_path = parts.path or "/"
@@ -231,6 +234,7 @@ def verify(environ: dict[str, Any], body: bytes, credentials: EmulatorCredential
             raise Refusal(_EXPIRED, "Signature expired: the request's date is over 15 minutes from now.")
         signed_names = given["SignedHeaders"].lower().split(";")
         declared = _header(environ, "x-amz-content-sha256")
+        body = read_body()
         actual = hashlib.sha256(body).hexdigest() if body else _EMPTY_SHA256
         if declared is None:
             payload_hash = actual
@@ -254,7 +258,7 @@ def verify(environ: dict[str, Any], body: bytes, credentials: EmulatorCredential
         if now > signed_at + int(expires) or signed_at > now + MAX_CLOCK_SKEW_SECONDS:
             raise Refusal(_EXPIRED, "Request has expired")
         signed_names = fields.get("x-amz-signedheaders", "").lower().split(";")
-        payload_hash = UNSIGNED_PAYLOAD if service == "s3" else hashlib.sha256(body).hexdigest()
+        payload_hash = UNSIGNED_PAYLOAD if service == "s3" else hashlib.sha256(read_body()).hexdigest()
         signature = fields["x-amz-signature"]
         signed_query = [(k, v) for k, v in query if k != "X-Amz-Signature"]
     else:
@@ -403,9 +407,8 @@ class AuthGate:
             s3_post_policy.install()  # the form's policy is its credential: never left unchecked
             environ[s3_post_policy.CREDENTIALS_ENVIRON_KEY] = self.credentials.environment()
             return self.app(environ, start_response)
-        body = _read_body(environ)
         try:
-            verify(environ, body, self.credentials, time.time())
+            verify(environ, lambda: _read_body(environ), self.credentials, time.time())
         except Refusal as refusal:
             self.refused += 1
             log.warning(
