@@ -97,45 +97,49 @@ def read_framing(head: bytes, max_body: int) -> _Framing | bytes:
     return _Framing(length=int(lengths[0]), expect=expect)
 
 
-def chunked_end(buffer: bytes, start: int) -> int | None:
-    """Where a chunked body starting at `start` ends (after its trailers), None while incomplete;
-    -1 when it is malformed (the handler answers that)."""
+def chunked_end(buffer: bytes | bytearray, start: int) -> tuple[int | None, int]:
+    """Where a chunked body whose next chunk header is at `start` ends (after its trailers): (end, _);
+    (None, resume) while incomplete, `resume` being where to continue once more bytes came (so a body
+    of many small chunks is parsed once, not again on every read); (-1, _) when it is malformed (the
+    handler answers that)."""
     position = start
     while True:
         line_end = buffer.find(b"\n", position)
         if line_end < 0:
-            return None if len(buffer) - position < 1024 else -1
-        size_text = buffer[position:line_end].split(b";", 1)[0].strip()
+            return (None, position) if len(buffer) - position < 1024 else (-1, position)
+        size_text = bytes(buffer[position:line_end]).split(b";", 1)[0].strip()
         if not re.fullmatch(rb"[0-9A-Fa-f]{1,8}", size_text):
-            return -1
+            return -1, position
         size = int(size_text, 16)
-        position = line_end + 1
         if size == 0:
             break
-        if len(buffer) < position + size + 2:
-            return None
-        position += size
-        if buffer[position : position + 2] == b"\r\n":
-            position += 2
-        elif buffer[position : position + 1] == b"\n":
-            position += 1
+        data_start = line_end + 1
+        if len(buffer) < data_start + size + 2:
+            return None, position
+        after = data_start + size
+        if buffer[after : after + 2] == b"\r\n":
+            position = after + 2
+        elif buffer[after : after + 1] == b"\n":
+            position = after + 1
         else:
-            return -1
+            return -1, position
+    trailer = line_end + 1
     while True:  # trailer fields, up to the empty line
-        line_end = buffer.find(b"\n", position)
+        line_end = buffer.find(b"\n", trailer)
         if line_end < 0:
-            return None if len(buffer) - position < 8192 else -1
-        line = buffer[position : line_end + 1]
-        position = line_end + 1
+            return (None, position) if len(buffer) - trailer < 8192 else (-1, position)
+        line = bytes(buffer[trailer : line_end + 1])
+        trailer = line_end + 1
         if line in (b"\r\n", b"\n"):
-            return position
+            return trailer, position
 
 
 class _Connection:
     def __init__(self, sock: socket.socket, address: Any, now: float, header_timeout: float):
         self.sock = sock
         self.address = address
-        self.buffer = b""
+        self.buffer = bytearray()
+        self.chunk_resume = 0  # a chunked body: where its parsing continues
         self.served = 0  # requests answered on this connection
         self.deadline = now + header_timeout
         self.head_end: int | None = None
@@ -144,6 +148,7 @@ class _Connection:
 
     def reset(self, now: float, header_timeout: float) -> None:
         self.head_end = None
+        self.chunk_resume = 0
         self.framing = None
         self.continued = False
         self.deadline = now + header_timeout
@@ -275,11 +280,12 @@ class FrontDoorServer:
                         self._hand_over(connection, len(buffer), close=True)
                 return
             connection.head_end = found.end()
-            read = read_framing(buffer[: found.start()], self.max_body_bytes)
+            read = read_framing(bytes(buffer[: found.start()]), self.max_body_bytes)
             if isinstance(read, bytes):
                 self._refuse(connection, read)
                 return
             connection.framing = read
+            connection.chunk_resume = connection.head_end
             connection.deadline = now + self.body_timeout
         framing = connection.framing
         assert framing is not None
@@ -288,9 +294,9 @@ class FrontDoorServer:
             self._hand_over(connection, len(buffer), close=True)
             return
         if framing.chunked:
-            end = chunked_end(buffer, head_end)
-            if end == -1:
-                self._hand_over(connection, len(buffer), close=True)
+            end, connection.chunk_resume = chunked_end(buffer, connection.chunk_resume)
+            if end == -1 or (end is None and len(buffer) - head_end > self.max_body_bytes + 65536):
+                self._hand_over(connection, len(buffer), close=True)  # the handler's 400 or 413
                 return
         else:
             end = head_end + framing.length if len(buffer) >= head_end + framing.length else None
@@ -303,7 +309,8 @@ class FrontDoorServer:
         self._hand_over(connection, end, close=False)
 
     def _hand_over(self, connection: _Connection, end: int, *, close: bool) -> None:
-        raw, connection.buffer = connection.buffer[:end], connection.buffer[end:]
+        raw = bytes(connection.buffer[:end])
+        del connection.buffer[:end]
         self._selector.unregister(connection.sock)
         self._connections.discard(connection)
         self._busy.add(connection)

@@ -167,3 +167,23 @@ def test_an_idle_kept_alive_connection_is_closed_quietly(server: ApiServer) -> N
         sock.sendall(b"GET /v1/echo HTTP/1.1\r\nHost: x\r\n\r\n")
         answers = _read_answers(sock, deadline=HEADER_TIMEOUT + 5)
     assert [status for status, _ in answers] == [200]  # no 408 for a request never started
+
+
+def test_a_body_of_many_small_chunks_sent_piecemeal_is_parsed_once(server: ApiServer) -> None:
+    payload = b'{"prompt": "' + b"x" * 400_000 + b'"}'
+    chunks = b"".join(
+        f"{len(payload[i : i + 16]):x}\r\n".encode() + payload[i : i + 16] + b"\r\n"
+        for i in range(0, len(payload), 16)
+    )
+    raw = (
+        b"POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks + b"0\r\n\r\n"
+    )
+    started = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        for i in range(0, len(raw), 4096):  # as a slow link delivers it: one read per piece
+            sock.sendall(raw[i : i + 4096])
+        answers = _read_answers(sock)
+    assert [status for status, _ in answers] == [200]
+    assert json.loads(answers[0][1])["body"] == payload.decode()
+    assert time.perf_counter() - started < 5
