@@ -7,7 +7,8 @@
   execution. The parsed program keeps no per-execution state (that lives in the execution's
   Environment), so executions of one definition share it.
 - Step Functions' Lambda tasks (and other service integrations) create a new boto3 client for every
-  call in server mode; one client per (service, region) serves them all (boto3 clients are thread-safe).
+  call in server mode; one client per (service, region) serves them all (boto3 clients are thread-safe),
+  signed with the stack's credentials (moto's own are fixed strings the emulator refuses).
   Lambda invocations of the stack's functions and plain PutEvents entries skip the HTTP round trip from
   the emulator to itself (`_DirectLambda`, `_DirectEvents`).
 - The server finds each request's backend by trying every service's URL patterns and header rules under
