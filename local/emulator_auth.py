@@ -27,6 +27,7 @@ stack's processes get them (its own environment, the function workers' environme
 from __future__ import annotations
 
 import calendar
+import functools
 import hashlib
 import hmac
 import io
@@ -158,10 +159,23 @@ def _header(environ: dict[str, Any], name: str) -> str | None:
 
 
 def _timestamp_seconds(stamp: str) -> int:
-    try:
-        return calendar.timegm(time.strptime(stamp, "%Y%m%dT%H%M%SZ"))
-    except ValueError as exc:
-        raise Refusal(_MALFORMED, "the request's X-Amz-Date is not a valid date") from exc
+    """An X-Amz-Date (YYYYMMDDTHHMMSSZ) as epoch seconds."""
+    if not re.fullmatch(r"\d{8}T\d{6}Z", stamp):
+        raise Refusal(_MALFORMED, "the request's X-Amz-Date is not a valid date")
+    fields = (int(stamp[0:4]), int(stamp[4:6]), int(stamp[6:8]), int(stamp[9:11]), int(stamp[11:13]))
+    if not (1 <= fields[1] <= 12 and 1 <= fields[2] <= 31 and fields[3] < 24 and fields[4] < 60):
+        raise Refusal(_MALFORMED, "the request's X-Amz-Date is not a valid date")
+    return calendar.timegm((*fields, int(stamp[13:15]), 0, 0, 0))
+
+
+@functools.lru_cache(maxsize=64)
+def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    """SigV4's derived key (botocore's HMAC chain), the same for every request of a day and scope."""
+    signer: Any = SigV4Auth(None, service, region)  # type: ignore[arg-type]  # only its HMAC step
+    key = signer._sign(f"AWS4{secret}".encode(), date)
+    for part in (region, service, "aws4_request"):
+        key = signer._sign(key, part)
+    return bytes(key)
 
 
 def expected_signature(
@@ -194,7 +208,9 @@ def expected_signature(
     )
     request = AWSRequest(method=method, url="http://emulator/")
     request.context["timestamp"] = timestamp
-    return str(signer.signature(signer.string_to_sign(request, canonical_request), request))
+    string_to_sign = signer.string_to_sign(request, canonical_request)
+    key = _signing_key(credentials.secret_access_key, timestamp[:8], region, service)
+    return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
 
 
 def _scope(credential: str, credentials: EmulatorCredentials, timestamp: str) -> tuple[str, str]:
