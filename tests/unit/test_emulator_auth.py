@@ -127,6 +127,7 @@ def test_a_plain_http_call_signed_by_the_helper_is_admitted(emulator: Emulator) 
         ),
         ("GET", "/moto-api/data.json", {}),
         ("POST", "/moto-api/reset", {}),
+        ("POST", "/_avatarsmith/durable/compact", {}),
     ],
 )
 def test_anonymous_requests_are_refused_with_s3_s_error(
