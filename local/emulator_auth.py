@@ -453,9 +453,12 @@ def stack_client(region: str, service: str) -> Any:
     from moto.settings import moto_server_port
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
 
-    factory: Any = boto3.client
+    credentials = credentials_from_env()  # now: boto3's default session keeps what it first resolved
+    factory: Any = boto3.session.Session().client
     return factory(
         service_name=service,
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
         region_name=region,
         endpoint_url=f"http://localhost:{moto_server_port()}",
         config=Config(
