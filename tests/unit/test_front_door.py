@@ -187,3 +187,18 @@ def test_a_body_of_many_small_chunks_sent_piecemeal_is_parsed_once(server: ApiSe
     assert [status for status, _ in answers] == [200]
     assert json.loads(answers[0][1])["body"] == payload.decode()
     assert time.perf_counter() - started < 5
+
+
+def test_a_client_that_expects_100_continue_is_told_to_go_on(server: ApiServer) -> None:
+    """curl sends `Expect: 100-continue` before bodies over 1 KB and waits for the interim answer."""
+    body = b'{"prompt": "' + b"y" * 2000 + b'"}'
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+            + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        )
+        assert sock.recv(64).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(body)
+        answers = _read_answers(sock)
+    assert [status for status, _ in answers] == [200]
+    assert json.loads(answers[0][1])["body"] == body.decode()
