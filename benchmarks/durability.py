@@ -32,6 +32,7 @@ def _percentile(samples: list[float], q: float) -> float:
 def _submit_latencies(state_dir: Path | None, count: int) -> tuple[list[float], dict[str, Any]]:
     import requests
 
+    from local import durable as durable_module
     from local.stack import EmbeddedStack
 
     stack = EmbeddedStack(api_port=0, state_dir=state_dir, api_key=None)
@@ -49,7 +50,7 @@ def _submit_latencies(state_dir: Path | None, count: int) -> tuple[list[float], 
             samples.append(time.perf_counter() - started)
             assert response.status_code == 202, response.text
         stats = (
-            requests.get(f"{info.moto_url}/_avatarsmith/durable/stats", timeout=10).json()
+            durable_module.control_call(info.moto_url, durable_module.STATS_PATH, timeout=10)
             if state_dir
             else {}
         )
@@ -146,7 +147,7 @@ def bench_restart() -> None:
             timeout=30,
         )
         _fill(info, JOBS, IMAGES)
-        requests.post(f"{info.moto_url}{durable_module.COMPACT_PATH}", timeout=600)
+        durable_module.control_call(info.moto_url, durable_module.COMPACT_PATH)
         # the worst case: a journal one entry short of its compaction threshold
         ddb = boto3.session.Session().client("dynamodb")
         for n in range(durable_module.DEFAULT_COMPACT_EVERY - 1):

@@ -160,13 +160,9 @@ def serve() -> None:
 
 
 def _durable_stats(moto_url: str) -> dict[str, float]:
-    import json
-    import urllib.request
+    from local.durable import STATS_PATH, control_call
 
-    from local.durable import STATS_PATH
-
-    with urllib.request.urlopen(moto_url + STATS_PATH, timeout=30) as response:
-        return dict(json.loads(response.read()))
+    return control_call(moto_url, STATS_PATH, timeout=30)
 
 
 def bench_throughput(against: tuple[str, str] | None = None) -> dict[str, float]:

@@ -88,8 +88,13 @@ def main(argv: list[str] | None = None) -> int:
         " installed on the first start only) and the workers...",
         flush=True,
     )
+    from .stack import StackConfigError
+
     try:
         info = stack.start()
+    except StackConfigError as exc:
+        print(f"could not start the local stack: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(
             f"could not start the local stack: {exc} (is port {port} in use? set PORT=...)", file=sys.stderr
@@ -112,6 +117,7 @@ Avatarsmith local stack is running (started in {time.monotonic() - started:.1f} 
   API key      : {info.api_key}
   AWS emulator : {info.moto_url}   (moto: DynamoDB, SQS, S3, Step Functions, EventBridge)
   Backends     : {backends.describe()}
+  Emulator keys: {state_dir / "emulator.json"}   (every call must be signed with them; docs/local-stack.md)
   Job events   : one line per event below (AVATARSMITH_PRINT_EVENTS=0 to silence)
   Webhooks     : receivers on 127.0.0.1 work when AVATARSMITH_ALLOW_LOOPBACK_URLS=1 is set
   Demo tenant  : {info.tenant_id}

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from .durable_state import apply, changes_after, collect_blobs, fsync_dir, restore_snapshot, take_snapshot
+from .private_files import make_private_dir, open_private, tighten, write_private
 
 log = logging.getLogger("avatarsmith.local.durable")
 
@@ -186,8 +187,8 @@ class DurableApp:
         """Load the snapshot and replay its journal into the (freshly provisioned) emulator."""
         with self._write_lock:
             started = time.perf_counter()
-            self.state_dir.mkdir(parents=True, exist_ok=True)
-            (self.state_dir / "blobs").mkdir(exist_ok=True)
+            make_private_dir(self.state_dir)
+            make_private_dir(self.state_dir / "blobs")
             snapshot = self._read_snapshot()
             generation = int(snapshot.get("generation", 0))
             items, objects = restore_snapshot(snapshot, self.state_dir / "blobs")
@@ -199,7 +200,7 @@ class DurableApp:
             if not snapshot or replayed + failed >= self.compact_every // 2:
                 compacted = self._compact()
             else:  # a short journal: keep appending to it (compaction comes at the threshold)
-                self._journal = journal.open("ab")
+                self._journal = open_private(journal, "ab")  # type: ignore[assignment]
                 self._entries = replayed + failed
                 self._snapshot_records = _records_in(snapshot)
             answer = {
@@ -255,12 +256,12 @@ class DurableApp:
         snapshot["generation"] = generation
         self._snapshot_records = _records_in(snapshot)
         tmp = self.state_dir / f"{SNAPSHOT_FILE}.tmp"
-        with tmp.open("wb") as fh:
+        with open_private(tmp, "wb") as fh:
             fh.write(json.dumps(snapshot, separators=(",", ":")).encode())
             fh.flush()
             os.fsync(fh.fileno())
         journal_path = self.state_dir / f"journal-{generation}.log"
-        new_journal = journal_path.open("ab")
+        new_journal: Any = open_private(journal_path, "ab")
         os.replace(tmp, self.state_dir / SNAPSHOT_FILE)
         fsync_dir(self.state_dir)
         if self._journal is not None:
@@ -291,7 +292,7 @@ def _records_in(snapshot: dict[str, Any]) -> int:
 
 
 # -- wiring -------------------------------------------------------------------------------------------
-def durable_moto_server(ip_address: str, port: int, state_dir: Path) -> Any:
+def durable_moto_server(ip_address: str, port: int, state_dir: Path, credentials: Any = None) -> Any:
     """The emulator's server with its app wrapped in DurableApp (`.durable` is the middleware)."""
     from .emulator_server import EmulatorServer
 
@@ -306,19 +307,30 @@ def durable_moto_server(ip_address: str, port: int, state_dir: Path) -> Any:
         server.durable = DurableApp(app, state_dir)
         return server.durable
 
-    server = DurableEmulatorServer(ip_address, port, wrap=wrap)
+    server = DurableEmulatorServer(ip_address, port, wrap=wrap, credentials=credentials)
     return server
+
+
+def control_call(moto_url: str, path: str, timeout: float = 600) -> dict[str, Any]:
+    """Call one of the emulator's durable-state paths (RECOVER_PATH, COMPACT_PATH, STATS_PATH), signed
+    with this process's credentials (the stack's: the emulator refuses anything else)."""
+    import urllib.request
+
+    from .emulator_auth import credentials_from_env, sign_headers
+
+    url = moto_url + path
+    headers = sign_headers(credentials_from_env(), "POST", url)
+    request = urllib.request.Request(url, method="POST", data=b"", headers=headers)  # noqa: S310
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback emulator
+        return dict(json.loads(response.read()))
 
 
 def recover(moto_url: str, timeout: float = 600) -> dict[str, Any]:
     """Ask the emulator (wherever it runs) to load the state folder. Call after provisioning."""
     import urllib.error
-    import urllib.request
 
-    request = urllib.request.Request(moto_url + RECOVER_PATH, method="POST", data=b"")  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback emulator
-            return dict(json.loads(response.read()))
+        return control_call(moto_url, RECOVER_PATH, timeout)
     except urllib.error.HTTPError as exc:
         raise RuntimeError(
             f"the state folder could not be loaded: {exc.read().decode(errors='replace')}"
@@ -335,13 +347,7 @@ def demo_tenant(state_dir: Path, create: Callable[[], tuple[str, str]]) -> tuple
         saved = json.loads(path.read_text())
         return str(saved["tenant_id"]), str(saved["api_key"])
     tenant_id, api_key = create()
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the demo key's secret
-    with os.fdopen(fd, "w") as fh:
-        fh.write(json.dumps({"tenant_id": tenant_id, "api_key": api_key}) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_private(path, json.dumps({"tenant_id": tenant_id, "api_key": api_key}) + "\n")  # the demo key
     fsync_dir(Path(state_dir))
     return tenant_id, api_key
 
@@ -351,13 +357,14 @@ def lock_state_dir(state_dir: Path) -> int:
     Raises BlockingIOError when another stack uses the folder."""
     import fcntl
 
-    Path(state_dir).mkdir(parents=True, exist_ok=True)
+    make_private_dir(Path(state_dir))
     fd = os.open(Path(state_dir) / "lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
         raise
+    tighten(Path(state_dir))  # a folder left by an older version (0755, files 0644) holds secrets too
     return fd
 
 

@@ -17,6 +17,8 @@ from html import unescape
 from pathlib import Path
 from typing import Any
 
+from .private_files import open_private
+
 Record = dict[str, Any]
 
 
@@ -247,7 +249,7 @@ def store_blob(blobs: Path, value: bytes, *, sync: bool = True) -> str:
     path = blobs / digest
     if not path.exists():
         tmp = path.with_suffix(".tmp")
-        with tmp.open("wb") as fh:
+        with open_private(tmp, "wb") as fh:
             fh.write(value)
             fh.flush()
             os.fsync(fh.fileno())

@@ -32,6 +32,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 from werkzeug.wsgi import LimitedStream
 
+from .emulator_auth import AuthGate, EmulatorCredentials
+
 
 class KeepAliveRequestHandler(MotoRequestHandler):
     _body: LimitedStream | None = None
@@ -167,7 +169,8 @@ class DirectDispatch:
 
 
 class EmulatorServer(ThreadedMotoServer):
-    """ThreadedMotoServer with keep-alive connections; `wrap` puts middleware around moto's app."""
+    """ThreadedMotoServer with keep-alive connections; `wrap` puts middleware around moto's app, and
+    with `credentials` every request must be signed with them (local/emulator_auth.py)."""
 
     def __init__(
         self,
@@ -175,14 +178,19 @@ class EmulatorServer(ThreadedMotoServer):
         port: int,
         *,
         wrap: Callable[[Any], Any] | None = None,
+        credentials: EmulatorCredentials | None = None,
     ):
         super().__init__(ip_address=ip_address, port=port, verbose=False)
         self._wrap = wrap
+        self.credentials = credentials
+        self.gate: AuthGate | None = None
 
     def _server_entry(self) -> None:
         app: Any = DirectDispatch(DomainDispatcherApplication(create_backend_app))
         if self._wrap is not None:
             app = self._wrap(app)
+        if self.credentials is not None:
+            app = self.gate = AuthGate(app, self.credentials)
         server = make_server(self._ip_address, self._port, app, True, request_handler=KeepAliveRequestHandler)
         server.connections = set()  # type: ignore[attr-defined]  # being served; shut down at stop()
         server.connections_lock = threading.Lock()  # type: ignore[attr-defined]

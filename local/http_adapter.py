@@ -9,10 +9,11 @@ import re
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .front_door import FrontDoorServer
 from .lambda_adapter import REGISTRY
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -99,11 +100,6 @@ class Route:
             return None
         found = self.pattern.match(path)
         return found.groupdict() if found else None
-
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 256  # the default listen backlog (5) resets bursts of concurrent clients
-    daemon_threads = True
 
 
 def build_event(
@@ -214,8 +210,9 @@ class ApiServer:
                     return self._serve
                 raise AttributeError(name)
 
-        self.httpd = _Server((host, port), Handler)
-        self.httpd.daemon_threads = True
+        # One loop reads every connection until its request is whole (slow clients get 408), a bounded
+        # pool runs the handler: local/front_door.py.
+        self.httpd = FrontDoorServer((host, port), Handler, max_body_bytes=MAX_BODY_BYTES)
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="api-http", daemon=True)
 

@@ -7,7 +7,8 @@
   execution. The parsed program keeps no per-execution state (that lives in the execution's
   Environment), so executions of one definition share it.
 - Step Functions' Lambda tasks (and other service integrations) create a new boto3 client for every
-  call in server mode; one client per (service, region) serves them all (boto3 clients are thread-safe).
+  call in server mode; one client per (service, region) serves them all (boto3 clients are thread-safe),
+  signed with the stack's credentials (moto's own are fixed strings the emulator refuses).
   Lambda invocations of the stack's functions and plain PutEvents entries skip the HTTP round trip from
   the emulator to itself (`_DirectLambda`, `_DirectEvents`).
 - The server finds each request's backend by trying every service's URL patterns and header rules under
@@ -80,6 +81,8 @@ def _cached_parse(original: Any) -> Any:
 def _cached_client(original: Any) -> Any:
     from moto.core.models import botocore_stubber
 
+    from .emulator_auth import stack_client
+
     clients: dict[tuple[str, str], Any] = {}
     lock = threading.Lock()
 
@@ -90,7 +93,7 @@ def _cached_client(original: Any) -> Any:
         with lock:
             key = (region, service)
             if key not in clients:
-                clients[key] = original(region=region, service=service, state_credentials=state_credentials)
+                clients[key] = stack_client(region, service)
                 if service == "lambda":
                     clients[key] = _DirectLambda(clients[key])
                 elif service == "events":

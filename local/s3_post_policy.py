@@ -6,7 +6,10 @@ handler (`S3Response._bucket_response_post`; tests/unit/test_moto_contract.py fa
 moves it) with S3's evaluation of the signed policy, answering with S3's own error documents:
 403 AccessDenied for a bad signature, an expired policy, a failed condition or an unlisted field;
 400 EntityTooLarge / EntityTooSmall when the file is outside `content-length-range`.
-Forms without a `policy` field are left to moto as before.
+A form without a `policy` field is refused (403 AccessDenied: the bucket grants anonymous writes to
+nobody), and so is a SigV2 form (400 InvalidRequest: S3 buckets made since 2020 take SigV4 only), or one
+signed with an access key other than the stack's (403 InvalidAccessKeyId). Forms are the only unsigned
+requests the emulator's gate lets through (local/emulator_auth.py).
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ import json
 import os
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from moto.s3.responses import S3Response
 
 _original_post = S3Response._bucket_response_post
+CREDENTIALS_ENVIRON_KEY = "avatarsmith.emulator_credentials"  # in the WSGI environ: the variables' values
 # AWS: also x-ignore-*; a SigV2 form's AWSAccessKeyId and signature are not policy conditions either.
 _UNCHECKED_FIELDS = {"policy", "x-amz-signature", "file", "awsaccesskeyid", "signature"}
 
@@ -50,12 +55,18 @@ def _hmac(key: bytes, text: str) -> bytes:
     return hmac.new(key, text.encode(), hashlib.sha256).digest()
 
 
-def check_signature(policy_b64: str, credential: str, signature: str, secret_key: str) -> None:
+def check_signature(
+    policy_b64: str, credential: str, signature: str, secret_key: str, access_key: str | None = None
+) -> None:
     """SigV4 for POST: the signature is HMAC(signing key, the base64 policy document)."""
     parts = credential.split("/")
     if len(parts) != 5:
         raise _denied("Invalid according to Policy: x-amz-credential is malformed")
-    _, date, region, service, terminal = parts
+    key_id, date, region, service, terminal = parts
+    if access_key is not None and not hmac.compare_digest(key_id, access_key):
+        raise PolicyViolation(
+            403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
+        )
     key = _hmac(("AWS4" + secret_key).encode(), date)
     for piece in (region, service, terminal):
         key = _hmac(key, piece)
@@ -80,15 +91,44 @@ def check_signature_v2(policy_b64: str, signature: str, secret_key: str) -> None
         )
 
 
-def evaluate(form: dict[str, str], bucket: str, file_size: int, *, secret_key: str, now: datetime) -> None:
-    """Raise PolicyViolation unless the form satisfies its signed policy."""
+def evaluate(
+    form: dict[str, str],
+    bucket: str,
+    file_size: int,
+    *,
+    secret_key: str,
+    now: datetime,
+    access_key: str | None = None,
+    sigv2: bool = False,
+) -> None:
+    """Raise PolicyViolation unless the form satisfies its signed policy (SigV2 forms only with `sigv2`;
+    the emulator never sets it)."""
     fields = {k.lower(): v for k, v in form.items()}
     policy_b64 = fields.get("policy", "")
+    if not policy_b64:
+        raise _denied("Access Denied")
     if "x-amz-credential" not in fields and "awsaccesskeyid" in fields:
+        if not sigv2:
+            raise PolicyViolation(
+                400,
+                "InvalidRequest",
+                "The authorization mechanism you have provided is not supported. "
+                "Please use AWS4-HMAC-SHA256.",
+            )
+        if access_key is not None and not hmac.compare_digest(fields["awsaccesskeyid"], access_key):
+            raise PolicyViolation(
+                403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
+            )
         check_signature_v2(policy_b64, fields.get("signature", ""), secret_key)
     else:
+        if fields.get("x-amz-algorithm", "AWS4-HMAC-SHA256") != "AWS4-HMAC-SHA256":
+            raise _denied("Invalid according to Policy: x-amz-algorithm must be AWS4-HMAC-SHA256")
         check_signature(
-            policy_b64, fields.get("x-amz-credential", ""), fields.get("x-amz-signature", ""), secret_key
+            policy_b64,
+            fields.get("x-amz-credential", ""),
+            fields.get("x-amz-signature", ""),
+            secret_key,
+            access_key,
         )
     try:
         policy = json.loads(base64.b64decode(policy_b64, validate=True))
@@ -143,19 +183,26 @@ def evaluate(form: dict[str, str], bucket: str, file_size: int, *, secret_key: s
 
 
 def _post(self: S3Response, request: Any, bucket_name: str) -> Any:
+    """Every POST to a bucket other than DeleteObjects (`?delete`, signed) is a form upload: it passes
+    only with a signed policy it satisfies."""
+    query = parse_qs(urlsplit(self._get_path(request)).query, keep_blank_values=True)
+    if "delete" in query:  # the request's own query (form fields are merged into moto's querystring)
+        return _original_post(self, request, bucket_name)
     form = {k: str(v) for k, v in (getattr(self, "form_data", None) or {}).items()}
-    if "policy" in {k.lower() for k in form}:
-        body = self.raw_body if isinstance(self.raw_body, bytes) else str(self.body or "").encode()
-        try:
-            evaluate(
-                form,
-                bucket_name,
-                len(body),
-                secret_key=os.environ.get("AWS_SECRET_ACCESS_KEY", ""),
-                now=datetime.now(UTC),
-            )
-        except PolicyViolation as violation:
-            return violation.response()
+    # the emulator's credentials, as its gate passes them on (local/emulator_auth.py), else this process's
+    credentials = getattr(request, "environ", {}).get(CREDENTIALS_ENVIRON_KEY) or os.environ
+    body = self.raw_body if isinstance(self.raw_body, bytes) else str(self.body or "").encode()
+    try:
+        evaluate(
+            form,
+            bucket_name,
+            len(body),
+            secret_key=str(credentials.get("AWS_SECRET_ACCESS_KEY", "")),
+            access_key=str(credentials.get("AWS_ACCESS_KEY_ID", "")),
+            now=datetime.now(UTC),
+        )
+    except PolicyViolation as violation:
+        return violation.response()
     return _original_post(self, request, bucket_name)
 
 

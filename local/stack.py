@@ -32,9 +32,7 @@ DEFAULT_DEMO_CREDITS = 1_000_000  # AVATARSMITH_DEMO_CREDITS overrides it for th
 DEFAULT_CONCURRENCY = 8  # worker processes per function at most (AVATARSMITH_LOCAL_CONCURRENCY)
 SQS_POLLERS = 5  # batches in flight per SQS event source at most (Lambda's starts with five pollers)
 
-_FAKE_AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
+_FAKE_AWS_ENV = {  # the credentials are the stack's own (local/emulator_auth.py)
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
     "POWERTOOLS_TRACE_DISABLED": "1",
@@ -42,10 +40,47 @@ _FAKE_AWS_ENV = {
 }
 
 
+def stable_port() -> int:
+    """A free port below Linux's ephemeral range (32768-60999), so that a port kept in a state folder
+    is unlikely to be taken by some outgoing connection when the stack starts again."""
+    import random
+
+    for _ in range(50):
+        port = random.randint(20000, 32000)  # a port number, not a secret
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    return free_port()
+
+
+def _check_port_free(port: int, state_dir: Path | None) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            where = (
+                f", kept in {state_dir}/emulator.json so that image links survive restarts,"
+                if state_dir
+                else ""
+            )
+            raise StackConfigError(
+                f"the emulator's port {port}{where} is in use: stop what uses it (links handed out before"
+                " stay valid), or start on another state folder (AVATARSMITH_STATE_DIR)"
+            ) from exc
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class StackConfigError(RuntimeError):
+    """The stack cannot start as configured (the message names the setting)."""
 
 
 @dataclass
@@ -91,7 +126,19 @@ class EmbeddedStack:
         self.invocation_listeners = invocation_listeners if invocation_listeners is not None else []
         self._artifacts: Path | None = None
         self.api_port = api_port
-        self.moto_port = moto_port or free_port()
+        self.state_dir = state_dir  # durable state (make run); None: the stack starts empty, keeps nothing
+        # The emulator's credentials and port: kept in the state folder, so links signed before a restart
+        # (presigned image URLs) still point at the emulator and still verify after it.
+        saved_port: int | None = None
+        if state_dir is not None:
+            from .emulator_auth import load_settings
+
+            self.credentials, saved_port = load_settings(state_dir)
+        else:
+            from .emulator_auth import EmulatorCredentials
+
+            self.credentials = EmulatorCredentials.generate()
+        self.moto_port = moto_port or saved_port or stable_port()
         self.api_key = api_key
         # Real backends (local/backend_env.py): their template parameters, keys and Bedrock variables.
         self.backends = backends or LocalBackends()
@@ -107,16 +154,24 @@ class EmbeddedStack:
         self._api: Any = None
         self.info: StackInfo | None = None
         self.state_file = state_file  # where `avatarsmith-admin --local` finds this stack (make run only)
-        self.state_dir = state_dir  # durable state (make run); None: the stack starts empty, keeps nothing
         self._schedules: list[Any] = []
         self.recovered: dict[str, Any] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> StackInfo:
         moto_url = f"http://127.0.0.1:{self.moto_port}"
+        _check_port_free(self.moto_port, self.state_dir)
+        if self.state_dir is not None:
+            from .emulator_auth import save_settings
+            from .private_files import make_private_dir, tighten
+
+            make_private_dir(self.state_dir)
+            tighten(self.state_dir)
+            save_settings(self.state_dir, self.credentials, self.moto_port)
         self._set_env(
             {
                 **_FAKE_AWS_ENV,
+                **self.credentials.environment(),
                 "AWS_ENDPOINT_URL": moto_url,
                 "MOTO_PORT": str(self.moto_port),
                 **self.extra_env,
@@ -133,9 +188,11 @@ class EmbeddedStack:
         if self.state_dir is not None:
             from .durable import durable_moto_server
 
-            self._server = durable_moto_server("127.0.0.1", self.moto_port, self.state_dir)
+            self._server = durable_moto_server(
+                "127.0.0.1", self.moto_port, self.state_dir, credentials=self.credentials
+            )
         else:
-            self._server = EmulatorServer("127.0.0.1", self.moto_port)
+            self._server = EmulatorServer("127.0.0.1", self.moto_port, credentials=self.credentials)
         self._server.start()
         from moto.moto_api._internal.models import moto_api_backend
 
@@ -178,6 +235,8 @@ class EmbeddedStack:
             tenant_id, api_key = durable.demo_tenant(
                 self.state_dir, lambda: self._create_demo_tenant(provisioned)
             )
+            if self.api_key and self.api_key != api_key:
+                api_key = self._honour_api_key(provisioned, tenant_id, self.api_key)
         else:
             tenant_id, api_key = self._create_demo_tenant(provisioned)
         from .event_watch import subscribe_watch_queue
@@ -223,7 +282,7 @@ class EmbeddedStack:
             event_watch_queue_url=watch_url,
         )
         if self.state_file is not None:
-            self._write_state_file(self.state_file, self.info, self.state_dir)
+            self._write_state_file(self.state_file, self.info)
         return self.info
 
     @staticmethod
@@ -282,6 +341,7 @@ class EmbeddedStack:
                 timeout=decl.timeout,
                 region=_FAKE_AWS_ENV["AWS_REGION"],
                 endpoint_url=moto_url,
+                credentials=self.credentials.environment(),
             )
             environment.update({k: provisioned.resolve(v) for k, v in decl.environment.items()})
             if os.environ.get(metering.METER_FILE_ENV):  # `make cost`: the workers measure each invocation
@@ -303,8 +363,9 @@ class EmbeddedStack:
     def _concurrency_of(self, decl: Any) -> int:
         return max(1, min(self.concurrency, decl.reserved_concurrency or self.concurrency))
 
-    @staticmethod
-    def _write_state_file(path: Path, info: StackInfo, state_dir: Path | None) -> None:
+    def _write_state_file(self, path: Path, info: StackInfo) -> None:
+        from .private_files import write_private
+
         state = {
             "api_url": info.api_url,
             "moto_url": info.moto_url,
@@ -312,10 +373,12 @@ class EmbeddedStack:
             "table_name": info.environment["TABLE_NAME"],
             "images_bucket_name": info.environment["IMAGES_BUCKET_NAME"],
             "demo_tenant_id": info.tenant_id,
-            "state_dir": None if state_dir is None else str(state_dir),
+            "state_dir": None if self.state_dir is None else str(self.state_dir),
             "pid": os.getpid(),
+            # `avatarsmith-admin --local` signs its calls with the stack's credentials: the file is 0600
+            **{k.lower(): v for k, v in self.credentials.environment().items()},
         }
-        path.write_text(json.dumps(state, indent=2) + "\n")
+        write_private(path, json.dumps(state, indent=2) + "\n")
 
     def _create_demo_tenant(self, provisioned: Any) -> tuple[str, str]:
         from avatarsmith.logic.tenant_admin import TenantAdmin
@@ -325,6 +388,21 @@ class EmbeddedStack:
             "demo", credits=credits, api_key=self.api_key
         )
         return created["tenant_id"], created["api_key"]
+
+    def _honour_api_key(self, provisioned: Any, tenant_id: str, api_key: str) -> str:
+        """An explicit AVATARSMITH_API_KEY on a state folder made with another key: it becomes a key of
+        the demo tenant too (the folder's first key keeps working), or the start fails naming it."""
+        from avatarsmith.logic.tenant_admin import AdminError, TenantAdmin
+
+        admin = TenantAdmin.for_table(provisioned.environment["TABLE_NAME"])
+        try:
+            admin.ensure_key(tenant_id, api_key)
+        except AdminError as exc:
+            raise StackConfigError(
+                f"AVATARSMITH_API_KEY cannot be used with the state folder {self.state_dir}: {exc} "
+                "(choose another key, or unset AVATARSMITH_API_KEY to use the demo key)"
+            ) from exc
+        return api_key
 
     def add_tenant(self, name: str, *, credits: int = DEFAULT_DEMO_CREDITS, **limits: int) -> tuple[str, str]:
         """A further tenant with its own key (tests use it to check isolation and credit races)."""

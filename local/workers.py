@@ -409,7 +409,15 @@ class WorkerPool:
 
 
 def runtime_environment(
-    name: str, *, handler: str, task_root: str, memory: int, timeout: int, region: str, endpoint_url: str
+    name: str,
+    *,
+    handler: str,
+    task_root: str,
+    memory: int,
+    timeout: int,
+    region: str,
+    endpoint_url: str,
+    credentials: dict[str, str],
 ) -> dict[str, str]:
     """The variables the Lambda runtime sets for every function (the template's come on top)."""
     return {
@@ -426,9 +434,10 @@ def runtime_environment(
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
         "LAMBDA_TASK_ROOT": task_root,
         "_HANDLER": handler,
-        # The execution role's credentials, here the emulator's; its endpoint for every AWS client.
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
+        # The execution role's credentials, here the stack's emulator credentials (AWS_ACCESS_KEY_ID,
+        # AWS_SECRET_ACCESS_KEY: every call to the emulator is signed with them); its endpoint for
+        # every AWS client.
+        **credentials,
         "AWS_ENDPOINT_URL": endpoint_url,
         # No X-Ray daemon or CloudWatch metrics agent on this machine.
         "POWERTOOLS_TRACE_DISABLED": "1",

@@ -16,6 +16,7 @@ import avatarsmith_client as sdk
 import boto3
 import httpx
 import pytest
+from botocore.config import Config
 
 from local.stack import StackInfo
 
@@ -47,7 +48,9 @@ class UploadingApi:
                     upload_id = f"upl_{uuid.uuid4().hex[:12]}"
                     key = f"uploads/{upload_id}"
                     api.keys[upload_id] = key
-                    post = boto3.client("s3").generate_presigned_post(
+                    # as the API signs: SigV4, with the running stack's credentials (a new session reads them)
+                    s3 = boto3.session.Session().client("s3", config=Config(signature_version="s3v4"))
+                    post = s3.generate_presigned_post(
                         api.bucket,
                         key,
                         Conditions=[["content-length-range", 1, 15 * 1024 * 1024]],
@@ -106,7 +109,8 @@ def test_local_files_are_uploaded_and_referenced_by_id(uploading_api: UploadingA
     ]
     # The bytes landed in the bucket through the presigned POST
     ((upload_id, key),) = uploading_api.keys.items()
-    stored = boto3.client("s3").get_object(Bucket=uploading_api.bucket, Key=key)["Body"].read()
+    s3 = boto3.session.Session().client("s3")
+    stored = s3.get_object(Bucket=uploading_api.bucket, Key=key)["Body"].read()
     assert stored == data
     # And generate referenced the upload by id; the URL went through untouched
     assert uploading_api.generate_bodies[0]["reference_images"] == [upload_id, "https://example.test/b.png"]

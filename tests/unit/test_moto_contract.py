@@ -37,6 +37,23 @@ def test_s3_post_handler_has_the_signature_the_policy_check_wraps() -> None:
     assert params == ["self", "request", "bucket_name"]
 
 
+def test_s3_response_finds_the_request_path_as_the_policy_check_reads_it() -> None:
+    """The check tells DeleteObjects (`?delete` in the request's own query) from a form by it."""
+    from moto.s3.responses import S3Response
+
+    request = type("Request", (), {"full_path": "/bucket?delete"})()
+    assert S3Response._get_path(request) == "/bucket?delete"
+
+
+def test_step_functions_service_clients_are_made_where_the_speedups_replace_them() -> None:
+    """Step Functions' integrations make their clients here (with fixed credentials the emulator's gate
+    refuses): local/moto_speedups.py replaces this function with clients signed by the stack."""
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    params = list(inspect.signature(boto_client.boto_client_for).parameters)
+    assert params == ["region", "service", "state_credentials"]
+
+
 def test_the_post_policy_check_installs_and_uninstalls_cleanly() -> None:
     from moto.s3.responses import S3Response
 

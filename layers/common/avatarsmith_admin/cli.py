@@ -95,11 +95,17 @@ def _target(args: argparse.Namespace) -> str:
     """Point the AWS clients at the chosen stack and return its table name."""
     if args.local:
         state = find_local_state()
+        if not state.get("aws_access_key_id") or not state.get("aws_secret_access_key"):
+            raise CliError(
+                "the running local stack does not say which emulator credentials it uses (it predates "
+                "signed emulator calls): stop it and start it again with `make run`"
+            )
         os.environ.update(
             {
                 "AWS_ENDPOINT_URL": state["moto_url"],
-                "AWS_ACCESS_KEY_ID": "local",
-                "AWS_SECRET_ACCESS_KEY": "local",
+                # the stack's own emulator credentials (the emulator refuses any other signature)
+                "AWS_ACCESS_KEY_ID": str(state["aws_access_key_id"]),
+                "AWS_SECRET_ACCESS_KEY": str(state["aws_secret_access_key"]),
                 "AWS_DEFAULT_REGION": state.get("region", "us-east-1"),
             }
         )

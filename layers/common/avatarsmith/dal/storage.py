@@ -158,9 +158,10 @@ class ImageStore:
         )
 
     def presign(self, key: str, *, expires_in: int) -> str:
-        """A fresh presigned GET (computed locally: no AWS round trip)."""
+        """A fresh presigned GET (computed locally: no AWS round trip), SigV4 (S3 buckets made since
+        2020 refuse SigV2, boto3's default for a presigned URL)."""
         return str(
-            self._s3.generate_presigned_url(
+            sigv4_client("s3").generate_presigned_url(
                 "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
             )
         )

@@ -57,6 +57,23 @@ class TenantAdmin:
             raise AdminError(str(exc)) from exc
         return {"tenant_id": tenant_id, "api_key": secret, "key": key}
 
+    def ensure_key(self, tenant_id: str, api_key: str) -> dict[str, Any]:
+        """Make `api_key` an active key of the tenant (added when new): the local stack honours an
+        explicit AVATARSMITH_API_KEY on a state folder made with another. A key that belongs to another
+        tenant, or was revoked, is an AdminError (never silently another tenant's key)."""
+        found = self.tenants.find_key(api_key)
+        if found is None:
+            try:
+                key = self.tenants.add_api_key(tenant_id, api_key, created_at=now_iso())
+            except LookupError as exc:
+                raise AdminError(str(exc)) from exc
+            return {"tenant_id": tenant_id, "key": key, "added": True}
+        if found.get("tenant_id") != tenant_id:
+            raise AdminError("the key belongs to another tenant")
+        if found.get("status") != "active":
+            raise AdminError("the key was revoked")
+        return {"tenant_id": tenant_id, "key": found, "added": False}
+
     def list_keys(self, tenant_id: str) -> list[dict[str, Any]]:
         self._require(tenant_id)
         return self.tenants.list_keys(tenant_id)
