@@ -90,16 +90,40 @@ def test_every_native_file_is_aarch64_and_every_extension_cp312_or_abi3(lambda_b
     assert native > 0, "the build shipped no native file at all: pydantic_core and Pillow have some"
 
 
-def test_artifacts_fit_lambda_size_limits(lambda_build: Path, tmp_path: Path) -> None:
+def test_artifacts_fit_lambda_size_limits(
+    lambda_build: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every function with its layers within 250 MB (262,144,000 bytes) unzipped, each zip within 50 MB;
+    the sizes are printed (the processor, with OpenCV + numpy + Pillow, is the one close to the limit)."""
     layer_bytes = sum(tree_size(lambda_build / layer) for layer in LAYERS)
+    lines, over = [], []
     for layer in LAYERS:
         zipped = zipped_size(lambda_build / layer, tmp_path / f"{layer}.zip")
-        assert zipped <= MAX_ZIPPED_BYTES, f"{layer}: {zipped} bytes zipped"
-    for name in FUNCTIONS:
+        lines.append(f"{layer}: {tree_size(lambda_build / layer):,} bytes unzipped, {zipped:,} zipped")
+        if zipped > MAX_ZIPPED_BYTES:
+            over.append(f"{layer}: {zipped:,} bytes zipped")
+    for name in sorted(FUNCTIONS):
         unzipped = tree_size(lambda_build / name) + layer_bytes
-        assert unzipped <= MAX_UNZIPPED_BYTES, f"{name} + layers: {unzipped} bytes unzipped"
         zipped = zipped_size(lambda_build / name, tmp_path / f"{name}.zip")
-        assert zipped <= MAX_ZIPPED_BYTES, f"{name}: {zipped} bytes zipped"
+        lines.append(
+            f"{name} + layers: {unzipped:,} bytes unzipped (limit {MAX_UNZIPPED_BYTES:,}), {zipped:,} zipped"
+        )
+        if unzipped > MAX_UNZIPPED_BYTES:
+            over.append(f"{name} + layers: {unzipped:,} bytes unzipped")
+        if zipped > MAX_ZIPPED_BYTES:
+            over.append(f"{name}: {zipped:,} bytes zipped")
+    with capsys.disabled():
+        print("\nLambda artifact sizes (arm64, CPython 3.12):\n  " + "\n  ".join(lines))
+    assert not over, "over Lambda's limits: " + "; ".join(over)
+
+
+def test_the_processor_ships_the_photo_pipeline(lambda_build: Path) -> None:
+    """The deployed renderer is the local one: OpenCV (with the cascade it loads) and numpy ship."""
+    processor = lambda_build / "ProcessorFunction"
+    assert (processor / "cv2" / "data" / "haarcascade_frontalface_default.xml").is_file()
+    assert any((processor / "cv2").glob("cv2*.so")), "no OpenCV extension in the processor"
+    assert (processor / "numpy" / "__init__.py").is_file()
+    assert not list(processor.glob("numpy/**/tests")), "numpy's tests should be pruned at build"
 
 
 _IMPORT_CHECK = """
