@@ -1,7 +1,9 @@
 """`make gallery`: contact sheets of the offline studio renderer, written into docs/.
 
-docs/gallery.png        every style preset (rows) x a spread of attributes and prompt keywords (columns)
-docs/gallery-photos.png the public-domain astronaut portrait (tests/fixtures/) in every style x pose
+docs/gallery.png         every style preset (rows) x a spread of attributes and prompt keywords (columns)
+docs/gallery-prompts.png prompts as people write them, each with what the renderer drew (provenance.scene)
+                         and the words it could not draw
+docs/gallery-photos.png  photo avatars (photo_gallery: the photo path's sheet)
 
 Deterministic: running it again gives the same files (with the same Pillow and OpenCV versions).
 """
@@ -20,6 +22,7 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 from avatarsmith import catalog  # noqa: E402
 from avatarsmith.models.domain import Attributes, GenerationSpec, OutputSpec  # noqa: E402
 from avatarsmith.renderer import RENDERER_VERSION, photo  # noqa: E402
+from avatarsmith.renderer.describe import describe  # noqa: E402
 from avatarsmith.renderer.simple import render_variation  # noqa: E402
 
 TILE = 176
@@ -111,7 +114,7 @@ def _sheet(
 
 
 def _spec(
-    style: str, attributes: dict[str, Any], prompt: str | None, size: tuple[int, int], seed: int
+    style: str | None, attributes: dict[str, Any], prompt: str | None, size: tuple[int, int], seed: int
 ) -> GenerationSpec:
     return GenerationSpec(
         model="avatarsmith-studio",
@@ -161,10 +164,93 @@ def photo_gallery() -> Image.Image:
     )
 
 
+PROMPTS: list[str] = [
+    "cyberpunk warrior, neon lights, futuristic city, dramatic lighting",
+    "Man, 35, short black hair, blue suit and red tie, smiling, office",
+    "elderly woman with long wavy red hair, glasses, green sweater, library",
+    "70-year-old cowboy with a grey goatee on a beach at golden hour",
+    "teen girl with headphones and a red hoodie, laughing, neon city",
+    "wizard with a long white beard, purple robe, wizard hat, castle, moonlight",
+    "female scientist in a lab coat with curly brown hair, laboratory",
+    "astronaut in a white spacesuit floating in outer space",
+    "knight in silver armour with a crown, serious, mountains",
+    "young woman in a kimono with a hair bun, cherry garden, soft light",
+    "man with stubble, leather jacket and sunglasses, city street at night",
+    "surprised child with freckles in a yellow raincoat, snowy forest",
+    "smiling nurse in blue scrubs with a ponytail and a face mask",
+    "angry pirate with an eye patch and a bandana, stormy sea",
+    "woman with a pixie cut, earrings and a black dress, cafe, candlelight",
+    "ultra realistic portrait of a middle-aged man with a moustache, studio lighting",
+]
+PROMPT_TILE = 200
+
+
+def _caption(prompt: str, size: tuple[int, int]) -> list[str]:
+    """What was drawn for variation 0, in the words provenance.scene uses (and what was not)."""
+    spec = _spec(None, {}, prompt, size, seed=21)
+    scene = describe(spec, 0)
+    s = scene.summary()
+    hair = s["hair"]
+    lines = [
+        f"hair: {' '.join(str(hair.get(k)) for k in ('length', 'texture', 'colour') if hair.get(k))}",
+        f"outfit: {s['outfit']['colour']} {s['outfit']['kind']} {' '.join(s['outfit']['extras'])}".rstrip(),
+        "wears: " + (", ".join(s["accessories"]) or "-"),
+        f"{s['age']}, {s['expression']}" + (f", {s['facial_hair']}" if s.get("facial_hair") else ""),
+        f"{s['setting']} / {s['lighting']} / {s['style']}{' (implied)' if s['style_implied'] else ''}",
+    ]
+    if scene.unmatched:
+        lines.append("not drawn: " + ", ".join(scene.unmatched))
+    return lines
+
+
+def prompts_gallery() -> Image.Image:
+    cols, tile, caption_h = 4, PROMPT_TILE, 104
+    rows = (len(PROMPTS) + cols - 1) // cols
+    sheet = Image.new("RGB", (cols * (tile + 12) + 12, HEADER_H + rows * (tile + caption_h + 12)), SHEET_BG)
+    draw = ImageDraw.Draw(sheet)
+    small, big = _font(10), _font(14)
+    draw.text(
+        (12, 12),
+        f"Prompts and what the offline studio drew ({RENDERER_VERSION}, no style given)",
+        fill=INK,
+        font=big,
+    )
+    for i, prompt in enumerate(PROMPTS):
+        x = 12 + (i % cols) * (tile + 12)
+        y = HEADER_H + (i // cols) * (tile + caption_h + 12)
+        spec = _spec(None, {}, prompt, (tile, tile), seed=21)
+        sheet.paste(render_variation(spec, 0, []), (x, y))
+        wrapped = _wrap(f'"{prompt}"', 38)
+        draw.multiline_text(
+            (x, y + tile + 3),
+            "\n".join(wrapped[:2] + _caption(prompt, (tile, tile))),
+            fill=INK,
+            font=small,
+            spacing=1,
+        )
+    return sheet
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + len(word) + 1 > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return [*lines, line] if line else lines
+
+
 def main() -> None:
     docs = ROOT / "docs"
     docs.mkdir(exist_ok=True)
-    for name, sheet in (("gallery.png", text_gallery()), ("gallery-photos.png", photo_gallery())):
+    sheets = (
+        ("gallery.png", text_gallery()),
+        ("gallery-prompts.png", prompts_gallery()),
+        ("gallery-photos.png", photo_gallery()),
+    )
+    for name, sheet in sheets:
         path = docs / name
         sheet.save(path, "PNG", optimize=True)
         print(f"{path.relative_to(ROOT)}: {sheet.width}x{sheet.height}, {path.stat().st_size / 1e6:.2f} MB")
