@@ -192,11 +192,14 @@ def _caption(prompt: str, size: tuple[int, int]) -> list[str]:
     s = scene.summary()
     hair = s["hair"]
     lines = [
-        f"hair: {' '.join(str(hair.get(k)) for k in ('length', 'texture', 'colour') if hair.get(k))}",
+        "hair: "
+        + " ".join(str(hair.get(k)) for k in ("length", "texture", "colour") if hair.get(k))
+        + "".join(f" + {style}" for style in hair.get("style", [])),
         f"outfit: {s['outfit']['colour']} {s['outfit']['kind']} {' '.join(s['outfit']['extras'])}".rstrip(),
         "wears: " + (", ".join(s["accessories"]) or "-"),
         f"{s['age']}, {s['expression']}" + (f", {s['facial_hair']}" if s.get("facial_hair") else ""),
-        f"{s['setting']} / {s['lighting']} / {s['style']}{' (implied)' if s['style_implied'] else ''}",
+        f"{s['setting']} / {s['lighting']} / {s.get('style', 'no style')}"
+        + (" (implied)" if s["style_implied"] else ""),
     ]
     if scene.unmatched:
         lines.append("not drawn: " + ", ".join(scene.unmatched))

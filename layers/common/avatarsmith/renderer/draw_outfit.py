@@ -100,7 +100,14 @@ def torso(
             for side in (-1, 1):
                 pen.line([(side * (wide - 0.55), sy + 1.1), (side * (wide - 0.55), bottom)], dark, 0.05)
     # a soft fold shadow on the side away from the light
-    pen.rrect(wide * 0.55, sy + 0.3, wide * 0.95, bottom, 0.5, shade(clothes, 0.9))
+    pen.rrect(
+        wide * (0.5 if full else 0.55),
+        sy + 0.3,
+        wide * 0.86 if full else wide * 0.95,
+        hip if full else bottom,
+        0.5,
+        shade(clothes, 0.9),
+    )
 
 
 def details(pen: Pen, s: Scene, sy: float, half_w: float, bottom: float, neck: float) -> None:
@@ -171,9 +178,14 @@ def details(pen: Pen, s: Scene, sy: float, half_w: float, bottom: float, neck: f
         for y in (1.3, 2.0, 2.7):
             pen.arc(-half_w * 0.7, sy + y - 0.3, half_w * 0.7, sy + y + 0.3, 20, 160, shade(steel, 0.7), 0.05)
         if s.style == "cyberpunk":
-            pen.line(
-                [(-0.9, sy + 1.0), (-0.3, sy + 1.6), (0.3, sy + 1.6), (0.9, sy + 1.0)], hexc("#05d9e8"), 0.07
-            )
+            neon = hexc("#05d9e8")
+            pen.line([(-0.75, sy + 0.45), (-0.3, sy + 0.95), (0.3, sy + 0.95), (0.75, sy + 0.45)], neon, 0.07)
+            for side in (-1, 1):
+                pen.line(
+                    [(side * (half_w - 1.0), sy + 0.05), (side * (half_w - 0.2), sy + 0.45)],
+                    hexc("#ff2a6d"),
+                    0.06,
+                )
     elif kind in ("uniform", "scrubs", "spacesuit", "vest"):
         _uniform(pen, s, sy, half_w, bottom, neck)
     elif kind in ("dress", "gown"):

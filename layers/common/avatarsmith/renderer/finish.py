@@ -22,14 +22,15 @@ _GRADES: dict[str, tuple[tuple[int, int, int], float, float]] = {
 }
 
 
-def apply_lighting(image: Image.Image, lighting: str) -> Image.Image:
-    """Grade the picture for the lighting ("neon", or two joined: "neon, dramatic")."""
+def apply_lighting(image: Image.Image, lighting: str, style: str | None = None) -> Image.Image:
+    """Grade the picture for the lighting ("neon", or two joined: "neon, dramatic"). The cyberpunk style
+    already splits neon colours over the picture: its neon light only adds the vignette."""
     for one in lighting.split(", "):
-        image = _grade(image, one)
+        image = _grade(image, one, neon_done=style_name(style) == "cyberpunk")
     return image
 
 
-def _grade(image: Image.Image, lighting: str) -> Image.Image:
+def _grade(image: Image.Image, lighting: str, neon_done: bool) -> Image.Image:
     """One lighting's grade: a tint, a directional fall-off and a vignette."""
     grade = _GRADES.get(lighting)
     w, h = image.size
@@ -38,8 +39,10 @@ def _grade(image: Image.Image, lighting: str) -> Image.Image:
             return ImageEnhance.Brightness(image).enhance(1.04)
         return image
     tint, amount, vignette = grade
-    out = Image.blend(image, Image.new("RGB", (w, h), tint), amount)
-    if lighting == "neon":  # magenta from one side, cyan from the other
+    if lighting == "neon" and neon_done:
+        amount, vignette = 0.0, 0.25
+    out = Image.blend(image, Image.new("RGB", (w, h), tint), amount) if amount else image
+    if lighting == "neon" and not neon_done:  # magenta from one side, cyan from the other
         ramp = Image.linear_gradient("L").rotate(90).resize((w, h), Image.Resampling.BILINEAR)
         sides = Image.composite(
             Image.new("RGB", (w, h), (255, 42, 140)), Image.new("RGB", (w, h), (5, 200, 232)), ramp
@@ -86,10 +89,10 @@ def apply_style(image: Image.Image, style: str | None, rng: random.Random) -> Im
         neon = Image.composite(
             Image.new("RGB", (w, h), (255, 42, 109)), Image.new("RGB", (w, h), (5, 217, 232)), tint
         )
-        out = ImageChops.screen(image, Image.blend(Image.new("RGB", (w, h)), neon, 0.2))
+        out = ImageChops.screen(image, Image.blend(Image.new("RGB", (w, h)), neon, 0.15))
         out = ImageEnhance.Contrast(out).enhance(1.12)
         column = Image.new("L", (1, h), 0)
-        column.putdata([90 if y % 4 == 3 else 0 for y in range(h)])
+        column.putdata([60 if y % 4 == 3 else 0 for y in range(h)])
         out.paste((0, 0, 0), (0, 0), column.resize((w, h), Image.Resampling.NEAREST))  # scanlines
         return out
     if name == "cinematic":

@@ -66,4 +66,4 @@ def render_variation(spec: GenerationSpec, index: int, references: list[bytes]) 
         )
     else:
         picture = render_scene(scene, size, rng)
-    return apply_style(apply_lighting(picture, scene.lighting), scene.style, rng)
+    return apply_style(apply_lighting(picture, scene.lighting, scene.style), scene.style, rng)

@@ -163,7 +163,7 @@ HEADWEAR: Table = (
 # --- face ------------------------------------------------------------------------------------------
 FACIAL_HAIR: Table = (
     (
-        r"\b(long|full|big|bushy|wizard|flowing|huge|thick|grey|white|viking)[ -]beard\w*\b|\bbeard down\b",
+        r"\b(long|big|bushy|wizard|flowing|huge|viking)(?:[ -][a-z]+)?[ -]beard\w*\b|\bbeard down\b",
         "long beard",
     ),
     (r"\bgoatees?\b|\bvan ?dyke\b", "goatee"),
@@ -264,7 +264,7 @@ LIGHTING: Table = (
     (
         r"\b(dramatic|chiaroscuro|moody|high[ -]contrast|rembrandt|harsh light|low[ -]key|volumetric|"
         r"god rays|"
-        r"spotlight|cinematic lighting|dark and moody|shadows?)\b",
+        r"spotlight|cinematic lighting|dark and moody|shadows?|storm|stormy|thunder\w*)\b",
         "dramatic",
     ),
     (r"\b(studio light(?:ing)?|softbox|ring ?light|three[ -]point lighting|key light)\b", "studio"),
