@@ -236,3 +236,16 @@ def test_concurrent_photo_renders_in_threads_give_identical_bytes() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda _: _png(spec, [ASTRONAUT]), range(8)))
     assert set(results) == {expected}
+
+
+def test_provenance_scene_of_a_photo_job_says_what_was_drawn() -> None:
+    from avatarsmith.backends.offline import OfflineBackend
+
+    spec = _spec(style="anime", prompt="wearing a red hoodie and headphones in a forest")
+    job = OfflineBackend().submit(spec, [HOPPER], deadline=0.0)
+    scene = job.state["scene"]
+    assert scene["photo"]["face"] == "found"
+    assert "re-drawn" in scene["photo"]["person"] and scene["photo"]["background"].endswith("forest")
+    assert scene["outfit"]["kind"] == "hoodie" and scene["outfit"]["colour"] == "red"
+    assert "headphones" in scene["accessories"] and scene["setting"] == "forest"
+    assert "hair" not in scene  # the photo's own hair: not drawn from the words

@@ -39,9 +39,13 @@ def render_all(
             )
 
 
-def scene_notes(spec: GenerationSpec) -> tuple[dict[str, Any], list[str]]:
+def scene_notes(
+    spec: GenerationSpec, references: list[bytes] | None = None
+) -> tuple[dict[str, Any], list[str]]:
     """What the renderer will draw for the job (variation 0's scene, in plain words) and the provenance
-    notes: the prompt words it could not draw, and the promises it cannot keep. Pillow-free."""
+    notes: the prompt words it could not draw, and the promises it cannot keep. Pillow-free for a text
+    job; a photo job's summary (renderer.photo_render.photo_summary) decodes the photos and finds the
+    face, which the render then reuses."""
     import re
 
     from avatarsmith.renderer.describe import describe
@@ -54,11 +58,16 @@ def scene_notes(spec: GenerationSpec) -> tuple[dict[str, Any], list[str]]:
     text = (
         f"{spec.prompt or ''} {' '.join(str(v) for v in spec.hints.values() if isinstance(v, str))}".lower()
     )
-    if promised or re.search(PHOTOREAL_PROMISE, text):
+    if not references and (promised or re.search(PHOTOREAL_PROMISE, text)):
         notes.append(NO_PHOTOREALISM)
     if scene.unmatched:
         notes.append(f"not drawn (the offline renderer has no picture for): {', '.join(scene.unmatched)}")
-    summary = scene.summary()
+    if references:
+        from avatarsmith.renderer.photo_render import photo_summary
+
+        summary = photo_summary(scene, references, (spec.output.width, spec.output.height))
+    else:
+        summary = scene.summary()
     if scene.style_implied:
         notes.append(f"style {scene.style} implied by the prompt")
     return summary, notes
@@ -69,7 +78,7 @@ class OfflineBackend:
     version = RENDERER_VERSION
 
     def submit(self, spec: GenerationSpec, references: list[bytes], *, deadline: float) -> BackendJob:
-        summary, notes = scene_notes(spec)
+        summary, notes = scene_notes(spec, references)
         return BackendJob(
             backend=self.name,
             backend_job_id=f"off_{spec_digest(spec)}",

@@ -195,3 +195,24 @@ def render_photo(
         },
     }
     return out, drawn
+
+
+# what the photo decides (the person's own hair, eyes, face, expression): not drawn from the scene
+_FROM_THE_PHOTO = ("hair", "eyes", "facial_hair", "expression", "age", "skin")
+
+
+def photo_summary(scene: Scene, references: list[bytes], size: tuple[int, int]) -> dict[str, Any]:
+    """provenance.scene for a photo job: what the photo path draws from the scene (outfit, accessories,
+    setting, lighting, style, pose) and, under `photo`, what it did with the photo. Decodes the photos
+    and finds the face (kept for the render, see `prepare`)."""
+    prepared = prepare(references, size)
+    summary = {k: v for k, v in scene.summary().items() if k not in _FROM_THE_PHOTO}
+    face = prepared.reference.face
+    summary["photo"] = {
+        "reference_index": prepared.reference.index,
+        "face": "found" if face.detected else "not found: framed as a portrait",
+        "person": f"cut from the photo and re-drawn ({photo_style.treatment_for(scene.style).name})",
+        "background": f"replaced by the scene: {scene.setting}",
+        "outfit": "the scene's outfit drawn over the clothes, shaded by the photo's light",
+    }
+    return summary
