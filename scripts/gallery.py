@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from avatarsmith import catalog  # noqa: E402
 from avatarsmith.models.domain import Attributes, GenerationSpec, OutputSpec  # noqa: E402
-from avatarsmith.renderer import RENDERER_VERSION, photo  # noqa: E402
+from avatarsmith.renderer import RENDERER_VERSION  # noqa: E402
 from avatarsmith.renderer.describe import describe  # noqa: E402
 from avatarsmith.renderer.simple import render_variation  # noqa: E402
 
@@ -77,12 +77,6 @@ TEXT_COLUMNS: list[tuple[str, dict[str, Any], str, tuple[int, int]]] = [
     ),
 ]
 PHOTO_TILE = 150  # photos compress less than drawings: smaller cells keep the sheet under 1.5 MB
-PHOTO_COLUMNS: list[tuple[str, str, tuple[int, int]]] = [
-    ("close_up", "close_up", (PHOTO_TILE, PHOTO_TILE)),
-    ("half_body", "half_body", (PHOTO_TILE, PHOTO_TILE)),
-    ("full_body, 3:4", "full_body", (112, PHOTO_TILE)),
-    ("close_up, 16:9", "close_up", (PHOTO_TILE, 84)),
-]
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -141,25 +135,52 @@ def text_gallery() -> Image.Image:
     )
 
 
+# The photo sheet: three public-domain photos (tests/fixtures/README.md) x every style, then what the
+# attributes, a prompt and the variations change on one of them.
+PHOTOS: list[tuple[str, str]] = [
+    ("astronaut.jpg", "Eileen Collins\n(NASA, public\ndomain)"),
+    ("hopper.jpg", "Grace Hopper\n(US Navy, public\ndomain)"),
+    ("cameraman.jpg", "cameraman, in\nprofile (CC0)"),
+]
+PHOTO_ASKS: list[tuple[str, dict[str, Any], str | None, str | None, int]] = [
+    # (column title, attributes, prompt, style, variation index)
+    ("male", {"gender": "male"}, None, "pixar", 0),
+    ("female", {"gender": "female"}, None, "pixar", 0),
+    ("kid", {"person_type": "kid"}, None, "pixar", 0),
+    ("sunglasses, beach", {}, "wearing sunglasses and a red jacket on a beach", "pixar", 0),
+    ("suit, office", {}, "in a navy suit and tie, in an office", "professional", 0),
+    ("wizard, castle", {}, "wizard hat, purple robe, castle at night", "fantasy", 0),
+    ("headphones, neon", {}, "headphones, neon city", "cyberpunk", 0),
+    ("variation 2", {}, None, "anime", 1),
+    ("variation 3", {}, None, "anime", 2),
+]
+
+
 def photo_gallery() -> Image.Image:
-    picture = (ROOT / "tests" / "fixtures" / "astronaut.jpg").read_bytes()
-    original = (
-        Image.open(ROOT / "tests" / "fixtures" / "astronaut.jpg")
-        .convert("RGB")
-        .resize((PHOTO_TILE, PHOTO_TILE))
-    )
-    rows = [("reference\n(NASA, public\ndomain)", [original])]
-    for style in catalog.STYLES:
-        tiles = [
-            render_variation(_spec(style.name, {"pose": pose}, None, size, seed=7), 0, [picture])
-            for _, pose, size in PHOTO_COLUMNS
-        ]
-        rows.append((f"{style.id}. {style.title}", tiles))
-    detector = "OpenCV Haar face detection" if photo.face_detection_available() else "no OpenCV: assumed face"
+    styles: list[str | None] = [None, *(style.name for style in catalog.STYLES)]
+    tile = (PHOTO_TILE, PHOTO_TILE)
+    rows = []
+    for name, credit in PHOTOS:
+        data = (ROOT / "tests" / "fixtures" / name).read_bytes()
+        original = Image.open(ROOT / "tests" / "fixtures" / name).convert("RGB")
+        tiles = [original.resize((PHOTO_TILE, round(PHOTO_TILE * original.height / original.width)))]
+        tiles += [render_variation(_spec(style, {}, None, tile, seed=7), 0, [data]) for style in styles]
+        rows.append((credit, tiles))
+    titles = ["the photo", "no style", *(f"{s.id}. {s.title}" for s in catalog.STYLES)]
+    data = (ROOT / "tests" / "fixtures" / PHOTOS[1][0]).read_bytes()
+    asks = [
+        render_variation(_spec(style, attrs, prompt, tile, seed=7), index, [data])
+        for _, attrs, prompt, style, index in PHOTO_ASKS
+    ]
+    rows.append(("Grace Hopper,\nasked (2nd line\nof the titles)", asks))
+    # two lines per column: the style (the photo rows), what was asked (the last row)
+    asked = [f"> {title} ({style})" for title, _, _, style, _ in PHOTO_ASKS]
+    titles = [f"{title}\n{asked[c] if c < len(asked) else ''}" for c, title in enumerate(titles)]
     return _sheet(
         rows,
-        [title for title, *_ in PHOTO_COLUMNS],
-        f"Photo to avatar ({RENDERER_VERSION}, {detector})",
+        titles,
+        f"Photo avatars ({RENDERER_VERSION}): three public-domain photos x every style; last row: the "
+        "attributes, a prompt and the variations (column titles, second line)",
         PHOTO_TILE,
     )
 

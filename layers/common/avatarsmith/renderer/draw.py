@@ -27,7 +27,7 @@ from avatarsmith.renderer.palette import DEFAULT_LOOK, LOOKS, RGB, WHITE, Look, 
 from avatarsmith.renderer.pen import FaceBox, Pen, soft_spot, vertical_gradient
 from avatarsmith.renderer.scene import Scene
 
-SUPERSAMPLE_MAX_PIXELS = 2_400_000  # above this (e.g. 2048x2048) draw at 1x: big shapes alias little
+SUPERSAMPLE_MAX_PIXELS = 600_000  # above this (e.g. 1024x1024) draw at 1x: at that size shapes alias little
 
 _GLOW: dict[str, tuple[str, float]] = {  # lighting -> (glow colour behind the head, strength)
     "neon": ("#ff2a6d", 0.5),

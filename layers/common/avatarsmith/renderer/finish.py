@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import random
 
-from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageOps
+from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
 from avatarsmith.renderer.palette import style_name
 
@@ -31,7 +31,7 @@ def apply_lighting(image: Image.Image, lighting: str, style: str | None = None) 
 
 
 def _grade(image: Image.Image, lighting: str, neon_done: bool) -> Image.Image:
-    """One lighting's grade: a tint, a directional fall-off and a vignette."""
+    """One lighting's grade: a tint, a directional fall-off and a vignette (masks made small, scaled once)."""
     grade = _GRADES.get(lighting)
     w, h = image.size
     if grade is None:
@@ -42,25 +42,37 @@ def _grade(image: Image.Image, lighting: str, neon_done: bool) -> Image.Image:
     if lighting == "neon" and neon_done:
         amount, vignette = 0.0, 0.25
     out = Image.blend(image, Image.new("RGB", (w, h), tint), amount) if amount else image
+    small = (_SMALL, _SMALL)
+    ramp = Image.linear_gradient("L").rotate(90).resize(small, Image.Resampling.BILINEAR)
     if lighting == "neon" and not neon_done:  # magenta from one side, cyan from the other
-        ramp = Image.linear_gradient("L").rotate(90).resize((w, h), Image.Resampling.BILINEAR)
         sides = Image.composite(
-            Image.new("RGB", (w, h), (255, 42, 140)), Image.new("RGB", (w, h), (5, 200, 232)), ramp
+            Image.new("RGB", small, (255, 42, 140)), Image.new("RGB", small, (5, 200, 232)), ramp
         )
-        out = ImageChops.screen(out, Image.blend(Image.new("RGB", (w, h)), sides, 0.22))
+        glow = Image.blend(Image.new("RGB", small), sides, 0.22).resize((w, h), Image.Resampling.BILINEAR)
+        out = ImageChops.screen(out, glow)
+    light = _vignette_small(vignette)
     if lighting == "dramatic":  # hard side light: the far side falls into shadow
-        ramp = Image.linear_gradient("L").rotate(90).resize((w, h), Image.Resampling.BILINEAR)
-        shadow = ramp.point(lambda v: 255 - round(max(0, v - 140) * 0.9))
-        out = Image.merge("RGB", [ImageChops.multiply(band, shadow) for band in out.split()])
-        out = ImageEnhance.Contrast(out).enhance(1.15)
-    mask = vignette_mask((w, h), vignette)
-    return Image.merge("RGB", [ImageChops.multiply(band, mask) for band in out.split()])
+        light = ImageChops.multiply(light, ramp.point(lambda v: 255 - round(max(0, v - 140) * 0.9)))
+    out = shade_by(out, light.resize((w, h), Image.Resampling.BILINEAR))
+    return ImageEnhance.Contrast(out).enhance(1.15) if lighting == "dramatic" else out
+
+
+_SMALL = 128
+
+
+def _vignette_small(strength: float) -> Image.Image:
+    radial = Image.radial_gradient("L").resize((_SMALL, _SMALL), Image.Resampling.BILINEAR)
+    return radial.point(lambda v: round(255 - min(255, v * 1.1) * strength))
 
 
 def vignette_mask(size: tuple[int, int], strength: float) -> Image.Image:
     """L mask, 255 at the centre falling to 255*(1-strength) in the corners."""
-    radial = Image.radial_gradient("L").resize(size, Image.Resampling.BILINEAR)
-    return radial.point(lambda v: round(255 - min(255, v * 1.1) * strength))
+    return _vignette_small(strength).resize(size, Image.Resampling.BILINEAR)
+
+
+def shade_by(image: Image.Image, mask: Image.Image) -> Image.Image:
+    """Multiply an RGB image by an L mask (255 keeps a pixel, 0 blackens it)."""
+    return ImageChops.multiply(image, Image.merge("RGB", (mask, mask, mask)))
 
 
 def grain(size: tuple[int, int], rng: random.Random, amount: int) -> Image.Image:
@@ -82,14 +94,15 @@ def apply_style(image: Image.Image, style: str | None, rng: random.Random) -> Im
         grey = ImageChops.add(grey, grain((w, h), rng, 22), scale=1.0, offset=-11)
         sepia = ImageOps.colorize(grey, black=(46, 30, 16), white=(250, 236, 206), mid=(164, 126, 86))
         faded = Image.blend(sepia, Image.new("RGB", (w, h), (232, 214, 180)), 0.12)
-        vignette = vignette_mask((w, h), 0.3)
-        return Image.merge("RGB", [ImageChops.multiply(band, vignette) for band in faded.split()])
+        return shade_by(faded, vignette_mask((w, h), 0.3))
     if name == "cyberpunk":
-        tint = Image.linear_gradient("L").rotate(90).resize((w, h), Image.Resampling.BILINEAR)
+        small = (_SMALL, _SMALL)
+        tint = Image.linear_gradient("L").rotate(90).resize(small, Image.Resampling.BILINEAR)
         neon = Image.composite(
-            Image.new("RGB", (w, h), (255, 42, 109)), Image.new("RGB", (w, h), (5, 217, 232)), tint
+            Image.new("RGB", small, (255, 42, 109)), Image.new("RGB", small, (5, 217, 232)), tint
         )
-        out = ImageChops.screen(image, Image.blend(Image.new("RGB", (w, h)), neon, 0.15))
+        glow = Image.blend(Image.new("RGB", small), neon, 0.15).resize((w, h), Image.Resampling.BILINEAR)
+        out = ImageChops.screen(image, glow)
         out = ImageEnhance.Contrast(out).enhance(1.12)
         column = Image.new("L", (1, h), 0)
         column.putdata([60 if y % 4 == 3 else 0 for y in range(h)])
@@ -106,8 +119,7 @@ def apply_style(image: Image.Image, style: str | None, rng: random.Random) -> Im
         return out
     if name == "renaissance":
         warm = Image.blend(image, Image.new("RGB", (w, h), (120, 78, 34)), 0.16)
-        vignette = vignette_mask((w, h), 0.55)
-        out = Image.merge("RGB", [ImageChops.multiply(band, vignette) for band in warm.split()])
+        out = shade_by(warm, vignette_mask((w, h), 0.55))
         return ImageEnhance.Contrast(out).enhance(1.06)
     if name == "anime":
         return ImageEnhance.Color(image).enhance(1.2)
@@ -119,6 +131,9 @@ def apply_style(image: Image.Image, style: str | None, rng: random.Random) -> Im
         ).enhance(1.1)
     if name == "professional":
         return ImageEnhance.Contrast(image).enhance(1.05)
-    if name == "realistic":
-        return ImageEnhance.Contrast(image).enhance(1.03)
+    if name == "realistic":  # soft light: a blurred copy laid over the picture rounds every flat shape
+        soft = image.reduce(8).filter(ImageFilter.GaussianBlur(3)).resize((w, h), Image.Resampling.BILINEAR)
+        return ImageEnhance.Contrast(Image.blend(image, ImageChops.soft_light(image, soft), 0.6)).enhance(
+            1.04
+        )
     return image
