@@ -150,9 +150,11 @@ PHOTO_ASKS: list[tuple[str, dict[str, Any], str | None, str | None, int]] = [
     ("sunglasses, beach", {}, "wearing sunglasses and a red jacket on a beach", "pixar", 0),
     ("suit, office", {}, "in a navy suit and tie, in an office", "professional", 0),
     ("wizard, castle", {}, "wizard hat, purple robe, castle at night", "fantasy", 0),
-    ("headphones, neon", {}, "headphones, neon city", "cyberpunk", 0),
+    ("headphones", {}, "headphones, neon city", "cyberpunk", 0),
     ("variation 2", {}, None, "anime", 1),
     ("variation 3", {}, None, "anime", 2),
+    ("half body", {"pose": "half_body"}, None, "realistic", 0),
+    ("full body", {"pose": "full_body"}, None, "noir", 0),
 ]
 
 

@@ -62,6 +62,12 @@ def prepare(references: list[bytes], want: tuple[int, int]) -> Prepared:
     return prepared
 
 
+def working_size(size: tuple[int, int]) -> tuple[int, int]:
+    """`size` scaled to photo_style.WORK_SIDE px on the long side."""
+    factor = photo_style.WORK_SIDE / max(size)
+    return (max(1, round(size[0] * factor)), max(1, round(size[1] * factor)))
+
+
 def framing_box(prepared: Prepared, scene: Scene, out: tuple[int, int], letterbox: float) -> Box:
     """The photo's box this variation shows: the pose's frame, zoomed and shifted by the scene's framing,
     kept inside the photo."""
@@ -148,18 +154,19 @@ def render_photo(
     face in output pixels); `accessories(image, scene, face_box)` draws the scene's accessories and
     outfit extras onto the image in place (face_box = (x, y, w, h) in output pixels), or None.
     The caller applies the style's finishing filter. Deterministic for equal inputs.
-    The person is cut, recoloured and re-drawn at a working size of at most photo_style.WORK_SIDE px;
-    only the last blend runs at the output size.
+    The person is cut, dressed and re-drawn at photo_style.WORK_SIDE px on the long side; only the last
+    blend runs at the output size.
     """
     import cv2
     import numpy as np
 
-    prepared = prepare(references, size)
+    # the person is drawn at WORK_SIDE px on the long side whatever the output (the same lines and flat
+    # areas in a thumbnail as in a poster), then scaled to the output
+    work = working_size(size)
+    prepared = prepare(references, (max(size[0], work[0]), max(size[1], work[1])))
     reference = prepared.reference
     box = framing_box(prepared, scene, size, letterbox)
     mirror = scene.framing.mirror
-    factor = min(1.0, photo_style.WORK_SIDE / max(size))
-    work = (max(1, round(size[0] * factor)), max(1, round(size[1] * factor)))
     framed = reference.image.resize(work, Image.Resampling.BILINEAR, box=box)
     alpha = photo_cut.mask_for(prepared.cut, box, work, feather=1.0)
     rgb = np.asarray(framed)
@@ -173,8 +180,12 @@ def render_photo(
     person = photo_style.redraw(rgb, alpha, clothes, face_work, scene.style, seed, side, size)
     shadow = _shadow(alpha, face_work)
     if work != size:
-        alpha = cv2.resize(alpha, size, interpolation=cv2.INTER_LINEAR)
-        shadow = cv2.resize(shadow, size, interpolation=cv2.INTER_LINEAR)
+        alpha = cv2.resize(
+            alpha, size, interpolation=cv2.INTER_AREA if size[0] < work[0] else cv2.INTER_LINEAR
+        )
+        shadow = cv2.resize(
+            shadow, size, interpolation=cv2.INTER_AREA if size[0] < work[0] else cv2.INTER_LINEAR
+        )
     face = _face_in(reference.face, box, size, mirror)
     head = (face[0] + face[2] / 2, face[1] + face[3] / 2, face[3] / 2)
     backdrop = np.asarray(background(scene, size, head).convert("RGB"))
@@ -205,7 +216,8 @@ def photo_summary(scene: Scene, references: list[bytes], size: tuple[int, int]) 
     """provenance.scene for a photo job: what the photo path draws from the scene (outfit, accessories,
     setting, lighting, style, pose) and, under `photo`, what it did with the photo. Decodes the photos
     and finds the face (kept for the render, see `prepare`)."""
-    prepared = prepare(references, size)
+    work = working_size(size)
+    prepared = prepare(references, (max(size[0], work[0]), max(size[1], work[1])))
     summary = {k: v for k, v in scene.summary().items() if k not in _FROM_THE_PHOTO}
     face = prepared.reference.face
     summary["photo"] = {

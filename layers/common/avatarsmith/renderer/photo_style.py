@@ -4,8 +4,9 @@ Every style changes every pixel of the person (none passes the photo through): c
 the colours to a few seeded k-means clusters and draw ink lines (a difference of Gaussians of the
 smoothed light), pixar smooths and shades softly, renaissance paints, noir and vintage re-tone with a
 side light and grain, professional and realistic retouch the skin and re-light the face. All of it works
-on numpy arrays (RGB uint8, masks float32 0..1) at a working size of at most WORK_SIDE px, so the cost
-does not grow with the output; the finished person is scaled back to the output.
+on numpy arrays (RGB uint8, masks float32 0..1) at WORK_SIDE px on the long side, so the cost does not
+grow with the output and a thumbnail has the same lines as a poster; the person is then scaled to the
+output.
 """
 
 from __future__ import annotations
@@ -209,7 +210,8 @@ def redraw(
         drawn = drawn * (1.0 - outline[:, :, None]) + 30.0 * outline[:, :, None]
     result = np.clip(drawn, 0, 255).astype(np.uint8)
     if (width, height) != out:
-        result = cv2.resize(result, out, interpolation=cv2.INTER_LINEAR)
+        shrink = out[0] < width
+        result = cv2.resize(result, out, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
     if t.grain:
         noise = np.empty((out[1], out[0]), np.float32)
         cv2.setRNGSeed(seed)
