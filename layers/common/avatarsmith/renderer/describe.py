@@ -59,7 +59,8 @@ class Keywords:
         match = None
         for m in re.finditer(pattern, self.text):
             match = match or m
-            self._mark(m.start(), m.end())
+            tail = re.match(r" (?:hats?|caps?)\b", self.text[m.end() :])
+            self._mark(m.start(), m.end() + (tail.end() if tail else 0))
         return match
 
     def kept(self, slot: str) -> bool:
@@ -136,15 +137,17 @@ def _colour_before(kw: Keywords, start: int, skip: str) -> str | None:
 
 def _outfit(
     kw: Keywords, look: Look, gender: str | None, age: str, draws: list[float], style: str | None
-) -> tuple[str, str, RGB, tuple[str, ...], str | None, RGB]:
-    """(kind, colour name, colour, extras, headwear a role implies, accent: tie, trousers, trim)."""
-    kind = None
-    colour_name = None
+) -> tuple[str, str | None, str, RGB, tuple[str, ...], str | None, RGB]:
+    """(kind, the garment as written, colour name, colour, extras, headwear a role implies, accent: tie,
+    trousers, trim)."""
+    kind: str | None = None
+    written: str | None = None
+    colour_name: str | None = None
     for pattern, name in W.OUTFITS:
         m = kw.found(pattern)
         if m and not kw.vetoed(pattern) and kw.kept("outfit"):
             if kind is None:
-                kind = name
+                kind, written = name, m.group(0)
                 colour_name = _colour_before(kw, m.start(), W.OUTFIT_ADJECTIVES)
             words = "|".join([W.OUTFIT_ADJECTIVES, *map(re.escape, W.COLOUR_WORDS)])
             kw.found(rf"\b(?:(?:{words})[ ,-]+){{1,4}}(?={re.escape(m.group(0))})")
@@ -152,12 +155,13 @@ def _outfit(
     tie = kw.found(r"\b(?:bow[ -]?)?(?:ties?|neckties?)\b")
     tie_colour = _colour_before(kw, tie.start(), W.OUTFIT_ADJECTIVES) if tie and extras else None
     role_hat = None
+    role_found = False
     for pattern, name, role_extras, hat in W.ROLES:
-        if kw.asks(f"role:{name}", pattern):
+        if kw.asks(f"role:{name}", pattern) and not role_found:
+            role_found = True
             kind = kind or name
             extras += [e for e in role_extras if e not in extras and not kw.vetoed(rf"\b{e}")]
             role_hat = role_hat or hat
-            break
     if colour_name is None:
         colours = "|".join(re.escape(c) for c in W.COLOUR_WORDS)
         m = kw.found(
@@ -183,7 +187,8 @@ def _outfit(
     else:
         colour_name, colour = _palette_colour(kind, look, draws[1])
     accent = NAMED_COLOURS[tie_colour] if tie_colour in NAMED_COLOURS else _ACCENTS[int(draws[1] * 7 % 1 * 5)]
-    return kind, colour_name, colour, tuple(extras), role_hat, accent
+    garment = written if written and written.rstrip("s") not in (kind, kind.replace("-", "")) else None
+    return kind, garment, colour_name, colour, tuple(extras), role_hat, accent
 
 
 _ACCENTS = tuple(hexc(c) for c in ("#2f3542", "#34495e", "#8e2f3c", "#1e272e", "#3b5b7a"))
@@ -264,6 +269,25 @@ def _lighting(kw: Keywords, style: str | None, setting: str) -> str:
     return "soft"
 
 
+_ITEM_PATTERNS: dict[str, str] = {name: pattern for pattern, name in (*V.HEADWEAR, *V.ACCESSORIES, *W.EXTRAS)}
+
+
+def _item_colours(kw: Keywords, items: list[str | None]) -> dict[str, str]:
+    """Colours named for hats, accessories and extras: "a blue baseball cap", "red scarf", "red cape"."""
+    colours: dict[str, str] = {}
+    for item in items:
+        pattern = _ITEM_PATTERNS.get(item or "")
+        if item and pattern:
+            for m in re.finditer(pattern, kw.text):
+                inside = re.search(rf"\b({'|'.join(W.COLOUR_WORDS)})\b", m.group(0))
+                named = _colour_before(kw, m.start(), W.OUTFIT_ADJECTIVES + "|baseball|wool|knit|silk|pearl")
+                named = named or (W.COLOUR_ALIASES.get(inside.group(1), inside.group(1)) if inside else None)
+                if named and named in NAMED_COLOURS:
+                    colours[item] = named
+                    break
+    return colours
+
+
 def describe(spec: GenerationSpec, index: int) -> Scene:
     """The scene variation `index` of `spec` shows."""
     seed = spec.variation_seed(index)
@@ -273,7 +297,7 @@ def describe(spec: GenerationSpec, index: int) -> Scene:
     style, implied = _style(spec, kw)
     look = LOOKS.get(style or "", DEFAULT_LOOK)
     parts = person_parts(spec, kw, look, draws[:20])
-    outfit, colour_name, clothes, extras, role_hat, accent = _outfit(
+    outfit, written, colour_name, clothes, extras, role_hat, accent = _outfit(
         kw, look, parts["gender"], parts["age"], draws[20:22], style
     )
     headwear = parts["headwear"]
@@ -295,18 +319,28 @@ def describe(spec: GenerationSpec, index: int) -> Scene:
         mirror=mirror < 0.5,
     )
     accessory_colours = ("#d4a73a", "#c4c8cf", "#b3152f", "#1f8a8a", "#2f3640", "#7048a8")
+    colours = _item_colours(kw, [headwear, *accessories, *extras])
+    if "facial_hair" in parts["named"]:
+        colours["facial hair"] = parts["named"]["facial_hair"]
+    accessory_colour = hexc(accessory_colours[int(draws[26] * len(accessory_colours))])
+    for item in ("scarf", "mask", "headphones", "headband", "eye mask", "backpack"):
+        if item in colours and item in accessories:
+            accessory_colour = NAMED_COLOURS[colours[item]]
+            break
     return Scene(
         **parts["fields"],
         pose=pose,
         headwear=headwear,
-        headwear_colour=parts["headwear_colour"],
+        headwear_colour=NAMED_COLOURS[colours[headwear]] if headwear in colours else parts["headwear_colour"],
         outfit=outfit,
+        outfit_words=written,
         outfit_colour=colour_name,
         clothes=clothes,
         accent=accent,
         outfit_extras=extras,
         accessories=tuple(accessories),
-        accessory_colour=hexc(accessory_colours[int(draws[26] * len(accessory_colours))]),
+        accessory_colour=accessory_colour,
+        item_colours=colours,
         setting=setting,
         lighting=lighting,
         style=style,

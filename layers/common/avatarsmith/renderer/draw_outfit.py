@@ -45,6 +45,7 @@ def behind(pen: Pen, s: Scene, sy: float, half_w: float, bottom: float) -> None:
         cape = (
             NAMED_COLOURS["crimson"] if luma(s.clothes) > 60 or s.outfit != "suit" else NAMED_COLOURS["black"]
         )
+        cape = NAMED_COLOURS.get(s.item_colours.get("cape", ""), cape)
         pen.polygon(
             [
                 (-half_w * 0.9, sy - 0.1),

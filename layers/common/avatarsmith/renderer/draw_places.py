@@ -330,6 +330,7 @@ PLACES: dict[str, tuple[str, str, Painter | None]] = {
     "underwater": ("#1f6fa0", "#0b2f50", underwater),
     "classroom": ("#efe6d2", "#d9ccb0", draw_rooms.classroom),
     "laboratory": ("#e3eef5", "#c2d3de", draw_rooms.laboratory),
+    "hospital": ("#e6f2f0", "#c9dedb", draw_rooms.laboratory),
     "stage": ("#15101e", "#2a1f36", draw_rooms.stage),
     "kitchen": ("#f3efe8", "#e0d8cc", draw_rooms.kitchen),
     "living room": ("#e9d8c0", "#d4bc9c", draw_rooms.living_room),

@@ -42,6 +42,7 @@ SKIN_WORDS: tuple[tuple[str, tuple[int, int]], ...] = (
     (r"\bbrown[ -]skin(?:ned)?", (4, 6)),
     (r"\bdark[ -]skin(?:ned)?", (5, 7)),
 )
+SKIN_NAMES = ("fair", "light", "light", "medium", "olive", "tan", "brown", "dark")
 _AGE_ATTRIBUTE = {
     "kid": "child",
     "young_adult": "young",
@@ -95,6 +96,11 @@ def _skin(spec: GenerationSpec, kw: Keywords, draw: float) -> tuple[int, RGB]:
             tone_range, structured = tones, True
             break
     if not structured and kw.kept("skin"):
+        people = r"(?:man|woman|men|women|person|people|girl|boy|guy|lady|kid|child|gentleman)"
+        if kw.found(rf"\bblack {people}\b|\b(?:african[ -])?american black\b"):
+            tone_range = (5, 7)
+        elif kw.found(rf"\bwhite {people}\b"):
+            tone_range = (0, 2)
         for pattern, tones in ETHNICITY_TONES[:3] + ETHNICITY_TONES[4:8]:  # not "black"/"white": colours
             if kw.found(rf"\b({pattern})\b"):
                 tone_range = tones
@@ -251,8 +257,10 @@ def person_parts(spec: GenerationSpec, kw: Keywords, look: Look, d: list[float])
     beard_words = kw.found(
         rf"\b({'|'.join(V.HAIR_COLOUR_WORDS)})[ -](?:beard|goatee|mou?stache|mustache|stubble)"
     )
+    named: dict[str, str] = {}
     if beard_words and V.HAIR_COLOUR_WORDS[beard_words.group(1)] in HAIR_COLOURS:
-        beard_colour = HAIR_COLOURS[V.HAIR_COLOUR_WORDS[beard_words.group(1)]]
+        named["facial_hair"] = V.HAIR_COLOUR_WORDS[beard_words.group(1)]
+        beard_colour = HAIR_COLOURS[named["facial_hair"]]
     facial_hair = None if kid or kw.found(V.CLEAN_SHAVEN) else kw.first("facial_hair", V.FACIAL_HAIR)
     open_face = not kid and not kw.strict and not kw.found(V.CLEAN_SHAVEN)
     if facial_hair is None and masculine and open_face and not kw.vetoed(V.ANY_FACIAL_HAIR):
@@ -291,10 +299,12 @@ def person_parts(spec: GenerationSpec, kw: Keywords, look: Look, d: list[float])
         "headwear": headwear,
         "headwear_colour": headwear_colour,
         "accessories": accessories,
+        "named": named,
         "fields": {
             "age": age,
             "gender": gender,
             "skin": skin,
+            "skin_tone": SKIN_NAMES[skin_index],
             "hair": hair,
             "hair_colour": colour_name if hair is not None else None,
             "hair_length": "bald" if hair is None else length,

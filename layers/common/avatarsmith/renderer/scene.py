@@ -31,6 +31,7 @@ class Scene:
     age: str  # child | teen | young | adult | middle-aged | elderly
     gender: str | None  # female | male | None (left open)
     skin: RGB
+    skin_tone: str  # fair | light | medium | olive | tan | brown | dark
     # hair: colour None = bald
     hair: RGB | None
     hair_colour: str | None  # the colour's name
@@ -50,6 +51,7 @@ class Scene:
     headwear: str | None  # cap | beanie | fedora | cowboy hat | top hat | crown | wizard hat | hijab | ...
     headwear_colour: RGB
     outfit: str  # suit | hoodie | armour | lab coat | uniform | dress | jacket | t-shirt | sweater | ...
+    outfit_words: str | None  # the garment as the prompt named it, when that is not the kind ("sari")
     outfit_colour: str  # its name ("navy"), chosen by the prompt or the palette
     clothes: RGB
     accent: RGB  # trousers, tie, trim
@@ -64,6 +66,7 @@ class Scene:
     framing: Framing = field(default_factory=Framing)
     palette: int = 0  # which of the look's background gradients
     unmatched: tuple[str, ...] = ()  # prompt words the renderer could not draw
+    item_colours: dict[str, str] = field(default_factory=dict)  # "cap": "blue", "scarf": "red" ...
 
     # --- the drawing's older, narrower view (kept for callers of describe_person) -----------------
     @property
@@ -151,12 +154,19 @@ class Scene:
             accessories.insert(0, self.headwear)
         out: dict[str, Any] = {
             "hair": hair,
-            "outfit": {"kind": self.outfit, "colour": self.outfit_colour, "extras": list(self.outfit_extras)},
+            "outfit": {
+                "kind": self.outfit,
+                "colour": self.outfit_colour,
+                "extras": list(self.outfit_extras),
+                **({"as_written": self.outfit_words} if self.outfit_words else {}),
+            },
             "accessories": accessories,
+            "colours": dict(self.item_colours) or None,
             "facial_hair": self.facial_hair,
             "expression": self.expression,
             "age": self.age,
             "gender": self.gender,
+            "skin": self.skin_tone,
             "eyes": self.eye_colour,
             "setting": self.setting,
             "lighting": self.lighting,

@@ -31,11 +31,14 @@ AGES: Table = (
     ),
     (r"\b(middle[ -]aged?|midlife|mature|in (?:his|her|their) (?:40s|50s|forties|fifties))\b", "middle-aged"),
     (
-        r"\b(toddler|baby|infant|child|children|kid|kids|little (?:boy|girl)|preschooler|schoolboy|"
-        r"schoolgirl)\b",
+        r"\b(toddler|baby|infant|child|children|kid|kids|little (?:boy|girl)|preschooler)\b",
         "child",
     ),
-    (r"\b(teen|teens|teenager|teenage|teenaged|adolescent|high[ -]schooler|boy|girl|youth)\b", "teen"),
+    (
+        r"\b(teen|teens|teenager|teenage|teenaged|adolescent|high[ -]schooler|schoolgirl|"
+        r"schoolboy|boy|girl|youth)\b",
+        "teen",
+    ),
     (
         r"\b(young|youthful|twenty[ -]something|in (?:his|her|their) (?:20s|twenties)|college student|"
         r"student)\b",
@@ -62,7 +65,11 @@ def age_for_years(years: int) -> str:
 BALD = r"\b(bald|baldheaded|shaved head|shaven head|no hair|hairless|clean[ -]shaven head)\b"
 
 # --- hair ------------------------------------------------------------------------------------------
-HAIR_NOUN = r"(?:hair|haired|hairstyle|hairdo|locks|mane|curls|waves|tresses)"
+HAIR_NOUN = (
+    r"(?:hair|haired|hairstyle|hairdo|locks|mane|curls|waves|tresses|pony ?tails?|"
+    r"pigtails?|twin ?tails|braids?|plaits?|"
+    r"buns?|afro|dreadlocks|dreads|bob|pixie cut|buzz ?cut|crew ?cut|mohawk|undercut)"
+)
 HAIR_LENGTH_WORDS: dict[str, str] = {
     "short": "short", "cropped": "short", "close-cropped": "short", "buzzed": "short", "pixie": "short",
     "trimmed": "short", "shaved": "short", "long": "long", "flowing": "long", "waist-length": "long",
@@ -95,7 +102,7 @@ HAIR_NOUN_COLOURS: Table = (  # colour words that stand for the hair on their ow
 HAIR_STYLES: Table = (
     (r"\b(afro|afros)\b", "afro"),
     (r"\b(bun|buns|top ?knot|updo|chignon|hair bun)\b", "bun"),
-    (r"\b(pony ?tails?|pigtails?)\b", "ponytail"),
+    (r"\b(pony ?tails?|pigtails?|twin ?tails)\b", "ponytail"),
     (r"\b(braids?|braided|plaits?|cornrows|dreadlocks|dreads|locs)\b", "braids"),
     (r"\b(bangs|fringe)\b", "fringe"),
     (r"\b(buzz ?cut|crew ?cut|undercut|pixie cut|fade|mohawk|short[ -]cropped)\b", "short"),
@@ -103,13 +110,21 @@ HAIR_STYLES: Table = (
 EYES = r"\b(brown|dark|hazel|green|blue|gr[ae]y|amber)[- ]eyed?s?\b"
 
 # --- accessories -----------------------------------------------------------------------------------
-GLASSES = r"\b(glasses|spectacles|eyeglasses|eyewear|sunglasses|shades|aviators|specs|round glasses)\b"
+GLASSES = (
+    r"\b((?:round|thick[ -]rimmed|horn[ -]rimmed|wire[ -]rimmed|rimless|reading|nerdy|"
+    r"square|big|oval|cat[ -]eye)"
+    r" )?(glasses|spectacles|eyeglasses|eyewear|sunglasses|shades|aviators|specs)\b"
+)
 SUNGLASSES = r"\b(sunglasses|shades|aviators|sun glasses)\b"
 ACCESSORIES: Table = (
     (r"\b(headphones?|headset|earphones|earmuffs|gaming headset)\b", "headphones"),
-    (r"\b(earrings?|hoops|ear ?rings?|studs)\b", "earrings"),
+    (r"\b((?:hoop |gold |silver |pearl |diamond )?earrings?|hoops|ear ?rings?|studs)\b", "earrings"),
     (r"\b(scarf|scarves|shawl|muffler|neckerchief)\b", "scarf"),
-    (r"\b(necklaces?|pendants?|chains?|chokers?|pearls|amulet|locket|jewel(?:le)?ry)\b", "necklace"),
+    (
+        r"\b((?:pearl |gold |silver |diamond )?necklaces?|pendants?|chains?|chokers?|pearls|"
+        r"amulet|locket|jewel(?:le)?ry)\b",
+        "necklace",
+    ),
     (r"\b(eye ?patch)\b", "eye patch"),
     (r"\b(masquerade mask|eye mask|domino mask)\b", "eye mask"),
     (r"\b(face ?masks?|surgical masks?|gas masks?|masks?|masked|respirator|balaclava)\b", "mask"),
@@ -138,13 +153,13 @@ HEADWEAR: Table = (
     (r"\b(turbans?)\b", "turban"),
     (r"\b(cowboy hats?|stetsons?|ten[ -]gallon hat)\b", "cowboy hat"),
     (r"\b(top hats?|tophat)\b", "top hat"),
-    (r"\b(wizard'?s? hats?|witch'?s? hats?|pointy hats?|pointed hats?|sorcerer'?s? hat)\b", "wizard hat"),
+    (r"\b((?:wizard'?s?|witch'?s?|pointy|pointed|sorcerer'?s?)(?: [a-z]+)? hats?)\b", "wizard hat"),
     (r"\b(chef'?s? hats?|toque blanche)\b", "chef hat"),
     (r"\b(graduation caps?|mortarboards?)\b", "graduation cap"),
     (r"\b(santa hats?|christmas hat)\b", "santa hat"),
     (r"\b(party hats?)\b", "party hat"),
     (r"\b(hard ?hats?|construction helmet|safety helmet)\b", "hard hat"),
-    (r"\b(pirate hats?|tricorne?s?|tricorn hat)\b", "pirate hat"),
+    (r"\b(pirate hats?|tricorne? hats?|tricornes?)\b", "pirate hat"),
     (r"\b(bucket hats?)\b", "bucket hat"),
     (r"\b(straw hats?|sun ?hats?|sombreros?|panama hat)\b", "straw hat"),
     (r"\b(peaked caps?|military caps?|police caps?|officer'?s? cap|captain'?s? hat)\b", "peaked cap"),
@@ -179,11 +194,12 @@ EXPRESSIONS: Table = (
     (r"\b(surprised|shocked|astonished|amazed|startled|open[ -]mouthed|in awe|wide[ -]eyed)\b", "surprised"),
     (r"\b(angry|furious|mad|enraged|fierce|scowl\w*|frowning|grumpy|rage|intense|snarl\w*)\b", "angry"),
     (r"\b(sad|unhappy|melancholy|melancholic|crying|tearful|gloomy|sorrowful|depressed|upset)\b", "sad"),
-    (r"\b(smirk\w*|sly|mischievous|playful|cocky|confident|flirty)\b", "smirking"),
+    (r"\b(smirk\w*|sly|mischievous|playful|cocky|flirty)\b", "smirking"),
     (
         r"\b(smil\w*|happy|cheerful|joyful|friendly|warm expression|kind|welcoming|delighted|glad)\b",
         "smiling",
     ),
+    (r"\b(confident|proud|self-assured|assured|charming)\b", "smirking"),
     (
         r"\b(serious|stern|stoic|unsmiling|no smile|determined|focused|solemn|grim|neutral expression|"
         r"straight face|expressionless|poker face)\b",
@@ -203,26 +219,34 @@ SETTINGS: Table = (
     ),
     (
         r"\b(outer space|space station|spaceship|spacecraft|galaxy|galaxies|nebula|cosmos|cosmic|in space|"
-        r"among the stars|planets?|orbit|starfield|space background)\b",
+        r"among the stars|planets?|orbit|starfield|space background|stars|starry sky)\b",
         "space",
     ),
     (r"\b(underwater|under ?water|under the sea|ocean floor|coral reef|reef)\b", "underwater"),
     (r"\b(enchanted forest|forest|forests|woods|woodland|jungle|rainforest|trees)\b", "forest"),
-    (r"\b(beach|beaches|seaside|seashore|shore|coast|ocean|sea|tropical|island|surf)\b", "beach"),
+    (
+        r"\b(beach|beaches|seaside|seashore|shore|coast|ocean|sea|tropical|island|surf|ship|"
+        r"boat|sailing|deck|"
+        r"harbou?r|pier|lake|lakeside|riverside)\b",
+        "beach",
+    ),
     (r"\b(mountains?|mountain top|alpine|alps|peaks|summit|hills|hiking|valley)\b", "mountains"),
     (r"\b(desert|dunes|sahara|sand dunes)\b", "desert"),
     (r"\b(snow|snowy|snowfall|winter landscape|arctic|tundra|glacier|frozen|blizzard)\b", "snow"),
     (
-        r"\b(castle|castles|throne room|throne|palace|fortress|medieval hall|great hall|citadel|kingdom)\b",
+        r"\b(castle|castles|throne room|throne|palace|fortress|medieval hall|great hall|"
+        r"citadel|kingdom|ballroom)\b",
         "castle",
     ),
     (r"\b(library|libraries|bookshel(?:f|ves)|bookcases?|books|reading room)\b", "library"),
     (r"\b(offices?|workplace|boardroom|cubicle|corporate office|conference room|workspace|desk)\b", "office"),
     (r"\b(cafe|café|coffee ?shop|coffeehouse|bistro|diner|bakery|restaurant|bar|pub)\b", "cafe"),
     (r"\b(laboratory|science lab|research lab|(?<!lab )lab)\b(?! ?coat)", "laboratory"),
-    (r"\b(classroom|school|lecture hall|university|campus)\b", "classroom"),
+    (r"\b(classroom|school(?! uniform)|lecture hall|university|campus)\b", "classroom"),
+    (r"\b(hospital|clinic|ward|operating room|emergency room|doctor'?s office)\b", "hospital"),
     (
-        r"\b(garden|gardens|park|meadow|field of flowers|flower field|countryside|farm|fields?|spring)\b",
+        r"\b(garden|gardens|park|meadow|field of flowers|flower field|countryside|farm|fields?|"
+        r"spring|cherry blossoms?|sakura|blossoms?|flowers)\b",
         "garden",
     ),
     (r"\b(stage|concert|on stage|theatre|theater|arena)\b", "stage"),
@@ -342,7 +366,7 @@ FILLER = frozenset(
     their him them she he they i my your our person people someone somebody character avatar
     portrait picture image photo pic headshot profile style styled looking look looks face faces
     shot view angle camera viewer background setting scene lit light lights lighting detailed detail
-    details quality high best good nice beautiful handsome pretty cute gorgeous attractive lovely
+    details quality high best good nice beautiful handsome pretty cute elegant gorgeous attractive lovely
     stunning amazing awesome cool epic art artwork drawing illustration render rendered digital made
     make create generate showing shows show features featuring plus also like just up down out
     wearing hair eyes eye skin color colour colored coloured tone toned pose posing posed standing
