@@ -73,7 +73,7 @@ def on_face(pen: Pen, s: Scene, ry: float) -> None:
                     0.06,
                 )
     if "scar" in acc:
-        pen.line([(0.25, ey - 0.4), (0.5, ey + 0.35)], mix(s.skin, hexc("#a04050"), 0.5), 0.04)
+        pen.line([(-0.3, ey - 0.42), (-0.55, ey + 0.4)], mix(s.skin, hexc("#a04050"), 0.55), 0.05)
     if "tattoo" in acc:
         for k in range(3):
             pen.arc(-0.7 + k * 0.12, ry + 0.05, -0.3 + k * 0.12, ry + 0.45, 90, 270, hexc("#2c3e50"), 0.03)
