@@ -128,7 +128,8 @@ ACCESSORIES: Table = (
     (r"\b(eye ?patch)\b", "eye patch"),
     (r"\b(masquerade mask|eye mask|domino mask)\b", "eye mask"),
     (
-        r"\b(?<!eye )(?<!masquerade )(?<!domino )(face ?masks?|surgical masks?|gas masks?|(?<!eye )(?<!masquerade )(?<!domino )masks?|masked|respirator|balaclava)\b",
+        r"\b(face ?masks?|surgical masks?|gas masks?|(?<!eye )(?<!masquerade )(?<!domino )masks?|masked|"
+        r"respirator|balaclava)\b",
         "mask",
     ),
     (r"\b(monocle)\b", "monocle"),
