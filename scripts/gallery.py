@@ -205,12 +205,12 @@ PROMPTS: list[str] = [
     "woman with a pixie cut, earrings and a black dress, cafe, candlelight",
     "ultra realistic portrait of a middle-aged man with a moustache, studio lighting",
 ]
-PROMPT_TILE = 200
+PROMPT_TILE = 220
 
 
-def _caption(prompt: str, size: tuple[int, int]) -> list[str]:
+def _caption(prompt: str, size: tuple[int, int], seed: int) -> list[str]:
     """What was drawn for variation 0, in the words provenance.scene uses (and what was not)."""
-    spec = _spec(None, {}, prompt, size, seed=21)
+    spec = _spec(None, {}, prompt, size, seed=seed)
     scene = describe(spec, 0)
     s = scene.summary()
     hair = s["hair"]
@@ -230,11 +230,11 @@ def _caption(prompt: str, size: tuple[int, int]) -> list[str]:
 
 
 def prompts_gallery() -> Image.Image:
-    cols, tile, caption_h = 4, PROMPT_TILE, 104
+    cols, tile, caption_h = 4, PROMPT_TILE, 150
     rows = (len(PROMPTS) + cols - 1) // cols
     sheet = Image.new("RGB", (cols * (tile + 12) + 12, HEADER_H + rows * (tile + caption_h + 12)), SHEET_BG)
     draw = ImageDraw.Draw(sheet)
-    small, big = _font(10), _font(14)
+    small, big = _font(11), _font(14)
     draw.text(
         (12, 12),
         f"Prompts and what the offline studio drew ({RENDERER_VERSION}, no style given)",
@@ -244,12 +244,14 @@ def prompts_gallery() -> Image.Image:
     for i, prompt in enumerate(PROMPTS):
         x = 12 + (i % cols) * (tile + 12)
         y = HEADER_H + (i // cols) * (tile + caption_h + 12)
-        spec = _spec(None, {}, prompt, (tile, tile), seed=21)
+        spec = _spec(None, {}, prompt, (tile, tile), seed=21 + i)
         sheet.paste(render_variation(spec, 0, []), (x, y))
-        wrapped = _wrap(f'"{prompt}"', 38)
+        wrapped = _wrap(f'"{prompt}"', 34)
         draw.multiline_text(
             (x, y + tile + 3),
-            "\n".join(wrapped[:2] + _caption(prompt, (tile, tile))),
+            "\n".join(
+                wrapped[:2] + [w for line in _caption(prompt, (tile, tile), 21 + i) for w in _wrap(line, 34)]
+            ),
             fill=INK,
             font=small,
             spacing=1,

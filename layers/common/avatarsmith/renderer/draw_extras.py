@@ -83,7 +83,8 @@ def on_face(pen: Pen, s: Scene, ry: float) -> None:
     if "piercing" in acc:
         pen.arc(0.08, 0.34 * ry, 0.22, 0.34 * ry + 0.16, 0, 300, GOLD, 0.03)
     if "mask" in acc:
-        c = s.accessory_colour if s.style != "professional" else hexc("#9fc6e6")
+        named = s.item_colours.get("mask")
+        c = s.accessory_colour if named else INK if s.outfit == "robe" else hexc("#9fc6e6")
         pen.polygon(
             [(-0.9, 0.3 * ry), (0.9, 0.3 * ry), (0.75, ry * 0.92), (0, ry * 1.05), (-0.75, ry * 0.92)], c
         )

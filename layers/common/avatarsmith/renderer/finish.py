@@ -24,9 +24,13 @@ _GRADES: dict[str, tuple[tuple[int, int, int], float, float]] = {
 
 def apply_lighting(image: Image.Image, lighting: str, style: str | None = None) -> Image.Image:
     """Grade the picture for the lighting ("neon", or two joined: "neon, dramatic"). The cyberpunk style
-    already splits neon colours over the picture: its neon light only adds the vignette."""
+    already splits neon colours over the picture: its neon light only adds the vignette; noir, cinematic and
+    renaissance already grade dramatically."""
+    name = style_name(style)
     for one in lighting.split(", "):
-        image = _grade(image, one, neon_done=style_name(style) == "cyberpunk")
+        if one == "dramatic" and name in ("noir", "cinematic", "renaissance"):
+            continue  # the style's own grade is already a dramatic one: never darken twice
+        image = _grade(image, one, neon_done=name == "cyberpunk")
     return image
 
 
