@@ -84,6 +84,11 @@ class Scene(_Open):
     hair: SceneHair | None = None
     outfit: SceneOutfit | None = None
     accessories: list[str] = Field(default_factory=list, description="hats, glasses, headphones, ...")
+    colours: dict[str, str] | None = Field(default=None, description="Colours named for items, e.g. cap: blue")
+    as_written: dict[str, str] | None = Field(
+        default=None, description="The prompt's own words for what was drawn, e.g. golden hour: sunset"
+    )
+    skin: str | None = None
     facial_hair: str | None = Field(default=None, description="stubble, goatee, moustache, beard, long beard")
     expression: str | None = None
     age: str | None = Field(default=None, description="child, teen, young, adult, middle-aged, elderly")

@@ -44,6 +44,8 @@ class Keywords:
         self.keep = 1.0 if g >= LOOSE_BELOW else max(0.0, (g - 1) / (LOOSE_BELOW - 1))
         self.strict = g >= STRICT_FROM
         self.seed = seed
+        self.last = ""  # the words of the latest keyword `asks` kept
+        self.written: dict[str, str] = {}  # canonical name -> the prompt's own words, where they differ
         self.understood = [False] * len(text)
         for m in _NEGATION.finditer(text):
             self._mark(m.start(), m.end())
@@ -68,7 +70,11 @@ class Keywords:
 
     def asks(self, slot: str, pattern: str) -> bool:
         """The prompt names it, the negative prompt does not, and guidance keeps it."""
-        return self.found(pattern) is not None and not self.vetoed(pattern) and self.kept(slot)
+        match = self.found(pattern)
+        if match is None or self.vetoed(pattern) or not self.kept(slot):
+            return False
+        self.last = match.group(0).strip()
+        return True
 
     def first(self, slot: str, table: V.Table) -> str | None:
         """The canonical name of the first row of `table` the prompt asks for (every row's words count as
@@ -77,6 +83,7 @@ class Keywords:
         for pattern, name in table:
             if self.asks(f"{slot}:{name}", pattern) and chosen is None:
                 chosen = name
+                self._remember(name)
         return chosen
 
     def every(self, slot: str, table: V.Table) -> list[str]:
@@ -84,7 +91,12 @@ class Keywords:
         for pattern, name in table:
             if name not in names and self.asks(f"{slot}:{name}", pattern):
                 names.append(name)
+                self._remember(name)
         return names
+
+    def _remember(self, name: str) -> None:
+        if self.last and self.last not in name and name not in self.last:
+            self.written[name] = self.last
 
     def leftover(self) -> tuple[str, ...]:
         """Words of the prompt nothing understood (the ones the renderer could not draw)."""
@@ -288,6 +300,13 @@ def _item_colours(kw: Keywords, items: list[str | None]) -> dict[str, str]:
     return colours
 
 
+def _as_written(kw: Keywords, drawn: list[str | None]) -> dict[str, str]:
+    """The prompt's own words for what was drawn, where they are not the plain name ("sunset" for golden
+    hour, "stetson" for a cowboy hat)."""
+    names = [n for value in drawn if value for n in value.split(", ")]
+    return {name: kw.written[name] for name in names if name in kw.written}
+
+
 def describe(spec: GenerationSpec, index: int) -> Scene:
     """The scene variation `index` of `spec` shows."""
     seed = spec.variation_seed(index)
@@ -348,4 +367,7 @@ def describe(spec: GenerationSpec, index: int) -> Scene:
         framing=framing,
         palette=int(draws[27] * len(look.backgrounds)),
         unmatched=kw.leftover(),
+        as_written=_as_written(
+            kw, [setting, lighting, headwear, *accessories, parts["fields"]["expression"]]
+        ),
     )

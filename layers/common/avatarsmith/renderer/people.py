@@ -273,6 +273,7 @@ def person_parts(spec: GenerationSpec, kw: Keywords, look: Look, d: list[float])
     for pattern, name in V.HEADWEAR:
         if kw.asks(f"headwear:{name}", pattern) and not (hat_vetoed and name != "hijab"):
             headwear = name
+            kw._remember(name)
             break
     if headwear == "hat":
         headwear = ("fedora", "beanie", "cap")[int(r_hat * 3)]

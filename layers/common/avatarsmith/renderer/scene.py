@@ -67,6 +67,7 @@ class Scene:
     palette: int = 0  # which of the look's background gradients
     unmatched: tuple[str, ...] = ()  # prompt words the renderer could not draw
     item_colours: dict[str, str] = field(default_factory=dict)  # "cap": "blue", "scarf": "red" ...
+    as_written: dict[str, str] = field(default_factory=dict)  # "golden hour": "sunset" ...
 
     # --- the drawing's older, narrower view (kept for callers of describe_person) -----------------
     @property
@@ -162,6 +163,7 @@ class Scene:
             },
             "accessories": accessories,
             "colours": dict(self.item_colours) or None,
+            "as_written": dict(self.as_written) or None,
             "facial_hair": self.facial_hair,
             "expression": self.expression,
             "age": self.age,
