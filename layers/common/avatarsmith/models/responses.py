@@ -84,7 +84,7 @@ class Scene(_Open):
     hair: SceneHair | None = None
     outfit: SceneOutfit | None = None
     accessories: list[str] = Field(default_factory=list, description="hats, glasses, headphones, ...")
-    colours: dict[str, str] | None = Field(default=None, description="Colours named for items, e.g. cap: blue")
+    colours: dict[str, str] | None = Field(default=None, description="Colours named for items: cap: blue")
     as_written: dict[str, str] | None = Field(
         default=None, description="The prompt's own words for what was drawn, e.g. golden hour: sunset"
     )
