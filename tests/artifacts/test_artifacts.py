@@ -165,6 +165,41 @@ def test_handler_imports_from_its_artifact_and_the_layer_alone(host_build: Path,
     assert not from_source, f"{name} imported from the source tree: {from_source[:3]}"
 
 
+_PHOTO_RENDER = """
+import json, sys
+sys.path[:0] = json.loads(sys.argv[1])
+from avatarsmith.models.domain import GenerationSpec, OutputSpec
+from avatarsmith.renderer.imaging import finalize
+from avatarsmith.renderer.simple import render_variation
+import cv2
+photo = open(sys.argv[2], "rb").read()
+size = OutputSpec(width=256, height=256)
+spec = GenerationSpec(model="avatarsmith-studio", seed=3, style="anime", output=size)
+data, _ = finalize(render_variation(spec, 0, [photo]), 256, 256, "png")
+print(json.dumps({"cv2": cv2.__file__, "bytes": len(data)}))
+"""
+
+
+def test_the_built_processor_renders_a_photo_avatar_with_its_own_opencv(host_build: Path) -> None:
+    """The deployed photo path is the local one: the processor's artifact and the layer alone (a clean
+    interpreter) find the face with the OpenCV shipped in the artifact and render the avatar."""
+    paths = function_sys_path(host_build, "ProcessorFunction", LAYERS)
+    photo = Path(__file__).resolve().parents[1] / "fixtures" / "astronaut.jpg"
+    env = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1"}
+    result = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-I", "-S", "-c", _PHOTO_RENDER, json.dumps(paths), str(photo)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["cv2"].startswith(str(host_build / "ProcessorFunction")), answer["cv2"]
+    assert answer["bytes"] > 10_000
+
+
 def test_the_import_check_fails_without_the_layer(host_build: Path) -> None:
     """The check above can fail: the api handler alone (no layer) cannot import avatarsmith."""
     decl = FUNCTIONS["ApiFunction"]
