@@ -147,10 +147,10 @@ def facial_hair(pen: Pen, s: Scene, ry: float) -> None:
     if kind == "stubble":
         m = Mask(pen, -1.1, 0, 1.1, ry + 0.2)
         m.ellipse(-1.0, -ry, 1.0, ry, 255)
-        m.ellipse(-1.2, -ry * 1.5, 1.2, ry * 0.38, 0)
+        m.ellipse(-1.6, -ry * 1.6, 1.6, ry * 0.5, 0)
         m.ellipse(-0.26, my - 0.1, 0.26, my + 0.12, 0)
-        m.image = m.image.point(lambda v: v * 95 // 255)
-        m.paste(mix(colour, s.skin, 0.25))
+        m.image = m.image.point(lambda v: v * 80 // 255)
+        m.paste(shade(mix(colour, s.skin, 0.2), 0.8))
         return
     if kind in ("beard", "long beard"):
         m = Mask(pen, -1.2, -0.2, 1.2, ry + 1.6)

@@ -90,7 +90,7 @@ def apply_style(image: Image.Image, style: str | None, rng: random.Random) -> Im
     w, h = image.size
     if name == "noir":
         grey = ImageOps.autocontrast(ImageOps.grayscale(image), cutoff=1)
-        grey = grey.point(lambda v: round(255 / (1 + math.exp(-(v - 128) / 30))))
+        grey = grey.point(lambda v: round(255 / (1 + math.exp(-(v - 112) / 38))))
         grey = ImageChops.multiply(grey, vignette_mask((w, h), 0.75))
         return grey.convert("RGB")
     if name == "vintage":
