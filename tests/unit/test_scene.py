@@ -220,3 +220,13 @@ def test_what_is_drawn_changes_the_picture() -> None:
 def test_no_renderer_module_is_over_400_lines() -> None:
     sizes = {p.name: len(p.read_text().splitlines()) for p in RENDERER.glob("*.py")}
     assert sizes and max(sizes.values()) <= 400, sizes
+
+
+def test_the_not_drawn_note_stays_short_for_any_prompt() -> None:
+    # Given a prompt of forty unknown words and one very long word
+    prompt = " ".join(f"thing{i}" for i in range(40)) + " " + "x" * 3000
+    # When the offline backend notes what it could not draw
+    _, notes = scene_notes(_spec(prompt))
+    # Then the note names a bounded number of words, each shortened
+    missing = next(n for n in notes if n.startswith("not drawn"))
+    assert "thing0" in missing and "more" in missing and len(missing) < 400

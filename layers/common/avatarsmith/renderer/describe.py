@@ -29,7 +29,9 @@ STRICT_FROM = 12.0  # from here on the seed adds no extras the prompt did not as
 DRAWS = 30  # numbers drawn up front from the variation's generator
 
 _NEGATION = re.compile(r"\b(?:without|no|not wearing|never)\s+(?:a |an |any )?([a-z'-]+(?: [a-z'-]+)?)")
-_WORD = re.compile(r"[a-z0-9][a-z0-9'&-]*")
+_WORD = re.compile(r"[^\W_][\w'&-]*")
+LEFTOVER_WORDS = 25  # at most this many words are reported as not drawn (then "+N more")
+LEFTOVER_CHARS = 30
 
 
 class Keywords:
@@ -105,8 +107,11 @@ class Keywords:
             word = m.group(0).strip("'-")
             if any(self.understood[m.start() : m.end()]) or word in V.FILLER or word.isdigit():
                 continue
-            if len(word) > 1 and word not in words:
+            word = word if len(word) <= LEFTOVER_CHARS else word[: LEFTOVER_CHARS - 1] + "…"
+            if (len(word) > 1 or not word.isascii()) and word not in words:
                 words.append(word)
+        if len(words) > LEFTOVER_WORDS:
+            words[LEFTOVER_WORDS:] = [f"+{len(words) - LEFTOVER_WORDS} more"]
         return tuple(words)
 
 
