@@ -54,7 +54,7 @@ def draw_person(canvas: Image.Image, s: Scene, look: Look, head: Head) -> None:
     draw_outfit.torso(pen, s, sy, half_w, bottom, full, hip, feet)
     neck = 0.3 if s.child else 0.36 if s.feminine else 0.42
     pen.rrect(-neck, 0.4 * ry, neck, sy + 0.35, 0.1, shade(s.skin, 0.8))
-    draw_outfit.details(pen, s, sy, half_w, feet if full else bottom, neck)
+    draw_outfit.details(pen, s, sy, half_w, _garment_bottom(s, hip, feet) if full else bottom, neck)
     draw_hair.hair_front(pen, s, ry, sy)
 
     draw_extras.ears(pen, s, ry, outline, look.outline * 0.8)
@@ -67,6 +67,13 @@ def draw_person(canvas: Image.Image, s: Scene, look: Look, head: Head) -> None:
     draw_hair.hair_cap(pen, s, ry)
     draw_extras.head_opening(pen, s, ry)
     draw_extras.on_head(pen, s, ry, sy)
+
+
+def _garment_bottom(s: Scene, hip: float, feet: float) -> float:
+    """Where the outfit's marks stop in a full-body pose: long coats below the hip, others at it."""
+    if s.outfit in ("dress", "gown"):
+        return hip + (feet - hip) * 0.4
+    return hip + 1.5 if s.outfit in ("robe", "lab coat", "coat", "kimono") else hip
 
 
 def _brows(s: Scene) -> tuple[float, float]:

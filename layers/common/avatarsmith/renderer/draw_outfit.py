@@ -69,7 +69,10 @@ def torso(
         pen.rrect(-wide, sy, wide, bottom, 0.95, s.skin)
         wide *= 0.72
     if full:
-        leg = s.skin if s.outfit in ("dress", "gown") else s.accent
+        matching = s.outfit in ("suit", "tuxedo", "uniform", "scrubs", "spacesuit", "armour")
+        leg = (
+            s.skin if s.outfit in ("dress", "gown") else shade(clothes, 0.9) if matching else hexc("#2f3e5c")
+        )
         for side in (-1, 1):
             x0, x1 = (side * 0.1, side * 0.72) if side > 0 else (side * 0.72, side * 0.1)
             pen.rrect(min(x0, x1), hip - 0.3, max(x0, x1), feet - 0.1, 0.22, leg)
