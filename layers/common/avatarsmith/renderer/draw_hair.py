@@ -103,7 +103,7 @@ def hair_front(pen: Pen, s: Scene, ry: float, sy: float) -> None:
 
 def hair_cap(pen: Pen, s: Scene, ry: float) -> None:
     """The hair on top of the head: an outer shape minus the face opening, through a mask."""
-    if s.hair is None:
+    if s.hair is None or s.headwear == "hijab":
         return
     afro, curly, wavy = s.hair_texture == "afro", s.hair_texture == "curly", s.hair_texture == "wavy"
     long_hair = s.hair_length in ("long", "medium")

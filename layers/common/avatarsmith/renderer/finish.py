@@ -123,7 +123,7 @@ def apply_style(image: Image.Image, style: str | None, rng: random.Random) -> Im
         return out
     if name == "renaissance":
         warm = Image.blend(image, Image.new("RGB", (w, h), (120, 78, 34)), 0.16)
-        out = shade_by(warm, vignette_mask((w, h), 0.55))
+        out = shade_by(warm, vignette_mask((w, h), 0.4))
         return ImageEnhance.Contrast(out).enhance(1.06)
     if name == "anime":
         return ImageEnhance.Color(image).enhance(1.2)
