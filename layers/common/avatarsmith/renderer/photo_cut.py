@@ -47,8 +47,8 @@ def _prior(shape: tuple[int, int], face: tuple[float, float, float, float]) -> A
     labels[side_rows, :edge] = cv2.GC_BGD
     labels[side_rows, w - edge :] = cv2.GC_BGD
     # probably the person: head with hair, neck, shoulders widening to the bottom
-    head_centre = (round(cx), round(y + 0.42 * fh))
-    cv2.ellipse(labels, head_centre, (round(0.72 * fw), round(0.8 * fh)), 0, 0, 360, cv2.GC_PR_FGD, -1)
+    head_centre = (round(cx), round(y + 0.35 * fh))  # reaches 0.6 face heights above the box: hair, hats
+    cv2.ellipse(labels, head_centre, (round(0.72 * fw), round(0.95 * fh)), 0, 0, 360, cv2.GC_PR_FGD, -1)
     body = np.array(
         [
             (cx - 0.32 * fw, chin - 0.1 * fh),
