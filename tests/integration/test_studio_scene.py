@@ -58,3 +58,19 @@ def test_a_realistic_request_says_the_offline_renderer_cannot_do_photorealism(aw
     done = _run(aws, {"model": "avatarsmith-studio", "prompt": "ultra realistic portrait of a woman"})
     assert done["provenance"]["scene"]["style"] == "realistic"
     assert any("photorealism" in note for note in done["provenance"]["adjustments"])
+
+
+def test_a_text_jobs_scene_is_not_stored_but_read_back_the_same(aws: AwsAccount) -> None:
+    from local.metering import item_size
+
+    # Given a completed text job
+    done = _run(aws, {"model": "avatarsmith-studio", "prompt": "man in a red hoodie with headphones, forest"})
+    # Then its item holds a marker instead of the scene (it follows from the spec) and stays under 1 KB
+    table = aws.client("dynamodb")
+    items = table.scan(TableName=aws.env["TABLE_NAME"])["Items"]
+    item = next(i for i in items if i.get("job_id", {}).get("S") == done["id"])
+    assert '"sc":1' in item["provenance"]["S"] and "hoodie" not in item["provenance"]["S"]
+    assert item_size(item) < 1024
+    # And the API still reports the scene the renderer drew
+    assert done["provenance"]["scene"]["outfit"] == {"kind": "hoodie", "colour": "red", "extras": []}
+    assert "headphones" in done["provenance"]["scene"]["accessories"]
