@@ -107,6 +107,16 @@ def test_a_face_in_profile_is_found_by_the_profile_cascade() -> None:
     assert 150 <= face.x + face.w / 2 <= 280 and 100 <= face.y + face.h / 2 <= 200
 
 
+def test_a_small_face_in_a_large_photo_is_found() -> None:
+    # Given the portrait shrunk and placed in a 1400x1000 photo (the face ~130 px, under a tenth of it)
+    canvas = Image.new("RGB", (1400, 1000), (90, 120, 80))
+    canvas.paste(Image.open(io.BytesIO(HOPPER)).convert("RGB").resize((256, 300)), (700, 300))
+    face = photo.find_face(photo.decode_reference(_encoded(canvas), 0, (1024, 1024)))
+    # Then the face is found there
+    assert face is not None and face.detected
+    assert 700 < face.x + face.w / 2 < 956 and 300 < face.y + face.h / 2 < 600
+
+
 def test_a_rotated_photo_is_turned_upright_before_looking_for_the_face() -> None:
     exif = Image.Exif()
     exif[0x0112] = 6

@@ -126,8 +126,11 @@ def find_face(image: Image.Image) -> Face | None:
             Image.Resampling.BILINEAR,
         )
     grey = np.asarray(ImageOps.equalize(small))
+    # frontal faces from a tenth of the short side, then (none found) from a twentieth; then profiles
     side = max(20, round(0.1 * min(grey.shape)))
     boxes = [tuple(int(v) for v in b) for b in _detect(FRONTAL, grey, side)]
+    if not boxes:
+        boxes = [tuple(int(v) for v in b) for b in _detect(FRONTAL, grey, max(20, side // 2))]
     if not boxes:
         width = grey.shape[1]
         boxes = [tuple(int(v) for v in b) for b in _detect(PROFILE, grey, side)]
