@@ -149,7 +149,7 @@ def _colour_before(kw: Keywords, start: int, skip: str) -> str | None:
     offset = max(0, start - 60)
     kw._mark(offset + m.start(), offset + m.end())
     word = m.group(1)
-    return W.COLOUR_ALIASES.get(word, word)
+    return word
 
 
 def _outfit(
@@ -185,7 +185,7 @@ def _outfit(
             rf"\b(?:dressed in|wearing|clad in|in|all in)\s+(?:all\s+)?({colours})\b(?![ -](?:hair|eyes?))"
         )
         if m and kw.kept("outfit_colour"):
-            colour_name = W.COLOUR_ALIASES.get(m.group(1), m.group(1))
+            colour_name = m.group(1)
     if kind is None:
         kind = _default_outfit(kw, look, gender, age, draws[0], style)
     tied = "tie" in extras or "bow tie" in extras
@@ -200,11 +200,12 @@ def _outfit(
     if colour_name is None and kind == "jacket" and kw.found(r"\bleather\b"):
         colour_name = ("black", "brown")[int(draws[1] * 2)]
     if colour_name is not None:
-        colour = NAMED_COLOURS.get(colour_name, NAMED_COLOURS["grey"])
+        colour = W.colour_rgb(colour_name, NAMED_COLOURS["grey"]) or NAMED_COLOURS["grey"]
     else:
         colour_name, colour = _palette_colour(kind, look, draws[1])
-    accent = NAMED_COLOURS[tie_colour] if tie_colour in NAMED_COLOURS else _ACCENTS[int(draws[1] * 7 % 1 * 5)]
-    garment = written if written and written.rstrip("s") not in (kind, kind.replace("-", "")) else None
+    accent = (W.colour_rgb(tie_colour) if tie_colour else None) or _ACCENTS[int(draws[1] * 7 % 1 * 5)]
+    plain = (kind, f"{kind}s", f"{kind}es", kind.replace("-", ""))
+    garment = written if written and written not in plain else None
     return kind, garment, colour_name, colour, tuple(extras), role_hat, accent
 
 
@@ -298,8 +299,8 @@ def _item_colours(kw: Keywords, items: list[str | None]) -> dict[str, str]:
             for m in re.finditer(pattern, kw.text):
                 inside = re.search(rf"\b({'|'.join(W.COLOUR_WORDS)})\b", m.group(0))
                 named = _colour_before(kw, m.start(), W.OUTFIT_ADJECTIVES + "|baseball|wool|knit|silk|pearl")
-                named = named or (W.COLOUR_ALIASES.get(inside.group(1), inside.group(1)) if inside else None)
-                if named and named in NAMED_COLOURS:
+                named = named or (inside.group(1) if inside else None)
+                if named and W.colour_rgb(named):
                     colours[item] = named
                     break
     return colours
@@ -310,6 +311,11 @@ def _as_written(kw: Keywords, drawn: list[str | None]) -> dict[str, str]:
     hour, "stetson" for a cowboy hat)."""
     names = [n for value in drawn if value for n in value.split(", ")]
     return {name: kw.written[name] for name in names if name in kw.written}
+
+
+def _words_of(fields: dict[str, object]) -> list[str | None]:
+    keys = ("expression", "hair_colour", "hair_length", "hair_texture", "age", "facial_hair")
+    return [value if isinstance(value, str) else None for value in (fields.get(k) for k in keys)]
 
 
 def describe(spec: GenerationSpec, index: int) -> Scene:
@@ -349,13 +355,14 @@ def describe(spec: GenerationSpec, index: int) -> Scene:
     accessory_colour = hexc(accessory_colours[int(draws[26] * len(accessory_colours))])
     for item in ("scarf", "mask", "headphones", "headband", "eye mask", "backpack"):
         if item in colours and item in accessories:
-            accessory_colour = NAMED_COLOURS[colours[item]]
+            accessory_colour = W.colour_rgb(colours[item], accessory_colour) or accessory_colour
             break
     return Scene(
         **parts["fields"],
         pose=pose,
         headwear=headwear,
-        headwear_colour=NAMED_COLOURS[colours[headwear]] if headwear in colours else parts["headwear_colour"],
+        headwear_colour=W.colour_rgb(colours.get(headwear or "", ""), parts["headwear_colour"])
+        or parts["headwear_colour"],
         outfit=outfit,
         outfit_words=written,
         outfit_colour=colour_name,
@@ -372,7 +379,5 @@ def describe(spec: GenerationSpec, index: int) -> Scene:
         framing=framing,
         palette=int(draws[27] * len(look.backgrounds)),
         unmatched=kw.leftover(),
-        as_written=_as_written(
-            kw, [setting, lighting, headwear, *accessories, parts["fields"]["expression"]]
-        ),
+        as_written=_as_written(kw, [setting, lighting, headwear, *accessories, *_words_of(parts["fields"])]),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from avatarsmith.renderer.palette import NAMED_COLOURS, RGB, WHITE, hexc, luma, mix, shade
 from avatarsmith.renderer.pen import Pen
 from avatarsmith.renderer.scene import Scene
+from avatarsmith.renderer.wardrobe import colour_rgb
 
 SHIRT: RGB = hexc("#f4f4f2")
 GOLD: RGB = hexc("#d9b13b")
@@ -45,7 +46,7 @@ def behind(pen: Pen, s: Scene, sy: float, half_w: float, bottom: float) -> None:
         cape = (
             NAMED_COLOURS["crimson"] if luma(s.clothes) > 60 or s.outfit != "suit" else NAMED_COLOURS["black"]
         )
-        cape = NAMED_COLOURS.get(s.item_colours.get("cape", ""), cape)
+        cape = colour_rgb(s.item_colours.get("cape", ""), cape) or cape
         pen.polygon(
             [
                 (-half_w * 0.9, sy - 0.1),

@@ -157,6 +157,9 @@ def _hair_words(kw: Keywords) -> dict[str, str]:
             if hit:
                 key, value, span_start, two = hit
                 found.setdefault(key, value)
+                written = pair if two else word
+                if written != value:
+                    kw.written.setdefault(value, written)
                 kw._mark(span_start, end)
                 i += 2 if two else 1
             elif word in ("and", "or", "with") and i > 0 and word != "with":
