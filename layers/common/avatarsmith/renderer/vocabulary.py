@@ -14,12 +14,14 @@ Table = tuple[tuple[str, str], ...]
 FEMALE = (
     r"\b(woman|women|girl|girls|female|lady|ladies|she|her|mother|mom|mum|grandma|grandmother|queen|"
     r"princess|actress|businesswoman|daughter|sister|wife|bride|heroine|waitress|goddess|witch|"
-    r"sorceress|empress|duchess|feminine|gal|noblewoman|girlfriend|granddaughter|aunt|niece|ballerina)\b"
+    r"sorceress|empress|duchess|feminine|gal|noblewoman|girlfriend|granddaughter|aunt|niece|ballerina|"
+    r"cowgirl|policewoman|chairwoman|lass|madam)\b"
 )
 MALE = (
     r"\b(man|men|boy|boys|male|guy|gentleman|he|his|him|father|dad|grandpa|grandfather|king|prince|"
     r"actor|businessman|son|brother|husband|groom|hero|waiter|god|wizard|sorcerer|emperor|duke|"
-    r"masculine|dude|monk|sir|nobleman|lord|gentlemen|boyfriend|grandson|uncle|nephew)\b"
+    r"masculine|dude|monk|sir|nobleman|lord|gentlemen|boyfriend|grandson|uncle|nephew|cowboy|policeman|"
+    r"fireman|salesman|chairman|fisherman|sportsman|spaceman|bloke|lad)\b"
 )
 NUMERIC_AGE = r"\b(\d{1,3})[ -]?(?:years?|yrs?|yo)\b(?:[ -]old)?|\baged? (\d{1,3})\b|\b(\d)0s\b"
 AGES: Table = (
