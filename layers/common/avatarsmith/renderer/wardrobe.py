@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from avatarsmith.renderer.palette import NAMED_COLOURS
+from avatarsmith.renderer.palette import NAMED_COLOURS, RGB
 
 Table = tuple[tuple[str, str], ...]
 
@@ -48,13 +48,14 @@ ROLES: tuple[tuple[str, str, tuple[str, ...], str | None], ...] = (
     (r"\b(nurses?|paramedic)\b", "scrubs", (), None),
     (r"\b(chefs?|cooks?)\b", "uniform", (), "chef hat"),
     (
-        r"\b(knights?|warriors?|paladins?|gladiators?|spartans?|crusaders?|soldier of fortune)\b",
+        r"\b(knights?|warriors?|paladins?|gladiators?|spartans?|crusaders?|vikings?|barbarians?|templars?)\b",
         "armour",
         (),
         None,
     ),
     (r"\b(samurai)\b", "armour", (), None),
     (r"\b(astronauts?|cosmonauts?)\b", "spacesuit", (), None),
+    (r"\b(pirates?|buccaneers?)\b", "coat", (), "bandana"),
     (
         r"\b(soldiers?|military|army|marine|officer|general|captain|pilot|police(?:man|woman)?|cop|sheriff|"
         r"firefighter|fireman|guard|security guard|sailor|admiral)\b",
@@ -88,7 +89,6 @@ ROLES: tuple[tuple[str, str, tuple[str, ...], str | None], ...] = (
     ),
     (r"\b(detectives?|spy|spies|private eye|investigator)\b", "coat", (), "fedora"),
     (r"\b(cowboys?|cowgirls?|rancher|sheriff)\b", "shirt", (), "cowboy hat"),
-    (r"\b(pirates?|buccaneer)\b", "coat", (), "bandana"),
     (r"\b(geisha)\b", "kimono", (), None),
     (r"\b(ninjas?)\b", "robe", (), "mask"),
     (r"\b(superhero(?:es)?|superheroine)\b", "uniform", ("cape",), None),
@@ -100,6 +100,7 @@ ROLES: tuple[tuple[str, str, tuple[str, ...], str | None], ...] = (
     (r"\b(teacher|professor|librarian|writer|author)s?\b", "sweater", (), None),
     (r"\b(elf|elves|elven)\b", "robe", (), None),
     (r"\b(bikers?|rockers?|punks?|rock star)\b", "jacket", (), None),
+    (r"\b(hipsters?|lumberjacks?|farmers?)\b", "shirt", (), None),
 )
 OUTFIT_ADJECTIVES = (
     r"leather|denim|silk|silky|satin|wool|woolen|woollen|knitted|knit|oversized|long|fitted|tailored|formal|"
@@ -109,16 +110,22 @@ OUTFIT_ADJECTIVES = (
     r"evening|business|cyber|cyberpunk|tech|tactical|fantasy|wizard|battle|plate|police|army|school|nurse|"
     r"doctor's|chef's|tight|loose|crisp|white-collar|vintage|retro|three-piece|two-piece|light-blue|dark-blue"
 )
-COLOUR_WORDS = sorted(
-    set(NAMED_COLOURS)
-    | {"light blue", "dark blue", "sky blue", "royal blue", "dark green", "lime", "scarlet"},
-    key=len,
-    reverse=True,
-)
 COLOUR_ALIASES: dict[str, str] = {
-    "light blue": "blue", "sky blue": "blue", "royal blue": "blue", "dark blue": "navy",
-    "dark green": "green", "lime": "green", "scarlet": "red", "gray": "grey",
+    "light blue": "blue", "sky blue": "blue", "royal blue": "blue", "dark blue": "navy", "navy blue": "navy",
+    "baby blue": "blue", "electric blue": "blue", "dark green": "green", "forest green": "green",
+    "olive green": "olive", "lime": "green", "lime green": "green", "mint": "teal", "mint green": "teal",
+    "scarlet": "red", "dark red": "burgundy", "wine red": "burgundy", "wine": "burgundy", "blood red": "crimson",
+    "hot pink": "pink", "pastel pink": "pink", "light pink": "pink", "gray": "grey", "light grey": "grey",
+    "light gray": "grey", "dark grey": "charcoal", "dark gray": "charcoal", "off-white": "cream",
+    "ivory": "cream", "pastel": "lavender", "neon green": "green", "neon pink": "magenta", "neon blue": "cyan",
+    "sand": "beige", "rust": "orange", "mustard": "yellow", "indigo": "navy", "aqua": "cyan",
 }  # fmt: skip
+COLOUR_WORDS = sorted(set(NAMED_COLOURS) | set(COLOUR_ALIASES), key=len, reverse=True)
+
+
+def colour_rgb(name: str, default: RGB | None = None) -> RGB | None:
+    """The RGB of a colour word as written ("navy blue", "dark gray", "red"), or `default`."""
+    return NAMED_COLOURS.get(COLOUR_ALIASES.get(name, name), default)
 EXTRAS: Table = (
     (r"\b(bow[ -]?ties?)\b", "bow tie"),
     (r"\b(ties?|neckties?|cravat)\b", "tie"),
