@@ -33,9 +33,7 @@ class Treatment:
 
 TREATMENTS: dict[str | None, Treatment] = {
     "anime": Treatment("cel-shaded: flat colours and ink lines", 7, 0.95, 2, 1.2, rim=(255, 236, 250)),
-    "pixar": Treatment(
-        "smooth shading in soft colour bands", 16, 0.2, 3, 1.1, rim=(255, 240, 220), soft=0.2
-    ),
+    "pixar": Treatment("smooth shading in soft colour bands", 16, 0.2, 3, 1.1, rim=(255, 240, 220), soft=0.2),
     "fantasy": Treatment("painted flat colours, glow", 10, 0.6, 2, 1.2, rim=(246, 214, 255)),
     "cyberpunk": Treatment("neon rim light, ink accents, hard contrast", 0, 0.35, 2, 1.2, rim=(255, 42, 190)),
     "renaissance": Treatment(
