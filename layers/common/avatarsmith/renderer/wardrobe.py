@@ -114,10 +114,12 @@ COLOUR_ALIASES: dict[str, str] = {
     "light blue": "blue", "sky blue": "blue", "royal blue": "blue", "dark blue": "navy", "navy blue": "navy",
     "baby blue": "blue", "electric blue": "blue", "dark green": "green", "forest green": "green",
     "olive green": "olive", "lime": "green", "lime green": "green", "mint": "teal", "mint green": "teal",
-    "scarlet": "red", "dark red": "burgundy", "wine red": "burgundy", "wine": "burgundy", "blood red": "crimson",
+    "scarlet": "red", "dark red": "burgundy", "wine red": "burgundy", "wine": "burgundy",
+    "blood red": "crimson",
     "hot pink": "pink", "pastel pink": "pink", "light pink": "pink", "gray": "grey", "light grey": "grey",
     "light gray": "grey", "dark grey": "charcoal", "dark gray": "charcoal", "off-white": "cream",
-    "ivory": "cream", "pastel": "lavender", "neon green": "green", "neon pink": "magenta", "neon blue": "cyan",
+    "ivory": "cream", "pastel": "lavender", "neon green": "green", "neon pink": "magenta",
+    "neon blue": "cyan",
     "sand": "beige", "rust": "orange", "mustard": "yellow", "indigo": "navy", "aqua": "cyan",
 }  # fmt: skip
 COLOUR_WORDS = sorted(set(NAMED_COLOURS) | set(COLOUR_ALIASES), key=len, reverse=True)
@@ -126,6 +128,8 @@ COLOUR_WORDS = sorted(set(NAMED_COLOURS) | set(COLOUR_ALIASES), key=len, reverse
 def colour_rgb(name: str, default: RGB | None = None) -> RGB | None:
     """The RGB of a colour word as written ("navy blue", "dark gray", "red"), or `default`."""
     return NAMED_COLOURS.get(COLOUR_ALIASES.get(name, name), default)
+
+
 EXTRAS: Table = (
     (r"\b(bow[ -]?ties?)\b", "bow tie"),
     (r"\b(ties?|neckties?|cravat)\b", "tie"),
