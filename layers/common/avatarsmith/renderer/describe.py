@@ -341,11 +341,10 @@ def describe(spec: GenerationSpec, index: int) -> Scene:
     setting = _setting(kw, style)
     lighting = _lighting(kw, style, setting)
     pose = pose_of(spec, kw)
-    zoom, shift, tilt, mirror = draws[22], draws[23], draws[24], draws[25]
+    zoom, shift, mirror = draws[22], draws[23], draws[25]  # draws[24] is spare
     framing = Framing(  # from the variation's own seed: variation i of seed s is variation 0 of seed s+i
         zoom=0.92 + zoom * 0.18,
         shift=(shift - 0.5) * 0.12,
-        tilt=(tilt - 0.5) * 6,
         mirror=mirror < 0.5,
     )
     accessory_colours = ("#d4a73a", "#c4c8cf", "#b3152f", "#1f8a8a", "#2f3640", "#7048a8")

@@ -15,12 +15,11 @@ from avatarsmith.renderer.palette import RGB
 
 @dataclass(frozen=True)
 class Framing:
-    """How variation i frames the same scene: zoom around the head, a sideways shift (fractions of the
-    width), a head tilt in degrees, which mirror of the background."""
+    """How variation i frames the same scene: zoom around the head, a sideways shift (a fraction of the
+    width), and whether the picture is mirrored."""
 
     zoom: float = 1.0
     shift: float = 0.0
-    tilt: float = 0.0
     mirror: bool = False
 
 
