@@ -14,7 +14,9 @@ The resource's CodeUri/ContentUri is read from template.yaml (or $AVATARSMITH_TE
 function needs no new target.
 A function artifact is its CodeUri folder plus its requirements.txt installed next to it; the layer
 is its ContentUri folder's packages plus its requirements.txt under python/ (Lambda adds /opt/python
-to sys.path). Installed requirements are cached per (requirements, platform) under .build-cache/.
+to sys.path). Installed requirements are cached per (requirements, platform) under .build-cache/
+(or $AVATARSMITH_BUILD_CACHE); builds running at once (`sam build`'s parallel mode) share an entry
+through a per-entry file lock, and what no function runs (numpy's tests, unused cascades) is pruned.
 
 Usage: python scripts/build_artifact.py <LogicalId> <artifacts dir>
        python scripts/build_artifact.py --list   (the logical ids of every function and layer)
@@ -24,12 +26,15 @@ Usage: python scripts/build_artifact.py <LogicalId> <artifacts dir>
 from __future__ import annotations
 
 import compileall
+import contextlib
+import fcntl
 import hashlib
 import os
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +46,9 @@ LAMBDA_PYTHON = "3.12"
 LAMBDA_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_aarch64")
 # What the Lambda Python runtime provides itself (not shipped in any artifact).
 RUNTIME_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
+# Shipped in wheels, never run by a function (globs under the install folder; KEPT names survive).
+PRUNED = ("numpy/**/tests", "numpy/**/*.pyi", "cv2/**/*.pyi", "cv2/data/*.xml")
+KEPT = frozenset({"haarcascade_frontalface_default.xml", "haarcascade_profileface.xml"})
 SKIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", "requirements.txt", ".pytest_cache", "*.egg-info")
 
 
@@ -100,6 +108,48 @@ def requirement_lines(requirements: Path) -> list[str]:
     return [line for line in lines if line]
 
 
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock on `path` (created if need be) for the duration of the block; the
+    kernel releases it if the holder dies, so a killed build never leaves the cache locked."""
+    with path.open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def prune(root: Path) -> None:
+    """Remove what ships in wheels but never runs in a function: numpy's test suites and type stubs,
+    and the Haar cascades the photo renderer does not load (see renderer/photo.py)."""
+    for pattern in PRUNED:
+        for path in sorted(root.glob(pattern), reverse=True):
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.name not in KEPT:
+                path.unlink()
+
+
+def _fill_cache_entry(
+    cached: Path, lines: list[str], requirements: Path, platform: str, compiled: bool
+) -> None:
+    partial = cached.with_name(cached.name + f".partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    command += ["--no-compile", "--target", str(partial), *pip_args(platform), *lines]
+    completed = subprocess.run(command, check=False)
+    if completed.returncode != 0:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise BuildError(f"pip could not install {requirements} for platform {platform}")
+    for leftover in partial.glob("bin"):
+        shutil.rmtree(leftover)
+    prune(partial)
+    if compiled:
+        compileall.compile_dir(partial, quiet=2)
+    partial.rename(cached)  # atomic: readers see no entry or a whole one
+
+
 def install_requirements(requirements: Path, target: Path, platform: str) -> None:
     """pip-install the requirements for `platform` into target (through the per-content cache)."""
     lines = requirement_lines(requirements)
@@ -108,24 +158,24 @@ def install_requirements(requirements: Path, target: Path, platform: str) -> Non
     compiled = platform == "host"  # this interpreter's bytecode, made once per cache entry
     key = hashlib.sha256(
         "\n".join(
-            [platform, sys.implementation.cache_tag, sys.platform, f"compiled={compiled}", *sorted(lines)]
+            [
+                platform,
+                sys.implementation.cache_tag,
+                sys.platform,
+                f"compiled={compiled}",
+                f"pruned={PRUNED}",
+                *sorted(lines),
+            ]
         ).encode()
     ).hexdigest()[:20]
     cached = CACHE / f"deps-{platform}-{key}"
     if not cached.exists():
-        partial = cached.with_name(cached.name + f".partial-{os.getpid()}")
-        shutil.rmtree(partial, ignore_errors=True)
-        command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        command += ["--no-compile", "--target", str(partial), *pip_args(platform), *lines]
-        completed = subprocess.run(command, check=False)
-        if completed.returncode != 0:
-            shutil.rmtree(partial, ignore_errors=True)
-            raise BuildError(f"pip could not install {requirements} for platform {platform}")
-        for leftover in partial.glob("bin"):
-            shutil.rmtree(leftover)
-        if compiled:
-            compileall.compile_dir(partial, quiet=2)
-        partial.rename(cached)
+        # `sam build` builds functions in parallel, and several need the same requirements: one builder
+        # fills the entry while the others wait on its lock, then find it made.
+        CACHE.mkdir(parents=True, exist_ok=True)
+        with _locked(cached.with_name(cached.name + ".lock")):
+            if not cached.exists():
+                _fill_cache_entry(cached, lines, requirements, platform, compiled)
     # A host build keeps the bytecode (copies keep the sources' times, so it stays valid): the local
     # stack's function processes would otherwise each compile the same modules on their first import.
     ignored = None if compiled else shutil.ignore_patterns("__pycache__")

@@ -1,7 +1,9 @@
 """`make gallery`: contact sheets of the offline studio renderer, written into docs/.
 
-docs/gallery.png        every style preset (rows) x a spread of attributes and prompt keywords (columns)
-docs/gallery-photos.png the public-domain astronaut portrait (tests/fixtures/) in every style x pose
+docs/gallery.png         every style preset (rows) x a spread of attributes and prompt keywords (columns)
+docs/gallery-prompts.png prompts as people write them, each with what the renderer drew (provenance.scene)
+                         and the words it could not draw
+docs/gallery-photos.png  photo avatars (photo_gallery: the photo path's sheet)
 
 Deterministic: running it again gives the same files (with the same Pillow and OpenCV versions).
 """
@@ -19,7 +21,8 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from avatarsmith import catalog  # noqa: E402
 from avatarsmith.models.domain import Attributes, GenerationSpec, OutputSpec  # noqa: E402
-from avatarsmith.renderer import RENDERER_VERSION, photo  # noqa: E402
+from avatarsmith.renderer import RENDERER_VERSION  # noqa: E402
+from avatarsmith.renderer.describe import describe  # noqa: E402
 from avatarsmith.renderer.simple import render_variation  # noqa: E402
 
 TILE = 176
@@ -74,12 +77,6 @@ TEXT_COLUMNS: list[tuple[str, dict[str, Any], str, tuple[int, int]]] = [
     ),
 ]
 PHOTO_TILE = 150  # photos compress less than drawings: smaller cells keep the sheet under 1.5 MB
-PHOTO_COLUMNS: list[tuple[str, str, tuple[int, int]]] = [
-    ("close_up", "close_up", (PHOTO_TILE, PHOTO_TILE)),
-    ("half_body", "half_body", (PHOTO_TILE, PHOTO_TILE)),
-    ("full_body, 3:4", "full_body", (112, PHOTO_TILE)),
-    ("close_up, 16:9", "close_up", (PHOTO_TILE, 84)),
-]
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -111,7 +108,7 @@ def _sheet(
 
 
 def _spec(
-    style: str, attributes: dict[str, Any], prompt: str | None, size: tuple[int, int], seed: int
+    style: str | None, attributes: dict[str, Any], prompt: str | None, size: tuple[int, int], seed: int
 ) -> GenerationSpec:
     return GenerationSpec(
         model="avatarsmith-studio",
@@ -138,33 +135,150 @@ def text_gallery() -> Image.Image:
     )
 
 
+# The photo sheet: three public-domain photos (tests/fixtures/README.md) x every style, then what the
+# attributes, a prompt and the variations change on one of them.
+PHOTOS: list[tuple[str, str]] = [
+    ("astronaut.jpg", "Eileen Collins\n(NASA, public\ndomain)"),
+    ("hopper.jpg", "Grace Hopper\n(US Navy, public\ndomain)"),
+    ("cameraman.jpg", "cameraman, in\nprofile (CC0)"),
+]
+PHOTO_ASKS: list[tuple[str, dict[str, Any], str | None, str | None, int]] = [
+    # (column title, attributes, prompt, style, variation index)
+    ("male", {"gender": "male"}, None, "pixar", 0),
+    ("female", {"gender": "female"}, None, "pixar", 0),
+    ("kid", {"person_type": "kid"}, None, "pixar", 0),
+    ("sunglasses, beach", {}, "wearing sunglasses and a red jacket on a beach", "pixar", 0),
+    ("suit, office", {}, "in a navy suit and tie, in an office", "professional", 0),
+    ("wizard, castle", {}, "wizard hat, purple robe, castle at night", "fantasy", 0),
+    ("headphones", {}, "headphones, neon city", "cyberpunk", 0),
+    ("variation 2", {}, None, "anime", 1),
+    ("variation 3", {}, None, "anime", 2),
+    ("half body", {"pose": "half_body"}, None, "realistic", 0),
+    ("full body", {"pose": "full_body"}, None, "noir", 0),
+]
+
+
 def photo_gallery() -> Image.Image:
-    picture = (ROOT / "tests" / "fixtures" / "astronaut.jpg").read_bytes()
-    original = (
-        Image.open(ROOT / "tests" / "fixtures" / "astronaut.jpg")
-        .convert("RGB")
-        .resize((PHOTO_TILE, PHOTO_TILE))
-    )
-    rows = [("reference\n(NASA, public\ndomain)", [original])]
-    for style in catalog.STYLES:
-        tiles = [
-            render_variation(_spec(style.name, {"pose": pose}, None, size, seed=7), 0, [picture])
-            for _, pose, size in PHOTO_COLUMNS
-        ]
-        rows.append((f"{style.id}. {style.title}", tiles))
-    detector = "OpenCV Haar face detection" if photo.face_detection_available() else "no OpenCV: assumed face"
+    styles: list[str | None] = [None, *(style.name for style in catalog.STYLES)]
+    tile = (PHOTO_TILE, PHOTO_TILE)
+    rows = []
+    for name, credit in PHOTOS:
+        data = (ROOT / "tests" / "fixtures" / name).read_bytes()
+        original = Image.open(ROOT / "tests" / "fixtures" / name).convert("RGB")
+        tiles = [original.resize((PHOTO_TILE, round(PHOTO_TILE * original.height / original.width)))]
+        tiles += [render_variation(_spec(style, {}, None, tile, seed=7), 0, [data]) for style in styles]
+        rows.append((credit, tiles))
+    titles = ["the photo", "no style", *(f"{s.id}. {s.title}" for s in catalog.STYLES)]
+    data = (ROOT / "tests" / "fixtures" / PHOTOS[1][0]).read_bytes()
+    asks = [
+        render_variation(_spec(style, attrs, prompt, tile, seed=7), index, [data])
+        for _, attrs, prompt, style, index in PHOTO_ASKS
+    ]
+    rows.append(("Grace Hopper,\nasked (2nd line\nof the titles)", asks))
+    # two lines per column: the style (the photo rows), what was asked (the last row)
+    asked = [f"> {title} ({style})" for title, _, _, style, _ in PHOTO_ASKS]
+    titles = [f"{title}\n{asked[c] if c < len(asked) else ''}" for c, title in enumerate(titles)]
     return _sheet(
         rows,
-        [title for title, *_ in PHOTO_COLUMNS],
-        f"Photo to avatar ({RENDERER_VERSION}, {detector})",
+        titles,
+        f"Photo avatars ({RENDERER_VERSION}): three public-domain photos x every style; last row: the "
+        "attributes, a prompt and the variations (column titles, second line)",
         PHOTO_TILE,
     )
+
+
+PROMPTS: list[str] = [
+    "cyberpunk warrior, neon lights, futuristic city, dramatic lighting",
+    "Man, 35, short black hair, blue suit and red tie, smiling, office",
+    "elderly woman with long wavy red hair, glasses, green sweater, library",
+    "70-year-old cowboy with a grey goatee on a beach at golden hour",
+    "teen girl with headphones and a red hoodie, laughing, neon city",
+    "wizard with a long white beard, purple robe, wizard hat, castle, moonlight",
+    "female scientist in a lab coat with curly brown hair, laboratory",
+    "astronaut in a white spacesuit floating in outer space",
+    "knight in silver armour with a crown, serious, mountains",
+    "young woman in a kimono with a hair bun, cherry garden, soft light",
+    "man with stubble, leather jacket and sunglasses, city street at night",
+    "surprised child with freckles in a yellow raincoat, snowy forest",
+    "smiling nurse in blue scrubs with a ponytail and a face mask",
+    "angry pirate with an eye patch and a bandana, stormy sea",
+    "woman with a pixie cut, earrings and a black dress, cafe, candlelight",
+    "ultra realistic portrait of a middle-aged man with a moustache, studio lighting",
+]
+PROMPT_TILE = 220
+
+
+def _caption(prompt: str, size: tuple[int, int], seed: int) -> list[str]:
+    """What was drawn for variation 0, in the words provenance.scene uses (and what was not)."""
+    spec = _spec(None, {}, prompt, size, seed=seed)
+    scene = describe(spec, 0)
+    s = scene.summary()
+    hair = s["hair"]
+    lines = [
+        "hair: "
+        + " ".join(str(hair.get(k)) for k in ("length", "texture", "colour") if hair.get(k))
+        + "".join(f" + {style}" for style in hair.get("style", [])),
+        f"outfit: {s['outfit']['colour']} {s['outfit']['kind']} {' '.join(s['outfit']['extras'])}".rstrip(),
+        "wears: " + (", ".join(s["accessories"]) or "-"),
+        f"{s['age']}, {s['expression']}" + (f", {s['facial_hair']}" if s.get("facial_hair") else ""),
+        f"{s['setting']} / {s['lighting']} / {s.get('style', 'no style')}"
+        + (" (implied)" if s["style_implied"] else ""),
+    ]
+    if scene.unmatched:
+        lines.append("not drawn: " + ", ".join(scene.unmatched))
+    return lines
+
+
+def prompts_gallery() -> Image.Image:
+    cols, tile, caption_h = 4, PROMPT_TILE, 150
+    rows = (len(PROMPTS) + cols - 1) // cols
+    sheet = Image.new("RGB", (cols * (tile + 12) + 12, HEADER_H + rows * (tile + caption_h + 12)), SHEET_BG)
+    draw = ImageDraw.Draw(sheet)
+    small, big = _font(11), _font(14)
+    draw.text(
+        (12, 12),
+        f"Prompts and what the offline studio drew ({RENDERER_VERSION}, no style given)",
+        fill=INK,
+        font=big,
+    )
+    for i, prompt in enumerate(PROMPTS):
+        x = 12 + (i % cols) * (tile + 12)
+        y = HEADER_H + (i // cols) * (tile + caption_h + 12)
+        spec = _spec(None, {}, prompt, (tile, tile), seed=21 + i)
+        sheet.paste(render_variation(spec, 0, []), (x, y))
+        wrapped = _wrap(f'"{prompt}"', 34)
+        draw.multiline_text(
+            (x, y + tile + 3),
+            "\n".join(
+                wrapped[:2] + [w for line in _caption(prompt, (tile, tile), 21 + i) for w in _wrap(line, 34)]
+            ),
+            fill=INK,
+            font=small,
+            spacing=1,
+        )
+    return sheet
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + len(word) + 1 > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return [*lines, line] if line else lines
 
 
 def main() -> None:
     docs = ROOT / "docs"
     docs.mkdir(exist_ok=True)
-    for name, sheet in (("gallery.png", text_gallery()), ("gallery-photos.png", photo_gallery())):
+    sheets = (
+        ("gallery.png", text_gallery()),
+        ("gallery-prompts.png", prompts_gallery()),
+        ("gallery-photos.png", photo_gallery()),
+    )
+    for name, sheet in sheets:
         path = docs / name
         sheet.save(path, "PNG", optimize=True)
         print(f"{path.relative_to(ROOT)}: {sheet.width}x{sheet.height}, {path.stat().st_size / 1e6:.2f} MB")

@@ -90,16 +90,40 @@ def test_every_native_file_is_aarch64_and_every_extension_cp312_or_abi3(lambda_b
     assert native > 0, "the build shipped no native file at all: pydantic_core and Pillow have some"
 
 
-def test_artifacts_fit_lambda_size_limits(lambda_build: Path, tmp_path: Path) -> None:
+def test_artifacts_fit_lambda_size_limits(
+    lambda_build: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every function with its layers within 250 MB (262,144,000 bytes) unzipped, each zip within 50 MB;
+    the sizes are printed (the processor, with OpenCV + numpy + Pillow, is the one close to the limit)."""
     layer_bytes = sum(tree_size(lambda_build / layer) for layer in LAYERS)
+    lines, over = [], []
     for layer in LAYERS:
         zipped = zipped_size(lambda_build / layer, tmp_path / f"{layer}.zip")
-        assert zipped <= MAX_ZIPPED_BYTES, f"{layer}: {zipped} bytes zipped"
-    for name in FUNCTIONS:
+        lines.append(f"{layer}: {tree_size(lambda_build / layer):,} bytes unzipped, {zipped:,} zipped")
+        if zipped > MAX_ZIPPED_BYTES:
+            over.append(f"{layer}: {zipped:,} bytes zipped")
+    for name in sorted(FUNCTIONS):
         unzipped = tree_size(lambda_build / name) + layer_bytes
-        assert unzipped <= MAX_UNZIPPED_BYTES, f"{name} + layers: {unzipped} bytes unzipped"
         zipped = zipped_size(lambda_build / name, tmp_path / f"{name}.zip")
-        assert zipped <= MAX_ZIPPED_BYTES, f"{name}: {zipped} bytes zipped"
+        lines.append(
+            f"{name} + layers: {unzipped:,} bytes unzipped (limit {MAX_UNZIPPED_BYTES:,}), {zipped:,} zipped"
+        )
+        if unzipped > MAX_UNZIPPED_BYTES:
+            over.append(f"{name} + layers: {unzipped:,} bytes unzipped")
+        if zipped > MAX_ZIPPED_BYTES:
+            over.append(f"{name}: {zipped:,} bytes zipped")
+    with capsys.disabled():
+        print("\nLambda artifact sizes (arm64, CPython 3.12):\n  " + "\n  ".join(lines))
+    assert not over, "over Lambda's limits: " + "; ".join(over)
+
+
+def test_the_processor_ships_the_photo_pipeline(lambda_build: Path) -> None:
+    """The deployed renderer is the local one: OpenCV (with the cascade it loads) and numpy ship."""
+    processor = lambda_build / "ProcessorFunction"
+    assert (processor / "cv2" / "data" / "haarcascade_frontalface_default.xml").is_file()
+    assert any((processor / "cv2").glob("cv2*.so")), "no OpenCV extension in the processor"
+    assert (processor / "numpy" / "__init__.py").is_file()
+    assert not list(processor.glob("numpy/**/tests")), "numpy's tests should be pruned at build"
 
 
 _IMPORT_CHECK = """
@@ -139,6 +163,41 @@ def test_handler_imports_from_its_artifact_and_the_layer_alone(host_build: Path,
     repo = str(Path(__file__).resolve().parents[2])
     from_source = [f for f in loaded if f.startswith(repo) and not f.startswith(str(host_build))]
     assert not from_source, f"{name} imported from the source tree: {from_source[:3]}"
+
+
+_PHOTO_RENDER = """
+import json, sys
+sys.path[:0] = json.loads(sys.argv[1])
+from avatarsmith.models.domain import GenerationSpec, OutputSpec
+from avatarsmith.renderer.imaging import finalize
+from avatarsmith.renderer.simple import render_variation
+import cv2
+photo = open(sys.argv[2], "rb").read()
+size = OutputSpec(width=256, height=256)
+spec = GenerationSpec(model="avatarsmith-studio", seed=3, style="anime", output=size)
+data, _ = finalize(render_variation(spec, 0, [photo]), 256, 256, "png")
+print(json.dumps({"cv2": cv2.__file__, "bytes": len(data)}))
+"""
+
+
+def test_the_built_processor_renders_a_photo_avatar_with_its_own_opencv(host_build: Path) -> None:
+    """The deployed photo path is the local one: the processor's artifact and the layer alone (a clean
+    interpreter) find the face with the OpenCV shipped in the artifact and render the avatar."""
+    paths = function_sys_path(host_build, "ProcessorFunction", LAYERS)
+    photo = Path(__file__).resolve().parents[1] / "fixtures" / "astronaut.jpg"
+    env = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1"}
+    result = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-I", "-S", "-c", _PHOTO_RENDER, json.dumps(paths), str(photo)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["cv2"].startswith(str(host_build / "ProcessorFunction")), answer["cv2"]
+    assert answer["bytes"] > 10_000
 
 
 def test_the_import_check_fails_without_the_layer(host_build: Path) -> None:

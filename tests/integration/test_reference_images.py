@@ -103,7 +103,7 @@ def test_a_good_photo_becomes_an_avatar_of_the_requested_size(aws: AwsAccount) -
     execution, job, _ = _run(aws, body)
     # Then it completed with a 288x512 greyscale JPEG and the renderer version in the provenance
     assert execution["status"] == "SUCCEEDED", job.get("error")
-    assert job["provenance"]["renderer_version"] == "studio-2"
+    assert job["provenance"]["renderer_version"] == "studio-3"
     image = Image.open(io.BytesIO(requests.get(job["avatars"][0]["image_url"], timeout=10).content))
     assert (image.format, image.size) == ("JPEG", (288, 512))
     r, _, b = image.convert("RGB").resize((32, 32)).split()

@@ -82,7 +82,7 @@ def test_offline_fetch_skips_variations_already_stored() -> None:
 
 
 def test_both_backends_report_the_renderer_version() -> None:
-    assert OfflineBackend.version == AsyncTestBackend.version == "studio-2"
+    assert OfflineBackend.version == AsyncTestBackend.version == "studio-3"
     assert (OfflineBackend.name, AsyncTestBackend.name) == ("offline", "async-test")
 
 
@@ -207,4 +207,4 @@ def test_importing_the_backends_does_not_import_pillow() -> None:
         timeout=60,
     ).stdout.split()
     # Then Pillow was not imported
-    assert out == ["studio-2", "False"]
+    assert out == ["studio-3", "False"]

@@ -200,7 +200,7 @@ def test_variation_i_is_rendered_from_seed_plus_i() -> None:
 
 
 def test_the_renderer_version_is_stable() -> None:
-    assert RENDERER_VERSION == "studio-2"
+    assert RENDERER_VERSION == "studio-3"
 
 
 # --- encoding ------------------------------------------------------------------------------------

@@ -1,20 +1,15 @@
-"""The offline studio (renderer studio-2): attributes and keywords mapped to the drawn person, the
-negative prompt's veto, guidance_scale tiers, and photo avatars framed on the face OpenCV finds (or,
-without OpenCV, where a portrait's face usually is)."""
+"""The offline studio (renderer studio-3): attributes and keywords mapped to the drawn person, the
+negative prompt's veto, guidance_scale tiers. Photo avatars: tests/unit/test_photo_avatars.py."""
 
 from __future__ import annotations
 
 import io
-import random
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from avatarsmith.models.domain import Attributes, GenerationSpec, OutputSpec
-from avatarsmith.renderer import photo
 from avatarsmith.renderer.imaging import finalize
 from avatarsmith.renderer.simple import SKIN_TONES, describe_person, render_variation
 
@@ -45,15 +40,6 @@ def _encoded(image: Image.Image, fmt: str = "JPEG", **options: object) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt, **options)
     return buffer.getvalue()
-
-
-@pytest.fixture
-def without_opencv(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Simulate a deployment without the optional `studio` extra (the Lambda zip)."""
-    monkeypatch.setattr(photo, "_import_cv2", lambda: None)
-    monkeypatch.setattr(photo, "_local", photo.threading.local())
-    yield
-    photo._local = photo.threading.local()
 
 
 # --- keywords and attributes ---------------------------------------------------------------------
@@ -212,96 +198,6 @@ def test_five_repeated_renders_are_byte_identical() -> None:
     assert len({_png(spec) for _ in range(5)}) == 1
 
 
-# --- photo path ----------------------------------------------------------------------------------
-def test_opencv_finds_the_astronauts_face() -> None:
-    pytest.importorskip("cv2")
-    # Given the public-domain astronaut portrait
-    image = photo.decode_reference(ASTRONAUT, 0, (512, 512))
-    # When a face is looked for
-    face = photo.find_face(image)
-    # Then one is found where the face is
-    assert face is not None and face.detected
-    cx, cy = face.x + face.w / 2, face.y + face.h / 2
-    x0, y0, x1, y1 = FACE_CENTRE_BOX
-    assert x0 <= cx <= x1 and y0 <= cy <= y1
-    assert 60 <= face.h <= 160
-
-
-def test_a_rotated_photo_is_turned_upright_before_looking_for_the_face() -> None:
-    pytest.importorskip("cv2")
-    # Given the portrait stored sideways with an EXIF orientation tag saying "rotate 90"
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    sideways = Image.open(io.BytesIO(ASTRONAUT)).transpose(Image.Transpose.ROTATE_90)
-    data = _encoded(sideways, exif=exif.tobytes(), quality=92)
-    # When the reference is chosen
-    chosen = photo.choose_reference([data], (256, 256))
-    # Then the face is found in the upright image
-    assert chosen.face.detected
-    assert chosen.image.size == (512, 512)
-
-
-def test_pose_decides_how_much_of_the_person_the_crop_shows() -> None:
-    pytest.importorskip("cv2")
-    reference = photo.choose_reference([ASTRONAUT], (256, 256))
-    widths = {}
-    for pose in ("close_up", "half_body", "full_body"):
-        x0, y0, x1, y1 = photo.frame_box(reference.image.size, reference.face, (256, 256), pose)
-        widths[pose] = x1 - x0
-        # the face is inside every crop
-        assert x0 <= reference.face.x and reference.face.x + reference.face.w <= x1
-        assert y0 <= reference.face.y and reference.face.y + reference.face.h <= y1
-    assert widths["close_up"] < widths["half_body"] < widths["full_body"]
-
-
-def test_the_largest_face_among_several_photos_is_chosen() -> None:
-    pytest.importorskip("cv2")
-    # Given a small copy of the portrait, a faceless photo, and the full-size portrait
-    small = _encoded(Image.open(io.BytesIO(ASTRONAUT)).resize((256, 256)))
-    faceless = _encoded(Image.frombytes("RGB", (800, 800), random.Random(3).randbytes(800 * 800 * 3)))
-    # When the reference is chosen
-    chosen = photo.choose_reference([small, faceless, ASTRONAUT], (256, 256))
-    # Then it is the full-size portrait (the largest face), not the largest image
-    assert chosen.index == 2 and chosen.face.detected
-
-
-@pytest.mark.usefixtures("without_opencv")
-def test_without_opencv_the_face_is_assumed_in_the_upper_centre() -> None:
-    # Given no OpenCV
-    assert not photo.face_detection_available()
-    # When the astronaut is chosen and framed close up
-    reference = photo.choose_reference([ASTRONAUT], (256, 256))
-    # Then the face is assumed (not detected) in the upper centre, and the avatar still renders
-    assert not reference.face.detected
-    assert reference.face.y + reference.face.h / 2 == pytest.approx(512 * 0.36)
-    image = render_variation(_spec(attributes=Attributes(pose="close_up")), 0, [ASTRONAUT])
-    assert image.size == (256, 256)
-
-
-def test_with_and_without_opencv_the_crop_differs_but_each_is_deterministic(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    pytest.importorskip("cv2")
-    spec = _spec(style="noir", attributes=Attributes(pose="close_up"))
-    detected = {_png(spec, [ASTRONAUT]) for _ in range(3)}
-    monkeypatch.setattr(photo, "_import_cv2", lambda: None)
-    monkeypatch.setattr(photo, "_local", photo.threading.local())
-    assumed = {_png(spec, [ASTRONAUT]) for _ in range(3)}
-    assert len(detected) == len(assumed) == 1
-    assert detected != assumed
-
-
-@pytest.mark.parametrize("style", ["anime", "pixar", "noir", "vintage", "cyberpunk", "cinematic", "fantasy"])
-def test_each_style_changes_the_photo(style: str) -> None:
-    # Given the portrait framed without a style and with one
-    plain = render_variation(_spec(style=None), 0, [ASTRONAUT])
-    styled = render_variation(_spec(style=style), 0, [ASTRONAUT])
-    # Then the style visibly changed the pixels, at the same size
-    assert styled.size == plain.size == (256, 256)
-    difference = sum(abs(a - b) for a, b in zip(plain.tobytes(), styled.tobytes(), strict=True))
-    assert difference / len(plain.tobytes()) > 4
-
-
 def test_a_hint_can_carry_cultural_context() -> None:
     # Given Pi-style hints and no prompt
     spec = _spec(hints={"filter_culture": "middle_east", "avatar_composition": "upper body"})
@@ -313,14 +209,3 @@ def test_a_hint_can_carry_cultural_context() -> None:
         describe_person(_spec(seed=s, hints={"filter_culture": "middle_east"}), 0).skin in SKIN_TONES[2:5]
         for s in range(10)
     )
-
-
-def test_concurrent_photo_renders_in_threads_give_identical_bytes() -> None:
-    # Given the local stack's situation: several jobs rendering photos at once in threads
-    spec = _spec(style="cinematic", attributes=Attributes(pose="half_body"))
-    expected = _png(spec, [ASTRONAUT])
-    # When eight renders run on four threads
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda _: _png(spec, [ASTRONAUT]), range(8)))
-    # Then every one is byte-identical to the single-threaded render
-    assert set(results) == {expected}

@@ -62,8 +62,9 @@ STYLES: tuple[StylePreset, ...] = (
         6,
         "realistic",
         "Realistic",
-        "Natural colours and soft light on a neutral backdrop (offline: the most natural palette of the "
-        "illustrated character; photorealism needs a real backend or a reference photo).",
+        "Natural colours and soft, shaded light on a neutral backdrop. Offline this is NOT photorealistic: "
+        "the built-in renderer draws an illustrated, softly shaded portrait and says so in the job's "
+        'provenance.adjustments; photorealism (and "ultra realistic") needs a real backend.',
         aliases=("ultra realistic", "photorealistic"),
     ),
     StylePreset(

@@ -151,7 +151,18 @@ def provenance_json(job: Job, provenance: Provenance) -> str:
     final = values.get("final_prompt")
     if spec.prompt and isinstance(final, str) and spec.prompt in final and "\u0000" not in final:
         values["final_prompt"] = final.replace(spec.prompt, _PROMPT, 1)
+    if values.get("scene") and values["scene"] == _scene_of(spec):
+        del values["scene"]  # a text job's scene follows from its spec: recomputed on read (~1 ms)
+        values["sc"] = 1
     return dumps(values)
+
+
+def _scene_of(spec: GenerationSpec) -> dict[str, Any]:
+    """What the offline renderer draws for the spec's first variation (renderer.describe, Pillow-free).
+    Keeps a completed text job's item under 1 KB: the scene is not stored when this reproduces it."""
+    from avatarsmith.renderer.describe import describe
+
+    return describe(spec, 0).summary()
 
 
 def _provenance_from(text: str | None, spec: GenerationSpec) -> Provenance:
@@ -161,6 +172,8 @@ def _provenance_from(text: str | None, spec: GenerationSpec) -> Provenance:
     final = values.get("final_prompt")
     if isinstance(final, str) and _PROMPT in final:
         values["final_prompt"] = final.replace(_PROMPT, spec.prompt or "", 1)
+    if values.pop("sc", None):
+        values["scene"] = _scene_of(spec)
     return Provenance.model_validate(values)
 
 

@@ -386,6 +386,7 @@ def _complete(
         reproducible=reproducible,
         adjustments=adjustments,
         catalog_version=entry.catalog_version or None,
+        scene=handle.state.get("scene") or None,
     )
     now = now_iso()
     try:  # the transition and the charge/refund commit together: settled exactly once

@@ -114,6 +114,9 @@ class Provenance(_Frozen):
     # "generated at 1024x1536, cropped to 512x768", "prompt rewritten by amazon.nova-lite-v1:0".
     adjustments: list[str] = Field(default_factory=list)
     catalog_version: str | None = None
+    # What the offline renderer drew, in plain words: hair, outfit, accessories, facial hair, expression,
+    # age, setting, lighting, style (renderer.scene.Scene.summary). None for other backends.
+    scene: dict[str, Any] | None = None
 
 
 class JobError(_Frozen):

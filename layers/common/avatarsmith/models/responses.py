@@ -65,6 +65,62 @@ class JobCredits(_Open):
     refunded: int
 
 
+class SceneHair(_Open):
+    length: str | None = Field(default=None, description="bald, short, medium or long")
+    colour: str | None = None
+    texture: str | None = Field(default=None, description="straight, wavy, curly or afro")
+    style: list[str] | None = Field(default=None, description="bun, ponytail, braids, fringe")
+
+
+class SceneOutfit(_Open):
+    kind: str = Field(description="suit, hoodie, armour, lab coat, uniform, dress, jacket, t-shirt, ...")
+    colour: str | None = None
+    extras: list[str] = Field(default_factory=list, description="tie, bow tie, badge, cape, ...")
+
+
+class Scene(_Open):
+    """What the offline renderer drew, in plain words (other backends do not report it)."""
+
+    hair: SceneHair | None = None
+    outfit: SceneOutfit | None = None
+    accessories: list[str] = Field(default_factory=list, description="hats, glasses, headphones, ...")
+    colours: dict[str, str] | None = Field(default=None, description="Colours named for items: cap: blue")
+    as_written: dict[str, str] | None = Field(
+        default=None, description="The prompt's own words for what was drawn, e.g. golden hour: sunset"
+    )
+    skin: str | None = None
+    facial_hair: str | None = Field(default=None, description="stubble, goatee, moustache, beard, long beard")
+    expression: str | None = None
+    age: str | None = Field(default=None, description="child, teen, young, adult, middle-aged, elderly")
+    gender: str | None = None
+    eyes: str | None = None
+    setting: str | None = Field(default=None, description="studio, neon city, forest, office, beach, ...")
+    lighting: str | None = Field(
+        default=None, description="soft, neon, golden hour, dramatic, moonlight, ..."
+    )
+    style: str | None = Field(
+        default=None, description="The style preset drawn: given, or implied by the words"
+    )
+    style_implied: bool | None = None
+    pose: str | None = None
+
+
+class JobProvenance(_Open):
+    """How the job was made. `adjustments` names everything the backend could not do as asked (for the
+    offline renderer: the prompt words it could not draw, and its limits, e.g. no photorealism)."""
+
+    backend: str | None = None
+    backend_model: str | None = None
+    backend_job_id: str | None = None
+    final_prompt: str | None = None
+    seed: int | None = None
+    renderer_version: str | None = None
+    reproducible: bool | None = None
+    adjustments: list[str] = Field(default_factory=list)
+    catalog_version: str | None = None
+    scene: Scene | None = Field(default=None, description="What the offline renderer drew")
+
+
 class JobErrorOut(_Open):
     code: str
     message: str
@@ -81,7 +137,7 @@ class Job(_Open):
     request: dict[str, Any]
     credits: JobCredits
     avatars: list[JobAvatar]
-    provenance: dict[str, Any]
+    provenance: JobProvenance
     client_reference_id: str | None = None
     metadata: dict[str, str] | None = None
     links: dict[str, str]

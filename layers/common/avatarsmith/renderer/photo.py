@@ -1,10 +1,9 @@
-"""Photo to avatar: decode 1-6 untrusted reference photos, find the face, pick the best photo, frame it
-by pose, and give it the style's photographic treatment (the preset's finishing filter runs afterwards).
+"""Photo avatars, step one: decode 1-6 untrusted reference photos, find the face (OpenCV's Haar
+cascades: frontal, then profile facing either way), pick the best photo, and frame it by pose.
 
-Face detection uses OpenCV's Haar cascade when the optional `studio` extra (opencv-python-headless<5 and
-numpy) is installed; without it (the Lambda zip deployment: OpenCV + numpy + Pillow exceed the 250 MB
-limit) the face is assumed where portraits usually have it, in the upper centre. Both paths are
-deterministic; they differ only in where the crop lands.
+The same code runs locally and in the deployed processor (which ships opencv-python-headless<5 and
+numpy). A photo in which no face is found is framed where portraits usually have one, in the upper
+centre; photo_cut, photo_style and photo_render take it from there.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image, ImageChops, ImageEnhance, ImageFilter, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from avatarsmith.errors import InvalidReferenceImageError
 from avatarsmith.renderer.imaging import DECODE_ERRORS, MAX_DECODE_PIXELS, open_untrusted, to_rgb
@@ -23,8 +22,7 @@ REFERENCE_FORMATS = ("JPEG", "PNG", "WEBP")
 MAX_REFERENCE_BYTES = 15 * 1024 * 1024
 MIN_REFERENCE_SIDE = 32
 MAX_REFERENCE_ASPECT = 8.0  # a 1x5000 strip is not a photo of a person
-CARTOON_WORK_SIDE = 512  # the cartoon treatment works at this size, then scales back
-DETECT_LONG_SIDE = 480  # faces are looked for on a copy this size (speed; the cascade needs ~24 px faces)
+DETECT_LONG_SIDE = 512  # faces are looked for on a copy this size (speed; the cascade needs ~24 px faces)
 
 # pose -> (crop height in face heights, where the face centre sits from the top of the crop)
 POSE_FRAMING: dict[str, tuple[float, float]] = {
@@ -40,7 +38,7 @@ class Face:
     y: float
     w: float
     h: float
-    detected: bool  # False: assumed (no OpenCV, or no face found)
+    detected: bool  # False: assumed (no face found in the photo)
 
 
 @dataclass(frozen=True)
@@ -90,32 +88,24 @@ def decode_reference(data: bytes, index: int, want: tuple[int, int]) -> Image.Im
 _local = threading.local()
 
 
-def _import_cv2() -> Any:
-    """OpenCV, or None when the optional extra is not installed (tests replace this to simulate that)."""
-    try:
+def _cascade(name: str) -> Any:
+    """A per-thread Haar cascade (the local stack renders jobs in several threads)."""
+    cascades = getattr(_local, "cascades", None)
+    if cascades is None:
+        cascades = _local.cascades = {}
+    if name not in cascades:
         import cv2
-    except ImportError:
-        return None
-    if not hasattr(cv2, "CascadeClassifier") or not hasattr(cv2, "data"):
-        return None  # opencv-python-headless 5.x ships no cascades
-    return cv2
+        import cv2.data
+
+        cascade = cv2.CascadeClassifier(cv2.data.haarcascades + name)
+        if cascade.empty():
+            raise RuntimeError(f"OpenCV's {name} is missing: is opencv-python-headless>=5 installed?")
+        cascades[name] = cascade
+    return cascades[name]
 
 
-def _cascade() -> Any:
-    """A per-thread Haar cascade (the local stack renders jobs in several threads), or None."""
-    if not hasattr(_local, "cascade"):
-        cv2 = _import_cv2()
-        cascade = None
-        if cv2 is not None:
-            cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-            if cascade.empty():
-                cascade = None
-        _local.cascade = cascade
-    return _local.cascade
-
-
-def face_detection_available() -> bool:
-    return _cascade() is not None
+FRONTAL = "haarcascade_frontalface_default.xml"
+PROFILE = "haarcascade_profileface.xml"
 
 
 def assumed_face(width: int, height: int) -> Face:
@@ -125,10 +115,7 @@ def assumed_face(width: int, height: int) -> Face:
 
 
 def find_face(image: Image.Image) -> Face | None:
-    """The largest frontal face (source pixels), or None (no OpenCV, or no face)."""
-    cascade = _cascade()
-    if cascade is None:
-        return None
+    """The largest face (source pixels): frontal first, else a profile facing left or right; or None."""
     import numpy as np
 
     scale = min(1.0, DETECT_LONG_SIDE / max(image.size))
@@ -138,13 +125,25 @@ def find_face(image: Image.Image) -> Face | None:
             (max(1, round(image.width * scale)), max(1, round(image.height * scale))),
             Image.Resampling.BILINEAR,
         )
-    grey = ImageOps.equalize(small)
-    side = max(20, round(0.1 * min(grey.size)))
-    found = cascade.detectMultiScale(np.asarray(grey), scaleFactor=1.1, minNeighbors=5, minSize=(side, side))
-    if len(found) == 0:
+    grey = np.asarray(ImageOps.equalize(small))
+    # frontal faces from a tenth of the short side, then (none found) from a twentieth; then profiles
+    side = max(20, round(0.1 * min(grey.shape)))
+    boxes = [tuple(int(v) for v in b) for b in _detect(FRONTAL, grey, side)]
+    if not boxes:
+        boxes = [tuple(int(v) for v in b) for b in _detect(FRONTAL, grey, max(20, side // 2))]
+    if not boxes:
+        width = grey.shape[1]
+        boxes = [tuple(int(v) for v in b) for b in _detect(PROFILE, grey, side)]
+        mirrored = _detect(PROFILE, np.ascontiguousarray(grey[:, ::-1]), side)
+        boxes += [(width - int(x) - int(w), int(y), int(w), int(h)) for x, y, w, h in mirrored]
+    if not boxes:
         return None
-    x, y, w, h = max((tuple(int(v) for v in box) for box in found), key=lambda b: (b[2] * b[3], -b[1], -b[0]))
+    x, y, w, h = max(boxes, key=lambda b: (b[2] * b[3], -b[1], -b[0]))
     return Face(x / scale, y / scale, w / scale, h / scale, detected=True)
+
+
+def _detect(cascade: str, grey: Any, side: int) -> Any:
+    return _cascade(cascade).detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5, minSize=(side, side))
 
 
 def _sharpness(image: Image.Image, face: Face) -> float:
@@ -206,36 +205,3 @@ def frame_box(
 def frame(reference: Reference, width: int, height: int, pose: str, letterbox: float = 0.0) -> Image.Image:
     box = frame_box(reference.image.size, reference.face, (width, height), pose, letterbox)
     return reference.image.resize((width, height), Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
-
-
-# --- photographic treatments (before the preset's finishing filter) --------------------------------
-def _cartoon(image: Image.Image, bits: int, edge_threshold: int) -> Image.Image:
-    """Flat colour areas with dark outlines, in Pillow only: smooth twice with a 3x3 median filter (at
-    CARTOON_WORK_SIDE px on the long side), posterise to `bits` per channel (softened by a little of the
-    smooth image), then multiply by the soft, thresholded edges."""
-    w, h = image.size
-    scale = CARTOON_WORK_SIDE / max(w, h)  # the same look at any output size
-    work = (
-        image
-        if w == h == CARTOON_WORK_SIDE
-        else image.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR)
-    )
-    smooth = work.filter(ImageFilter.MedianFilter(3)).filter(ImageFilter.MedianFilter(3))
-    flat = Image.blend(ImageOps.posterize(smooth, bits), smooth, 0.3)
-    edges = smooth.convert("L").filter(ImageFilter.GaussianBlur(1)).filter(ImageFilter.FIND_EDGES)
-    lines = edges.point(lambda v: 255 - min(255, max(0, (v - edge_threshold) * 6)))
-    out = ImageChops.multiply(flat, Image.merge("RGB", (lines, lines, lines)))
-    return out if out.size == (w, h) else out.resize((w, h), Image.Resampling.BICUBIC)
-
-
-def photo_treatment(image: Image.Image, style: str | None) -> Image.Image:
-    if style == "anime":
-        return ImageEnhance.Color(_cartoon(image, 3, 40)).enhance(1.2)
-    if style == "pixar":
-        return ImageEnhance.Brightness(_cartoon(image, 4, 60)).enhance(1.04)
-    if style == "fantasy":
-        glow = image.filter(ImageFilter.GaussianBlur(max(2, image.width // 80)))
-        return ImageChops.screen(image, ImageEnhance.Brightness(glow).enhance(0.35))
-    if style == "renaissance":
-        return image.filter(ImageFilter.SMOOTH_MORE)
-    return image
