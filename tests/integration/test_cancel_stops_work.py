@@ -17,38 +17,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import AwsAccount, lambda_context, load_event
-from tests.integration.helpers import api_call
+from tests.conftest import AwsAccount
+from tests.integration.helpers import api_call, run_like_the_state_machine
 
 VARIATIONS = 4
 START_CREDITS = 10_000
 BODY = {"prompt": "a ship in a bottle", "num_variations": VARIATIONS, "output": {"width": 256, "height": 256}}
-
-
-def _task(name: str, job_id: str, tenant_id: str, **extra: Any) -> dict[str, Any]:
-    return load_event(f"statemachine/{name}.json") | {"job_id": job_id, "tenant_id": tenant_id} | extra
-
-
-def _run_like_the_state_machine(job_id: str, tenant_id: str, hooks: dict[str, Callable[[], None]]) -> None:
-    """Submit -> Store -> MarkCompleted, with the ASL's Catch -> MarkFailed on any error."""
-    from functions.processor.app import lambda_handler
-
-    ctx = lambda_context("ProcessorFunction", 120)
-    try:
-        hooks.get("before_submit", lambda: None)()
-        generation = lambda_handler(_task("submit", job_id, tenant_id), ctx)
-        stored = lambda_handler(_task("store", job_id, tenant_id, generation=generation), ctx)
-        hooks.get("before_complete", lambda: None)()
-        lambda_handler(
-            _task(
-                "mark_completed", job_id, tenant_id, generation=generation, variations=stored["variations"]
-            ),
-            ctx,
-        )
-        hooks.get("after_complete", lambda: None)()
-    except Exception as exc:
-        error = {"Error": type(exc).__name__, "Cause": str(exc)}
-        lambda_handler(_task("mark_failed", job_id, tenant_id, error=error), ctx)
 
 
 def _objects(aws: AwsAccount, tenant_id: str, job_id: str) -> list[str]:
@@ -117,7 +91,7 @@ def test_cancel_at_every_point_of_a_job_leaves_no_image_and_an_exact_ledger(
         hooks = {
             n: (lambda n=n: maybe_cancel(n)) for n in ("before_submit", "before_complete", "after_complete")
         }
-        _run_like_the_state_machine(job_id, tenant_id, hooks)
+        run_like_the_state_machine(job_id, tenant_id, hooks)
         _, _, final = api_call("get_job", key, path_params={"job_id": job_id})
         outcomes[job_id] = final["status"]
         keys = _objects(aws, tenant_id, job_id)
@@ -143,7 +117,7 @@ def test_cancel_from_another_thread_at_random_moments(aws: AwsAccount) -> None:
     rng = random.Random(26)
     started = time.perf_counter()
     _, _, probe = api_call("generate_avatar", key, body=BODY)
-    _run_like_the_state_machine(probe["id"], tenant_id, {})  # how long one job takes here
+    run_like_the_state_machine(probe["id"], tenant_id, {})  # how long one job takes here
     took = time.perf_counter() - started
     outcomes = {probe["id"]: "completed"}
     for _ in range(12):
@@ -156,7 +130,7 @@ def test_cancel_from_another_thread_at_random_moments(aws: AwsAccount) -> None:
 
         canceller = threading.Thread(target=cancel_later)
         canceller.start()
-        _run_like_the_state_machine(job["id"], tenant_id, {})
+        run_like_the_state_machine(job["id"], tenant_id, {})
         canceller.join()
         _, _, final = api_call("get_job", key, path_params={"job_id": job["id"]})
         outcomes[job["id"]] = final["status"]
