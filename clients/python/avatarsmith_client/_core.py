@@ -364,6 +364,15 @@ def download_target(
     return target
 
 
+def submit_call(remaining: float, call_timeout: float, wait: bool) -> dict[str, Any]:
+    """`request()` keyword arguments of a submit: with `wait`, `Prefer: wait=N` (one call: the API answers
+    200 with the finished job if it ends within N s, else the usual 202, and the SDK then polls)."""
+    hold = next_wait(remaining) if wait else 0
+    if not hold:
+        return {"timeout": min(call_timeout, max(0.1, remaining))}
+    return {"headers": {"Prefer": f"wait={hold}"}, "timeout": min(remaining, hold + call_timeout)}
+
+
 def next_wait(remaining: float) -> int:
     """Seconds to ask the API to hold the next job read (`Prefer: wait=N`)."""
     return max(0, min(LONG_POLL_SECONDS, int(remaining) - 1))

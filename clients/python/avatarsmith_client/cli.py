@@ -173,16 +173,20 @@ class Cli:
         if a.aspect_ratio:
             fields["output"] = {"aspect_ratio": a.aspect_ratio}
         style: str | int | None = int(a.style) if a.style and a.style.isdigit() else a.style
-        job = self.client.generate(
+        waiting = bool(a.wait or a.output_dir)
+        started = time.monotonic()
+        job = self.client.generate(  # waiting: one call (`Prefer: wait`), 200 with the finished job
             a.prompt,
             style=style,
             model=a.model,
             num_variations=a.num_variations,
             reference_images=a.ref or None,
+            submit_wait=waiting,
+            timeout=a.wait_timeout if waiting else None,
             **fields,
         )
-        if a.wait or a.output_dir:
-            job = self._wait(job, a.wait_timeout)
+        if waiting and not job.done:  # 202: the job is still running; poll with progress
+            job = self._wait(job, max(0.0, a.wait_timeout - (time.monotonic() - started)))
         return self._finish(job, a.output_dir)
 
     def jobs(self) -> int:
