@@ -24,7 +24,11 @@ _THUMBNAIL_RESPONSES: dict[int, Any] = {
         "description": "The 256 px thumbnail, in the image's format",
         "content": {"image/png": _IMAGE, "image/webp": _IMAGE, "image/jpeg": _IMAGE},
     },
-    **error_responses(404, 422),
+    **error_responses(404),
+    422: {
+        **error_responses(422)[422],
+        "description": "The stored object is not a decodable image (`image_unreadable`)",
+    },
 }
 
 
