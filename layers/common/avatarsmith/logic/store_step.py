@@ -1,6 +1,8 @@
 """StoreImages' inner loop: each variation stored as the backend hands it over, with the job checked before
-and after each store so that a cancel or the job's deadline stops the work within the variation in progress
-(the caller deletes what was stored: logic/discard.py)."""
+each store (one consistent read), so that a cancel or the job's deadline stops the work within the variation
+in progress and the next one is never drawn. The caller deletes what was stored (logic/discard.py). A cancel
+that lands between the check and the write is caught by whatever follows the write: the next variation's
+check, or the settling write, which is conditional on `processing` and deletes the images when it fails."""
 
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ def store_outputs(
     services: Services, job: Job, outputs: Any, variations: list[dict[str, Any]], *, record_last: bool
 ) -> None:
     """Store each output as it arrives (the backend renders the next one only when asked for it), checking
-    the job before each store and after it: a cancel stops the work within the variation in progress."""
+    the job before each store: a cancel stops the work within the variation in progress."""
     from avatarsmith.renderer.imaging import content_type_for, extension_for, finalize_image
 
     spec = job.spec
@@ -51,7 +53,6 @@ def store_outputs(
         seed = {SEED_METADATA: str(out.seed)} if out.seed is not None else None
         # One object per variation: its thumbnail is rendered when a client asks (logic/thumbnails.py)
         services.images.put(key, image_bytes, content_type_for(fmt), metadata=seed)
-        still_running(services, job)  # a cancel that landed during the write: the caller deletes it
         stored_so_far = sum(1 for v in variations if v["status"] == "completed") + 1
         if record_last or len(variations) + 1 < spec.num_variations:
             services.jobs.record(job, set_values={"variations_stored": stored_so_far})  # progress

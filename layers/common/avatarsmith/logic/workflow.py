@@ -241,6 +241,7 @@ def _store(
     too (not needed when the job is settled in the same invocation right after)."""
     job_id = job.id
     if job.status != JobStatus.PROCESSING:
+        _discard_if_unbilled(services, job)  # a retried step after a cancel: what an earlier run stored
         raise JobNotRunnableError(f"job {job_id} is {job.status.value}")
     check_deadline(job)
     spec = job.spec
@@ -258,7 +259,7 @@ def _store(
         store_outputs(services, job, outputs, variations, record_last=record_last)
     except (JobNotRunnableError, DeadlineExceededError):
         # Canceled (or past its deadline) while generating: nothing more is stored, nothing stays stored.
-        discard_job_images(services, job)
+        _discard_if_unbilled(services, job)
         logger.info("generation stopped: the job ended", extra={"job_id": job_id})
         raise
     variations.sort(key=lambda v: int(v["index"]))
@@ -270,6 +271,14 @@ def _store(
             f"no variation could be generated ({', '.join(sorted(map(str, codes)))})"
         )
     return variations
+
+
+def _discard_if_unbilled(services: Services, job: Job) -> None:
+    """Delete the job's images if it ended unbilled (canceled, failed). A completed job keeps them: a
+    duplicate run that finds it settled by another run must not touch them."""
+    current = services.jobs.get(job.tenant_id, job.id, consistent=True)
+    if current is not None and current.status in (JobStatus.CANCELED, JobStatus.FAILED):
+        discard_job_images(services, current)
 
 
 def _already_stored(services: Services, job: Job) -> list[dict[str, Any]]:
