@@ -417,7 +417,9 @@ def run_scenario(stack: Any, scenario: Scenario, jobs: int, meter_file: str, pri
     # Two jobs in flight: more would queue requests in the emulator and inflate the AWS waits (queue
     # batches stay small, which overstates SQS and Lambda requests). Long-poll clients mostly wait, so
     # many of them run at once.
-    concurrency = 50 if scenario.client in ("long-poll", "poll", "one-call") else 2
+    # One-call submits each hold an api worker for the whole job (as each holds a Lambda instance on AWS):
+    # no more of them than the local stack has workers, or they would queue behind each other.
+    concurrency = {"long-poll": 50, "poll": 50, "one-call": 6}.get(scenario.client, 2)
     with ThreadPoolExecutor(concurrency) as pool:
         names = set(pool.map(lambda _: _run_client(info.api_url, key, scenario, body, watch), range(jobs)))
     sfn = session.client("stepfunctions")

@@ -288,7 +288,7 @@ class Jobs:
         cancel_on_timeout: bool = False,
         on_update: Callable[[Job], None] | None = None,
     ) -> Job:
-        """Hold job reads open (`Prefer: wait`), then poll, until the job ends or `timeout` passes."""
+        """Read the job every second until it ends or `timeout` passes (docs/cost.md: why not held reads)."""
         plan = WaitPlan(job_id, timeout, self._client._settings.timeout)
         while (read := plan.next_read()) is not None:
             try:
