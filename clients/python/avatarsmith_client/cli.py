@@ -174,14 +174,17 @@ class Cli:
             fields["output"] = {"aspect_ratio": a.aspect_ratio}
         style: str | int | None = int(a.style) if a.style and a.style.isdigit() else a.style
         waiting = bool(a.wait or a.output_dir)
+        # Waiting in a script: one call (`Prefer: wait`) answers with the finished job. On a terminal the
+        # live progress line needs the job's status as it goes, so the job is read every second instead.
+        live = self.err.isatty() and not self.args.json
         started = time.monotonic()
-        job = self.client.generate(  # waiting: one call (`Prefer: wait`), 200 with the finished job
+        job = self.client.generate(
             a.prompt,
             style=style,
             model=a.model,
             num_variations=a.num_variations,
             reference_images=a.ref or None,
-            submit_wait=waiting,
+            submit_wait=waiting and not live,
             timeout=a.wait_timeout if waiting else None,
             **fields,
         )
