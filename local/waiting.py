@@ -8,9 +8,10 @@ bus (a queue subscribed to it, as event_watch.py does) or a fallback interval pa
 function again - a read of a few milliseconds - with `x-avatarsmith-wait-left` set to what remains:
 - a read (`GET /v1/jobs/{id}`, Pi's `GET /api/v1/jobs/{id}`): the same request again; the function answers
   for good once the job is terminal or no time is left;
-- a submit (`POST /v1/avatars/generate` with `Prefer: wait=N`): `GET /v1/jobs/{id}` with the same
-  credentials; a terminal job becomes the submit's 200 answer (with its `Location` and
-  `Preference-Applied`), and when N s pass the submit's own 202 goes out.
+- a submit (`POST /v1/avatars/generate` or `POST /v1/batches` with `Prefer: wait=N`): `GET /v1/jobs/{id}`
+  (or `/v1/batches/{id}`) with the same credentials; a job or batch that ended becomes the submit's 200
+  answer (with its `Location` and `Preference-Applied`), and when N s pass the submit's own 202 goes out.
+  A batch has no event of its own here: it is read every 2 s.
 A client cannot send the internal headers: `strip_internal` removes them from every request first.
 """
 
@@ -31,7 +32,7 @@ FUNCTION_ENVIRONMENT = {"WAIT_IN_FRONT_DOOR": "true"}
 FALLBACK_POLL_SECONDS = 2.0  # a job whose event is missed is still seen this often
 QUEUE_NAME = "avatarsmith-local-FrontDoorWaits"
 RULE_NAME = "avatarsmith-local-front-door-waits"
-_TERMINAL = {"completed", "failed", "canceled"}
+_TERMINAL = {"completed", "failed", "canceled"}  # a job's; a batch ends completed or failed
 _REMEMBER_SECONDS = 120.0
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
@@ -139,16 +140,17 @@ def _pop_defer(result: dict[str, Any]) -> tuple[str, float] | None:
     return None
 
 
-def _job_read(event: dict[str, Any], job_id: str) -> dict[str, Any]:
-    """`GET /v1/jobs/{job_id}` with the submit's credentials."""
+def _read_of(event: dict[str, Any], resource_id: str) -> dict[str, Any]:
+    """`GET /v1/jobs/{job_id}` (or `/v1/batches/{batch_id}` for a batch) with the submit's credentials."""
     ask = copy.deepcopy(event)
     keep = ("authorization", "x-api-key", "host", "user-agent", "x-forwarded-proto")
     ask["headers"] = {k: v for k, v in (event.get("headers") or {}).items() if k in keep}
-    path = f"/v1/jobs/{job_id}"
-    ask.update({"routeKey": "GET /v1/jobs/{job_id}", "rawPath": path, "rawQueryString": ""})
-    ask["requestContext"].update({"routeKey": "GET /v1/jobs/{job_id}"})
+    kind, param = ("batches", "batch_id") if resource_id.startswith("bat_") else ("jobs", "job_id")
+    path, route = f"/v1/{kind}/{resource_id}", f"GET /v1/{kind}/{{{param}}}"
+    ask.update({"routeKey": route, "rawPath": path, "rawQueryString": ""})
+    ask["requestContext"].update({"routeKey": route})
     ask["requestContext"]["http"].update({"method": "GET", "path": path})
-    ask["pathParameters"] = {"job_id": job_id}
+    ask["pathParameters"] = {param: resource_id}
     ask["isBase64Encoded"] = False
     for key in ("body", "queryStringParameters"):
         ask.pop(key, None)
@@ -177,7 +179,7 @@ class FrontDoorWaits:
         job_id, seconds = deferred
         deadline = time.monotonic() + seconds
         submit = event.get("requestContext", {}).get("http", {}).get("method") == "POST"
-        ask = _job_read(event, job_id) if submit else copy.deepcopy(event)
+        ask = _read_of(event, job_id) if submit else copy.deepcopy(event)
         with self._counted(), self.events.watch(job_id) as woken:
             while True:
                 left = deadline - time.monotonic()

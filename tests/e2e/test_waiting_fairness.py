@@ -182,3 +182,20 @@ def test_prefer_wait_on_submit_falls_back_to_202(stack: tuple[EmbeddedStack, Sta
     assert answer.headers["Preference-Applied"] == "wait=2"
     assert 1.8 <= took < 10
     a.post(f"{info.api_url}/v1/jobs/{answer.json()['id']}/cancel", timeout=60)
+
+
+def test_prefer_wait_on_a_batch_answers_200_once_every_job_ended(
+    stack: tuple[EmbeddedStack, StackInfo],
+) -> None:
+    _, info = stack
+    answer = _session(info.api_key).post(
+        info.api_url + "/v1/batches",
+        json={"items": [{"prompt": "a baker", "seed": 1}, {"prompt": "a tailor", "seed": 2}]},
+        headers={"Prefer": "wait=60"},
+        timeout=90,
+    )
+    assert answer.status_code == 200, answer.text
+    batch = answer.json()
+    assert batch["object"] == "batch" and batch["status"] == "completed"
+    assert batch["counts"]["completed"] == 2 and batch["credits"]["charged"] == 2
+    assert answer.headers["Preference-Applied"] == "wait=60"

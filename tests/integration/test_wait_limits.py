@@ -111,3 +111,16 @@ def test_the_wait_count_is_given_back_and_expires(aws: AwsAccount) -> None:
     slots.release("t1")
     slots.release("t1")  # one release too many never goes below zero
     assert slots.holders("t1") == 0
+
+
+def test_prefer_wait_on_a_batch_answers_202_after_n_seconds_when_its_jobs_run_on(
+    one_wait_each: AwsAccount,
+) -> None:
+    _, key = one_wait_each.add_tenant("batcher")
+    started = time.monotonic()
+    status, headers, batch = api_call(
+        "create_batch", key, body={"items": [{"prompt": "x"}, {"prompt": "y"}]}, headers={"Prefer": "wait=1"}
+    )
+    assert status == 202 and batch["object"] == "batch"
+    assert headers["Preference-Applied"] == "wait=1"
+    assert 0.9 <= time.monotonic() - started < 10

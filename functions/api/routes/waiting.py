@@ -9,6 +9,7 @@ import re
 from aws_lambda_powertools.event_handler import Response
 
 from avatarsmith.config import get_api_settings
+from avatarsmith.logic import batches as batch_logic
 from avatarsmith.logic import billing as billing_logic
 from avatarsmith.logic import jobs as job_logic
 from avatarsmith.logic import waiting
@@ -46,6 +47,28 @@ def long_poll(services: Services, tenant_id: str, job_id: str) -> tuple[Job, dic
         services, tenant_id, job_id, seconds=_budget(asked, rules), policy=rules
     )
     return job, {**headers, **more}
+
+
+def answer_batch_submit(
+    services: Services, tenant_id: str, result: billing_logic.ApiResult, asked: int | None
+) -> Response[str]:
+    """A batch submit's answer: with `Prefer: wait=N`, 200 and the batch when every job of it ends within
+    N s, else the usual 202; `Preference-Applied: wait=N` either way."""
+    if asked is None or result.status_code != 202:
+        return replayable(result)
+    rules = policy()
+    seconds = _budget(float(asked), rules)
+    applied = {"Preference-Applied": f"wait={int(seconds) if not rules.in_front_door else asked}"}
+    batch_id = json.loads(result.body).get("id")
+    if not isinstance(batch_id, str):
+        return replayable(result)
+    ended, more = waiting.finish_batch_waiting(services, tenant_id, batch_id, seconds=seconds, policy=rules)
+    if not ended:
+        headers = {**result.headers, **applied, **more}
+        return replayable(billing_logic.ApiResult(result.status_code, result.body, headers, result.replayed))
+    batch, jobs = batch_logic.get_batch(services, tenant_id, batch_id)
+    body = json.dumps(batch_logic.present_batch(batch, jobs), separators=(",", ":"))
+    return replayable(billing_logic.ApiResult(200, body, {**result.headers, **applied}, result.replayed))
 
 
 def submit_wait() -> int | None:

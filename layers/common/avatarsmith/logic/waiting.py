@@ -16,12 +16,13 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from avatarsmith.dal.waits import WaitSlots
 from avatarsmith.errors import RateLimitedError
 from avatarsmith.logic import jobs as job_logic
+from avatarsmith.logic.batches import get_batch
 from avatarsmith.logic.services import Services
 from avatarsmith.models.domain import Job
 
@@ -101,6 +102,39 @@ def read_job_waiting(
         if not taken:
             raise too_many_waits(policy)
         return job_logic.wait_for_job(services, tenant_id, job_id, timeout_seconds=seconds), {}
+
+
+BATCH_ENDED = ("completed", "failed")
+
+
+def finish_batch_waiting(
+    services: Services,
+    tenant_id: str,
+    batch_id: str,
+    *,
+    seconds: float,
+    policy: WaitPolicy,
+    sleep: Callable[[float], None] | None = None,
+) -> tuple[bool, dict[str, str]]:
+    """After a batch submit with `Prefer: wait`: whether every job of the batch ended within `seconds`
+    (answer 200 with the batch), and the headers to add (a deferral in front-door mode)."""
+    if seconds <= 0:
+        return False, {}
+    if policy.in_front_door:
+        return False, defer_header(batch_id, seconds)
+    sleep = sleep or time.sleep
+    with wait_slot(services, tenant_id, policy) as taken:
+        if not taken:
+            return False, {}
+        deadline = time.monotonic() + seconds
+        interval = 0.2
+        while get_batch(services, tenant_id, batch_id)[0].status not in BATCH_ENDED:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False, {}
+            sleep(min(interval, remaining))
+            interval = min(interval * 1.5, 1.0)
+    return True, {}
 
 
 def finish_submit_waiting(
