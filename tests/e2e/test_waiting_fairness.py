@@ -199,3 +199,15 @@ def test_prefer_wait_on_a_batch_answers_200_once_every_job_ended(
     assert batch["object"] == "batch" and batch["status"] == "completed"
     assert batch["counts"]["completed"] == 2 and batch["credits"]["charged"] == 2
     assert answer.headers["Preference-Applied"] == "wait=60"
+
+
+def test_a_held_read_counts_once_against_the_request_rate(stack: tuple[EmbeddedStack, StackInfo]) -> None:
+    local, info = stack
+    _, key = local.add_tenant("slow-and-steady", requests_per_minute=3)
+    c = _session(key)
+    job_id = _submit(c, info.api_url, seed=5).json()["id"]  # 1 of 3
+    # an 8 s hold, asked again by the front door every 2 s: still the client's one request
+    answer = c.get(f"{info.api_url}/v1/jobs/{job_id}", headers={"Prefer": "wait=8"}, timeout=60)  # 2 of 3
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] in ("queued", "processing")
+    assert c.post(f"{info.api_url}/v1/jobs/{job_id}/cancel", timeout=60).status_code == 200  # 3 of 3
