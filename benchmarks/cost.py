@@ -43,7 +43,9 @@ class Scenario:
     name: str
     model: str
     variations: int
-    client: str  # "read": submit, one read once done; "long-poll": submit, long-poll until done; "webhook"
+    # "read": submit, one read once done; "long-poll": submit, long-poll until done; "poll": submit, read
+    # every second until done; "one-call": submit with `Prefer: wait=25`, then read every second; "webhook"
+    client: str
     what: str
     poll_seconds: int = 0
     long_poll_seconds: int = 10
@@ -77,6 +79,23 @@ SCENARIOS = [
         1,
         "long-poll",
         "asynchronous backend taking ~12 s; the client long-polls (timeout_seconds=10) until the job is done",
+        poll_seconds=4,
+    ),
+    Scenario(
+        "polling client 1 s",
+        "test-async",
+        1,
+        "poll",
+        "the same asynchronous backend; the client reads the job every second (no server wait) until done",
+        poll_seconds=4,
+    ),
+    Scenario(
+        "one-call client wait=25",
+        "test-async",
+        1,
+        "one-call",
+        "the same asynchronous backend; the client submits with `Prefer: wait=25` (200 with the finished "
+        "job), reading every second after a 202",
         poll_seconds=4,
     ),
     Scenario(
@@ -353,9 +372,16 @@ def _run_client(api: str, key: str, scenario: Scenario, body: dict[str, Any], wa
     """One client's job. Unless it long-polls, the client is told of completion out of band (a table read
     by this runner, not billed): it then reads the job once, or (webhook client) does nothing more."""
     headers = {"Authorization": f"Bearer {key}"}
-    response = requests.post(f"{api}/v1/avatars/generate", json=body, headers=headers, timeout=30)
+    submit_headers = {**headers, "Prefer": "wait=25"} if scenario.client == "one-call" else headers
+    response = requests.post(f"{api}/v1/avatars/generate", json=body, headers=submit_headers, timeout=60)
     response.raise_for_status()
     job_id = str(response.json()["id"])
+    if scenario.client in ("poll", "one-call"):
+        job = response.json()
+        while job["status"] not in TERMINAL:
+            time.sleep(1.0)
+            job = requests.get(f"{api}/v1/jobs/{job_id}", headers=headers, timeout=30).json()
+        return job_id
     if scenario.client == "long-poll":
         while True:
             wait = f"wait_for_completion=true&timeout_seconds={scenario.long_poll_seconds}"
@@ -391,7 +417,9 @@ def run_scenario(stack: Any, scenario: Scenario, jobs: int, meter_file: str, pri
     # Two jobs in flight: more would queue requests in the emulator and inflate the AWS waits (queue
     # batches stay small, which overstates SQS and Lambda requests). Long-poll clients mostly wait, so
     # many of them run at once.
-    concurrency = 50 if scenario.client == "long-poll" else 2
+    # One-call submits each hold an api worker for the whole job (as each holds a Lambda instance on AWS):
+    # no more of them than the local stack has workers, or they would queue behind each other.
+    concurrency = {"long-poll": 50, "poll": 50, "one-call": 6}.get(scenario.client, 2)
     with ThreadPoolExecutor(concurrency) as pool:
         names = set(pool.map(lambda _: _run_client(info.api_url, key, scenario, body, watch), range(jobs)))
     sfn = session.client("stepfunctions")
@@ -501,6 +529,10 @@ def main(argv: list[str] | None = None) -> int:
                     metering.METER_FILE_ENV: meter_file,
                     "AVATARSMITH_TEST_BACKEND_POLL_SECONDS": str(poll_seconds),
                     "AVATARSMITH_ALLOW_LOOPBACK_URLS": "1",
+                    # Priced as on AWS: the function itself holds a long-poll or `Prefer: wait`
+                    # (the local front door would otherwise hold it for free), with room for every client
+                    "WAIT_IN_FRONT_DOOR": "false",
+                    "WAITS_PER_TENANT": "1000",
                     "LOG_LEVEL": "WARNING",
                     "POWERTOOLS_LOG_LEVEL": "WARNING",
                 },

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from . import waiting
 from .front_door import FrontDoorServer
 from .lambda_adapter import REGISTRY
 
@@ -173,9 +174,16 @@ _TOO_LARGE_FOR_LAMBDA = {
 
 class ApiServer:
     def __init__(
-        self, *, function_name: str, routes: list[tuple[str, str]], host: str = "127.0.0.1", port: int = 3000
+        self,
+        *,
+        function_name: str,
+        routes: list[tuple[str, str]],
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        waits: waiting.FrontDoorWaits | None = None,
     ):
         self.function_name = function_name
+        self.waits = waits  # long-polls wait here, not in a function worker (local/waiting.py)
         self.routes = [Route(m, p) for m, p in routes]
         server = self
 
@@ -243,6 +251,7 @@ class ApiServer:
         else:
             self._reply(request, 404, _error("not_found", f"no route for {method} {parts.path}"))
             return
+        waiting.strip_internal(headers)
         event = build_event(
             method, parts.path, parts.query, headers, body, route, params, request.client_address[0]
         )
@@ -251,12 +260,17 @@ class ApiServer:
             return
         try:
             result = REGISTRY.invoke(self.function_name, event)
+            if self.waits is not None:
+                result = self.waits.follow(event, result, self._invoke)
         except Exception:
             self._reply(request, 502, {"message": "Internal Server Error"})
             return
         payload = result.get("body") or ""
         raw = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
         self._send(request, int(result.get("statusCode", 200)), result.get("headers") or {}, raw)
+
+    def _invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        return REGISTRY.invoke(self.function_name, event)
 
     def _reply(self, request: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
         self._send(request, status, {"Content-Type": "application/json"}, json.dumps(body).encode())

@@ -155,6 +155,7 @@ class EmbeddedStack:
         self.info: StackInfo | None = None
         self.state_file = state_file  # where `avatarsmith-admin --local` finds this stack (make run only)
         self._schedules: list[Any] = []
+        self._job_events: Any = None
         self.recovered: dict[str, Any] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------------
@@ -271,6 +272,7 @@ class EmbeddedStack:
             function_name=api_function,
             routes=provisioned.functions[api_function].http_routes(),
             port=self.api_port,
+            waits=self._front_door_waits(session, provisioned.refs[bus_id]),
         )
         self._api.start()
         self.info = StackInfo(
@@ -284,6 +286,16 @@ class EmbeddedStack:
         if self.state_file is not None:
             self._write_state_file(self.state_file, self.info)
         return self.info
+
+    def _front_door_waits(self, session: Any, bus_name: str) -> Any:
+        """Long-polls wait in the front door, woken by their job's event (local/waiting.py)."""
+        from . import waiting
+
+        self._job_events = waiting.JobEvents(
+            session.client("sqs"), waiting.subscribe_queue(session, bus_name)
+        )
+        self._job_events.start()
+        return waiting.FrontDoorWaits(self._job_events)
 
     @staticmethod
     def _workflow_has_room(template: dict[str, Any]) -> Any:
@@ -323,6 +335,7 @@ class EmbeddedStack:
     def _start_workers(self, provisioned: Any, moto_url: str) -> None:
         """Build every artifact for this machine, then a worker pool per function."""
         from . import metering
+        from . import waiting as front_door_waits
         from .artifacts import build_artifacts, function_sys_path
         from .lambda_adapter import REGISTRY
         from .workers import WorkerPool, runtime_environment
@@ -344,6 +357,8 @@ class EmbeddedStack:
                 credentials=self.credentials.environment(),
             )
             environment.update({k: provisioned.resolve(v) for k, v in decl.environment.items()})
+            if decl.http_routes():  # the front door holds long-polls, not this function's workers
+                environment.update(front_door_waits.FUNCTION_ENVIRONMENT)
             if os.environ.get(metering.METER_FILE_ENV):  # `make cost`: the workers measure each invocation
                 environment[metering.METER_FILE_ENV] = os.environ[metering.METER_FILE_ENV]
             environment.update(self.extra_env)
@@ -421,6 +436,9 @@ class EmbeddedStack:
         if self._api is not None:
             self._api.stop()
             self._api = None
+        if self._job_events is not None:
+            self._job_events.stop()
+            self._job_events = None
         for schedule in self._schedules:
             schedule.stop()
         self._schedules.clear()

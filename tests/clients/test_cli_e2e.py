@@ -208,3 +208,15 @@ def test_json_on_a_terminal_when_asked_before_or_after_the_command(info: StackIn
     for args in (["styles", "--json"], ["--json", "styles"]):
         code, text = run_in_terminal(info, *args)
         assert code == 0 and json.loads(text)[0]["name"] == "professional"
+
+
+def test_generate_wait_in_a_script_is_one_call(info: StackInfo, tmp_path: Path) -> None:
+    from tests.clients.faults import FaultProxy
+
+    with FaultProxy(info.api_url) as proxy:
+        proxied = StackInfo(**{**info.__dict__, "api_url": proxy.url})
+        done = run_cli(proxied, "generate", "one call from a script", "--wait", "-o", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "completed"
+    assert [(s.method, s.upstream_status) for s in proxy.seen if s.method == "POST"] == [("POST", 200)]
+    assert not [s for s in proxy.seen if s.method == "GET" and s.path.startswith("/v1/jobs/")]

@@ -117,7 +117,7 @@ def test_wait_never_outlives_its_deadline_when_the_server_holds_reads() -> None:
             client.jobs.wait("job_stuck", timeout=2)
         elapsed = time.monotonic() - started
         assert 1.9 <= elapsed < 4, elapsed
-        assert server.reads >= 2  # held reads first, then polls, until the deadline
+        assert server.reads >= 2  # reads every second until the deadline
 
 
 def test_saved_avatars_save_list_get(client: sdk.Client) -> None:
@@ -260,3 +260,24 @@ def test_webhook_endpoints_and_verify_webhook_on_a_real_delivery(client: sdk.Cli
             client.webhooks.get(endpoint.id)
     finally:
         receiver.stop()
+
+
+def test_generate_wait_is_one_call_when_the_job_ends_in_time(info: StackInfo) -> None:
+    # Given the SDK talking to the API through a proxy that records every call
+    with FaultProxy(info.api_url) as proxy:
+        client = sdk.Client(base_url=proxy.url, api_key=info.api_key)
+        # When it generates and waits for a job the offline renderer finishes in seconds
+        job = client.generate("one call", wait=True, timeout=60)
+    # Then the submit itself answered 200 with the finished job (`Prefer: wait`): no read was needed
+    assert job.status == "completed" and job.avatars[0].image_url
+    assert [(s.method, s.upstream_status) for s in proxy.seen] == [("POST", 200)]
+
+
+def test_generate_wait_polls_after_a_202(info: StackInfo) -> None:
+    with FaultProxy(info.api_url) as proxy:
+        client = sdk.Client(base_url=proxy.url, api_key=info.api_key)
+        # a job that outlives the whole wait (3 polls x 1 s): the submit is held 2 s, then the job is read
+        with pytest.raises(sdk.Timeout):
+            client.generate("outlives", model="test-async", wait=True, timeout=3, cancel_on_timeout=True)
+    methods = [(s.method, s.upstream_status) for s in proxy.seen]
+    assert methods[0] == ("POST", 202) and ("GET", 200) in methods

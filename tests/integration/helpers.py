@@ -123,3 +123,27 @@ def execution_arn(env: dict[str, str], job_id: str) -> str:
             continue
         return arn
     raise AssertionError(f"no execution for {job_id}")
+
+
+def run_like_the_state_machine(job_id: str, tenant_id: str, hooks: dict[str, Any] | None = None) -> None:
+    """The STANDARD workflow's processor tasks for a synchronous backend: Submit -> Store -> MarkCompleted,
+    with the ASL's Catch -> MarkFailed on any error (`hooks`: callables run before_submit, before_complete,
+    after_complete)."""
+    from functions.processor.app import lambda_handler
+
+    hooks = hooks or {}
+
+    def task(name: str, **extra: Any) -> dict[str, Any]:
+        return load_event(f"statemachine/{name}.json") | {"job_id": job_id, "tenant_id": tenant_id} | extra
+
+    ctx = lambda_context("ProcessorFunction", 120)
+    try:
+        hooks.get("before_submit", lambda: None)()
+        generation = lambda_handler(task("submit"), ctx)
+        stored = lambda_handler(task("store", generation=generation), ctx)
+        hooks.get("before_complete", lambda: None)()
+        lambda_handler(task("mark_completed", generation=generation, variations=stored["variations"]), ctx)
+        hooks.get("after_complete", lambda: None)()
+    except Exception as exc:
+        error = {"Error": type(exc).__name__, "Cause": str(exc)}
+        lambda_handler(task("mark_failed", error=error), ctx)

@@ -24,6 +24,7 @@ from ._core import (
     generate_body,
     prepare_request,
     save_body,
+    submit_call,
     upload_request,
     write_download,
 )
@@ -176,6 +177,7 @@ class AsyncClient:
         num_variations: int | None = None,
         reference_images: list[PathLike | bytes] | None = None,
         wait: bool = False,
+        submit_wait: bool | None = None,
         timeout: float | None = None,
         cancel_on_timeout: bool = False,
         idempotency_key: str | None = None,
@@ -186,10 +188,10 @@ class AsyncClient:
         body = generate_body(prompt, style, model, num_variations, fields)
         if reference_images:
             body["reference_images"] = [await self._reference(ref) for ref in reference_images]
-        submit_timeout = min(self._settings.timeout, max(0.1, deadline - time.monotonic()))
-        data = await self.request(
-            "POST", "/v1/avatars/generate", json=body, idempotency_key=idempotency_key, timeout=submit_timeout
-        )
+        one_call = wait if submit_wait is None else submit_wait
+        call = submit_call(deadline - time.monotonic(), self._settings.timeout, one_call)
+        path, key = "/v1/avatars/generate", idempotency_key
+        data = await self.request("POST", path, json=body, idempotency_key=key, **call)
         job = bind_job(AsyncJob, self, data)
         if on_update is not None:
             on_update(job)

@@ -23,6 +23,7 @@ from ._core import (
     generate_body,
     prepare_request,
     save_body,
+    submit_call,
     upload_request,
     write_download,
 )
@@ -188,6 +189,7 @@ class Client:
         num_variations: int | None = None,
         reference_images: list[PathLike | bytes] | None = None,
         wait: bool = False,
+        submit_wait: bool | None = None,
         timeout: float | None = None,
         cancel_on_timeout: bool = False,
         idempotency_key: str | None = None,
@@ -196,17 +198,19 @@ class Client:
     ) -> Job:
         """Queue a generation (`fields` are any other request fields: `output`, `seed`, `attributes`...).
 
-        With `wait=True`, returns once the job is completed, failed or canceled; `timeout` bounds the
-        whole call (submission and waiting) and raises `Timeout` when it passes (cancelling the job
-        first with `cancel_on_timeout=True`)."""
+        With `wait=True`, returns once the job is completed, failed or canceled: the submit itself asks the
+        API to wait (`Prefer: wait=N`, N up to 25 s) and gets the finished job in one call when it ends in
+        time; otherwise (202) the job is read until it ends. `submit_wait` sends (or not) that preference
+        independently of `wait`. `timeout` bounds the whole call (submission and waiting) and raises
+        `Timeout` when it passes (cancelling the job first with `cancel_on_timeout=True`)."""
         deadline = time.monotonic() + (timeout if timeout is not None else DEFAULT_WAIT_TIMEOUT)
         body = generate_body(prompt, style, model, num_variations, fields)
         if reference_images:
             body["reference_images"] = [self._reference(ref) for ref in reference_images]
-        submit_timeout = min(self._settings.timeout, max(0.1, deadline - time.monotonic()))
-        data = self.request(
-            "POST", "/v1/avatars/generate", json=body, idempotency_key=idempotency_key, timeout=submit_timeout
-        )
+        one_call = wait if submit_wait is None else submit_wait
+        call = submit_call(deadline - time.monotonic(), self._settings.timeout, one_call)
+        path, key = "/v1/avatars/generate", idempotency_key
+        data = self.request("POST", path, json=body, idempotency_key=key, **call)
         job = bind_job(Job, self, data)
         if on_update is not None:
             on_update(job)
@@ -284,7 +288,7 @@ class Jobs:
         cancel_on_timeout: bool = False,
         on_update: Callable[[Job], None] | None = None,
     ) -> Job:
-        """Hold job reads open (`Prefer: wait`), then poll, until the job ends or `timeout` passes."""
+        """Read the job every second until it ends or `timeout` passes (docs/cost.md: why not held reads)."""
         plan = WaitPlan(job_id, timeout, self._client._settings.timeout)
         while (read := plan.next_read()) is not None:
             try:

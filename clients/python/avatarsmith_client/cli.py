@@ -199,16 +199,23 @@ class Cli:
         if a.aspect_ratio:
             fields["output"] = {"aspect_ratio": a.aspect_ratio}
         style: str | int | None = int(a.style) if a.style and a.style.isdigit() else a.style
+        waiting = bool(a.wait or folder)
+        # Waiting in a script: one call (`Prefer: wait`) answers with the finished job. On a terminal the
+        # live progress line needs the job's status as it goes, so the job is read every second instead.
+        live = self.err.isatty() and not self.args.json
+        started = time.monotonic()
         job = self.client.generate(
             a.prompt,
             style=style,
             model=a.model,
             num_variations=a.num_variations,
             reference_images=a.ref or None,
+            submit_wait=waiting and not live,
+            timeout=a.wait_timeout if waiting else None,
             **fields,
         )
-        if a.wait or folder:
-            job = self._wait(job, a.wait_timeout)
+        if waiting and not job.done:  # 202: the job is still running; poll with progress
+            job = self._wait(job, max(0.0, a.wait_timeout - (time.monotonic() - started)))
         return self._finish(job, folder)
 
     def jobs(self) -> int:

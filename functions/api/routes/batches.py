@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from avatarsmith.logic import batches as batch_logic
@@ -14,6 +14,7 @@ from avatarsmith.logic.presenters import present_list
 from avatarsmith.models.api import CreateBatchRequest
 from avatarsmith.models.responses import Batch, BatchList
 
+from . import waiting as waiting_routes
 from .common import (
     AUTH,
     Cursor,
@@ -22,9 +23,9 @@ from .common import (
     get_services,
     idempotency_wait,
     json_response,
+    ok_response,
     principal,
     raw_json_body,
-    replayable,
     require_json_media_type,
     responses,
     tenant,
@@ -40,7 +41,14 @@ BatchId = Annotated[str, Path(description="The batch's id")]
     summary="Submit 1-100 generate requests as one batch, paid for atomically",
     tags=["batches"],
     security=AUTH,
-    responses=responses(
+    description="With `Prefer: wait=N` (N up to 60 s) the answer waits for the batch: 200 with it when "
+    "every job of it ends within N s, else the usual 202.",
+    responses=ok_response(
+        Batch,
+        description="The finished batch, when `Prefer: wait=N` was sent and every job ended within N s",
+        headers=("Location", "Preference-Applied", "Idempotent-Replayed"),
+    )
+    | responses(
         Batch,
         400,
         402,
@@ -50,24 +58,31 @@ BatchId = Annotated[str, Path(description="The batch's id")]
         503,
         status=202,
         description="Accepted",
-        headers=("Location", "Idempotent-Replayed"),
+        headers=("Location", "Preference-Applied", "Idempotent-Replayed"),
     ),
 )
 def create_batch(
-    request: Annotated[CreateBatchRequest, Body()], idempotency_key: IdempotencyKey = None
+    request: Annotated[CreateBatchRequest, Body()],
+    idempotency_key: IdempotencyKey = None,
+    prefer: Annotated[
+        str | None,
+        Header(alias="Prefer", description="`wait=N` (0-60): 200 with the batch if its jobs end in N s"),
+    ] = None,
 ) -> Response[str]:
     caller = principal()
     require_json_media_type()
     key = billing_logic.check_idempotency_key(idempotency_key)
+    services = get_services()
+    asked_wait = waiting_routes.submit_wait()
     result = batch_logic.create_batch(
-        get_services(),
+        services,
         caller,
         request,
         idempotency_key=key,
         fingerprint=billing_logic.request_fingerprint("POST /v1/batches", raw_json_body()),
         wait_seconds=idempotency_wait(),
     )
-    return replayable(result)
+    return waiting_routes.answer_batch_submit(services, caller.tenant_id, result, asked_wait)
 
 
 @router.get(

@@ -31,6 +31,7 @@ from avatarsmith.errors import (
 from avatarsmith.logic import billing as billing_logic
 from avatarsmith.logic import jobs as job_logic
 from avatarsmith.logic import thumbnails
+from avatarsmith.logic import waiting as waiting_logic
 from avatarsmith.logic.auth import Principal, authenticate_principal
 from avatarsmith.logic.services import Services
 
@@ -258,8 +259,14 @@ def principal() -> Principal:
         dict(current_event().headers or {}),
         cache_seconds=get_api_settings().API_KEY_CACHE_SECONDS,
     )
-    PerRequestResolver._state.rate_headers = count_request(caller.tenant_id, caller.requests_per_minute)
+    if not _asked_again() or not get_api_settings().WAIT_IN_FRONT_DOOR:
+        PerRequestResolver._state.rate_headers = count_request(caller.tenant_id, caller.requests_per_minute)
     return caller
+
+
+def _asked_again() -> bool:
+    """The front door asking again for a request it holds (counted once, when the client sent it)."""
+    return waiting_logic.WAIT_LEFT_HEADER in (current_event().headers or {})
 
 
 def tenant() -> str:

@@ -11,11 +11,13 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from avatarsmith.logic import billing as billing_logic
 from avatarsmith.logic import jobs as job_logic
+from avatarsmith.logic import waiting as waiting_logic
 from avatarsmith.logic.presenters import present_job, present_list
 from avatarsmith.models.api import GenerateAvatarRequest
 from avatarsmith.models.domain import JobStatus
 from avatarsmith.models.responses import Job, JobList
 
+from . import waiting as waiting_routes
 from .common import (
     AUTH,
     Cursor,
@@ -24,15 +26,13 @@ from .common import (
     get_services,
     idempotency_wait,
     json_response,
+    ok_response,
     principal,
     raw_json_body,
-    replayable,
-    requested_wait,
     require_json_media_type,
     responses,
     run_replayable,
     tenant,
-    time_left,
 )
 
 router = APIGatewayHttpRouter()
@@ -43,10 +43,18 @@ JobId = Annotated[str, Path(description="The job's id (job_…)")]
 @router.post(
     "/v1/avatars/generate",
     summary="Submit a generation job",
-    description="Reserves the credits and queues the job; answers 202 with the job and its Location.",
+    description="Reserves the credits and queues the job; answers 202 with the job and its Location. "
+    "With `Prefer: wait=N` (N up to 60 s) the answer waits for the job: 200 with the finished job when it "
+    "ends within N s, else the usual 202; `Preference-Applied: wait=N` says how long it waited at most.",
     tags=["jobs"],
     security=AUTH,
-    responses=responses(
+    responses=ok_response(
+        Job,
+        description="The finished job (completed, failed or canceled), when `Prefer: wait=N` was sent and "
+        "it ended within N s",
+        headers=("Location", "Preference-Applied", "Idempotent-Replayed"),
+    )
+    | responses(
         Job,
         400,
         402,
@@ -57,17 +65,22 @@ JobId = Annotated[str, Path(description="The job's id (job_…)")]
         503,
         status=202,
         description="Accepted: the queued job",
-        headers=("Location", "Idempotent-Replayed"),
+        headers=("Location", "Preference-Applied", "Idempotent-Replayed"),
     ),
 )
 def generate_avatar(
     request: Annotated[GenerateAvatarRequest, Body()],
     idempotency_key: IdempotencyKey = None,
+    prefer: Annotated[
+        str | None,
+        Header(alias="Prefer", description="`wait=N` (0-60): 200 with the finished job if it ends in N s"),
+    ] = None,
 ) -> Response[str]:
     caller = principal()
     require_json_media_type()
     key = billing_logic.check_idempotency_key(idempotency_key)
     services = get_services()
+    asked_wait = waiting_routes.submit_wait()
     result = billing_logic.submit_generation(
         services,
         caller,
@@ -77,7 +90,7 @@ def generate_avatar(
         present=lambda job: present_job(job, services),
         wait_seconds=idempotency_wait(),
     )
-    return replayable(result)
+    return waiting_routes.answer_submit(services, caller.tenant_id, result, asked_wait)
 
 
 @router.get(
@@ -98,11 +111,11 @@ def get_job(
     prefer: Annotated[str | None, Header(alias="Prefer", description="`wait=N`: long-poll up to N s")] = None,
 ) -> Response[str]:
     tenant_id = tenant()
-    wait, applied = requested_wait()
     services = get_services()
-    headers = {"Preference-Applied": applied} if applied else {}
-    if wait:  # long-poll until terminal or timeout; the final read below also brings the balance
-        job_logic.wait_for_job(services, tenant_id, job_id, timeout_seconds=min(wait, time_left()))
+    # long-poll until terminal or timeout (held by the front door or this function: routes/waiting.py)
+    waited, headers = waiting_routes.long_poll(services, tenant_id, job_id)
+    if waiting_logic.DEFER_HEADER in headers:
+        return json_response(200, present_job(waited, services), headers)
     job, balance = billing_logic.get_job_with_balance(services, tenant_id, job_id)  # one BatchGetItem
     if balance is not None:
         headers[billing_logic.BALANCE_HEADER] = str(balance)

@@ -19,6 +19,7 @@ from avatarsmith.logic import billing as billing_logic
 from avatarsmith.logic import jobs as job_logic
 from avatarsmith.models.api import GenerateAvatarRequest, SaveAvatarRequest
 
+from . import waiting as waiting_routes
 from .common import (
     AUTH,
     get_services,
@@ -29,11 +30,9 @@ from .common import (
     parse,
     principal,
     replayable,
-    requested_wait,
     responses,
     run_replayable,
     tenant,
-    time_left,
 )
 
 router = APIGatewayHttpRouter()
@@ -89,16 +88,11 @@ def pi_get_job(
     expand: Annotated[str | None, Query(description="avatar: include data.avatar.image_url")] = None,
 ) -> Response[str]:
     tenant_id = tenant()
-    wait, _ = requested_wait()
     services = get_services()
-    if wait:
-        job = job_logic.wait_for_job(
-            services, tenant_id, pi.native_job_id(job_id), timeout_seconds=min(wait, time_left())
-        )
-    else:
-        job = job_logic.get_job(services, tenant_id, pi.native_job_id(job_id))
+    job, headers = waiting_routes.long_poll(services, tenant_id, pi.native_job_id(job_id))
+    headers.pop("Preference-Applied", None)
     expanded = {part.strip() for part in (expand or "").split(",") if part.strip()}
-    return json_response(200, pi.present_pi_job(job, services, expand=expanded))
+    return json_response(200, pi.present_pi_job(job, services, expand=expanded), headers)
 
 
 @router.post(

@@ -25,6 +25,10 @@ _THUMBNAIL_RESPONSES: dict[int, Any] = {
         "content": {"image/png": _IMAGE, "image/webp": _IMAGE, "image/jpeg": _IMAGE},
     },
     **error_responses(404),
+    422: {
+        **error_responses(422)[422],
+        "description": "The stored object is not a decodable image (`image_unreadable`)",
+    },
 }
 
 

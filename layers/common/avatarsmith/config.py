@@ -38,6 +38,10 @@ class ApiSettings(_FeatureFlags):
     WEBHOOK_QUEUE_URL: str
     EVENT_BUS_NAME: str
     IDEMPOTENCY_WAIT_SECONDS: float = Field(default=10, ge=0, le=25)
+    # Requests one tenant may hold open at once while waiting for jobs (long-polls, `Prefer: wait`)
+    WAITS_PER_TENANT: int = Field(default=16, ge=0, le=10_000)
+    # The front door (the local stack's) waits instead of the function: see logic/waiting.py
+    WAIT_IN_FRONT_DOOR: bool = False
 
 
 class DispatcherSettings(_EnvSettings):

@@ -111,6 +111,13 @@ class UploadExpiredError(AvatarsmithError):
     code = "upload_expired"
 
 
+class StoredImageUnreadableError(AvatarsmithError):
+    """A stored object that should be an image does not decode as one (422, never a 5xx)."""
+
+    status_code = 422
+    code = "image_unreadable"
+
+
 class InsufficientCreditsError(AvatarsmithError):
     status_code = 402
     code = "insufficient_credits"

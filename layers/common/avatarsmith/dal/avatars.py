@@ -7,7 +7,7 @@ from typing import Any
 from avatarsmith.models.domain import SavedAvatar
 
 from .table import ConditionFailed, Table, avatar_sk, from_item, tenant_pk, to_item
-from .unreadable import parse_readable
+from .unreadable import parse_one, parse_readable
 
 AVATAR_PREFIX = "AVA#"
 
@@ -35,7 +35,7 @@ class AvatarRepository:
 
     def get(self, tenant_id: str, avatar_id: str) -> SavedAvatar | None:
         item = self.table.get(tenant_pk(tenant_id), avatar_sk(avatar_id))
-        return avatar_from_item(item) if item else None
+        return parse_one("avatar", item, avatar_from_item)
 
     def list_page(
         self, tenant_id: str, *, limit: int, after_avatar_id: str | None

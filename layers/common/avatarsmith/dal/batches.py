@@ -37,7 +37,7 @@ from .table import (
     to_item,
     update_operation,
 )
-from .unreadable import parse_readable
+from .unreadable import parse_one, parse_readable
 
 BATCH_PREFIX = "BAT#"
 
@@ -226,7 +226,7 @@ class BatchRepository:
 
     def get(self, tenant_id: str, batch_id: str) -> Batch | None:
         item = self.table.get(tenant_pk(tenant_id), batch_sk(batch_id), consistent=True)
-        return batch_from_item(item) if item else None
+        return parse_one("batch", item, batch_from_item)
 
     def list_page(
         self, tenant_id: str, *, limit: int, after_batch_id: str | None

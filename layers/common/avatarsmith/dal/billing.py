@@ -24,7 +24,7 @@ from avatarsmith.models.domain import Job, JobStatus
 
 from .jobs import StaleJobError, job_from_item, job_to_item, transition_operation
 from .table import Table, TransactionCancelled, from_item, job_sk, tenant_pk, to_item
-from .unreadable import parse_readable
+from .unreadable import parse_one, parse_readable
 
 TENANT_SK = "TENANT"
 LEDGER_PREFIX = "LEDGER#"
@@ -329,7 +329,7 @@ class BillingRepository:
             raise StorageError("DynamoDB BatchGetItem failed") from exc
         if response.get("UnprocessedKeys"):
             job = self.table.get(tenant_pk(tenant_id), job_sk(job_id))
-            return (job_from_item(job) if job else None), None
+            return parse_one("job", job, job_from_item), None
         job_item, balance = None, None
         for raw in response.get("Responses", {}).get(self.table.name, []):
             item = from_item(raw)
@@ -337,7 +337,7 @@ class BillingRepository:
                 balance = int(item.get("balance", 0))
             else:
                 job_item = item
-        return (job_from_item(job_item) if job_item else None), balance
+        return parse_one("job", job_item, job_from_item), balance
 
     # --- idempotency records ------------------------------------------------------------------------
     def idempotency_record(self, tenant_id: str, key: str) -> IdempotencyRecord | None:

@@ -18,7 +18,7 @@ from .table import (
     to_item,
     update_operation,
 )
-from .unreadable import parse_readable
+from .unreadable import parse_one, parse_readable
 
 COMMUNITY_PK = "COMMUNITY"
 ENTRY_PREFIX = "PUB#"
@@ -97,7 +97,7 @@ class CommunityRepository:
 
     def get(self, entry_id: str) -> CommunityEntry | None:
         item = self.table.get(COMMUNITY_PK, entry_sk(entry_id))
-        return entry_from_item(item) if item else None
+        return parse_one("community_entry", item, entry_from_item)
 
     def list_page(self, *, limit: int, after_entry_id: str | None) -> tuple[list[CommunityEntry], str | None]:
         start = {"pk": COMMUNITY_PK, "sk": entry_sk(after_entry_id)} if after_entry_id else None

@@ -29,7 +29,7 @@ from .table import (
     tenant_pk,
     update_operation,
 )
-from .unreadable import parse_readable
+from .unreadable import parse_one, parse_readable
 
 JOB_PREFIX = "JOB#"
 
@@ -200,7 +200,7 @@ class JobRepository:
 
     def get(self, tenant_id: str, job_id: str, *, consistent: bool = False) -> Job | None:
         item = self.table.get(tenant_pk(tenant_id), job_sk(job_id), consistent=consistent)
-        return job_from_item(item) if item else None
+        return parse_one("job", item, job_from_item)
 
     def transition(
         self,

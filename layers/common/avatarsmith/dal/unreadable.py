@@ -45,6 +45,18 @@ def report_unreadable(item_type: str, item: dict[str, Any], exc: BaseException) 
         pass
 
 
+def parse_one(item_type: str, item: dict[str, Any] | None, parse: Callable[[dict[str, Any]], T]) -> T | None:
+    """A single read's item, parsed; None (reported) when it does not parse: a single read of an unreadable
+    item answers like a missing one (404), as lists leave it out, never a 5xx."""
+    if not item:
+        return None
+    try:
+        return parse(item)
+    except PARSE_ERRORS as exc:
+        report_unreadable(item_type, item, exc)
+        return None
+
+
 def parse_readable(
     item_type: str, items: Iterable[dict[str, Any]], parse: Callable[[dict[str, Any]], T]
 ) -> list[T]:

@@ -7,6 +7,7 @@ from typing import Any
 from avatarsmith.models.domain import Upload
 
 from .table import Table, tenant_pk
+from .unreadable import parse_one
 
 UPLOAD_PREFIX = "UPL#"
 
@@ -31,6 +32,8 @@ class UploadRepository:
 
     def get(self, tenant_id: str, upload_id: str) -> Upload | None:
         item = self.table.get(tenant_pk(tenant_id), upload_sk(upload_id))
-        if not item:
-            return None
-        return Upload.model_validate({k: v for k, v in item.items() if k in Upload.model_fields})
+        return parse_one("upload", item, _upload_from_item)
+
+
+def _upload_from_item(item: dict[str, Any]) -> Upload:
+    return Upload.model_validate({k: v for k, v in item.items() if k in Upload.model_fields})

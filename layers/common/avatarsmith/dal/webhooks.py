@@ -32,7 +32,7 @@ from .table import (
     tenant_pk,
     to_attr,
 )
-from .unreadable import parse_readable
+from .unreadable import parse_one, parse_readable
 
 ENDPOINT_PREFIX = "WHE#"
 DELIVERY_PREFIX = "WHD#"
@@ -65,7 +65,7 @@ class WebhookRepository:
 
     def get_endpoint(self, tenant_id: str, endpoint_id: str) -> WebhookEndpoint | None:
         item = self.table.get(tenant_pk(tenant_id), ENDPOINT_PREFIX + endpoint_id, consistent=True)
-        return _endpoint_from_item(item) if item else None
+        return parse_one("webhook_endpoint", item, _endpoint_from_item)
 
     def list_endpoints(self, tenant_id: str) -> list[WebhookEndpoint]:
         """All of a tenant's endpoints, oldest first (a tenant has few: they are read whole)."""
@@ -168,7 +168,7 @@ class WebhookRepository:
 
     def get_delivery(self, tenant_id: str, delivery_id: str) -> WebhookDelivery | None:
         item = self.table.get(tenant_pk(tenant_id), DELIVERY_PREFIX + delivery_id, consistent=True)
-        return _delivery_from_item(item) if item else None
+        return parse_one("webhook_delivery", item, _delivery_from_item)
 
     def claim_attempt(
         self, tenant_id: str, delivery_id: str, attempt: int, *, now: float, stale_after: float = 120.0

@@ -130,6 +130,12 @@ def create_batch(
     account = services.billing.account(tenant_id)
     if account is None:
         raise UnauthorizedError("the API key's tenant no longer exists")
+    if account.balance < cost:  # 402 before any 429: the limits below are checked before the credits
+        raise InsufficientCreditsError(
+            f"this batch costs {cost} credits but the balance is {account.balance}",
+            cost=cost,
+            balance=account.balance,
+        )
     headers = {"Location": f"/v1/batches/{batch_id}"}
     body = json.dumps(
         present_batch(batch.model_copy(update={"status": "processing"}), jobs), separators=(",", ":")

@@ -33,6 +33,7 @@ from avatarsmith.errors import (
 )
 from avatarsmith.logic.auth import Principal
 from avatarsmith.logic.clock import now_iso
+from avatarsmith.logic.discard import discard_job_images, unbilled_variations
 from avatarsmith.logic.events import detail_type_for, job_event_detail
 from avatarsmith.logic.jobs import build_generation_job, enqueue_or_fail
 from avatarsmith.logic.ratelimit import current_window
@@ -291,10 +292,7 @@ def _cancel_transition(services: Services, tenant_id: str, job_id: str) -> Job:
         return job
     if job.status.is_terminal:
         raise JobNotCancelableError(f"job {job_id} is already {job.status.value}", param="job_id")
-    variations = [
-        v.model_copy(update={"status": "failed", "error_code": "canceled"}) if v.status != "completed" else v
-        for v in job.variations
-    ]
+    variations = unbilled_variations(job, "canceled")  # refunded in full: it keeps no image
     credits = job.credits.model_copy(update={"charged": 0, "refunded": job.credits.reserved})
     try:
         job = services.billing.finish_job(
@@ -323,6 +321,7 @@ def cancel_job(services: Services, tenant_id: str, job_id: str) -> Job:
     before the event: if the bus refuses it, the failure is logged and the job record stays the truth.
     """
     job = _cancel_transition(services, tenant_id, job_id)
+    discard_job_images(services, job)  # what the generation stored before the cancel (logic/discard.py)
     if services.events is not None:
         try:
             services.events.put(detail_type_for(job.status.value), job_event_detail(job))

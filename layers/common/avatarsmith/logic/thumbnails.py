@@ -20,7 +20,7 @@ import time
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from avatarsmith.errors import NotFoundError, StorageError
+from avatarsmith.errors import NotFoundError, StorageError, StoredImageUnreadableError
 
 if TYPE_CHECKING:
     from avatarsmith.dal.table import Table
@@ -113,10 +113,13 @@ def thumbnail_url(services: Services, image_key: str, *, expires_in: int) -> str
 
 def render_thumbnail(services: Services, token: str) -> tuple[bytes, str]:
     """(thumbnail bytes, content type) of the image a token names: rendered now, in the image's format."""
-    from avatarsmith.renderer.imaging import content_type_for, thumbnail_of
+    from avatarsmith.renderer.imaging import DECODE_ERRORS, content_type_for, thumbnail_of
 
     image_key = read_token(signing_key(services.jobs.table), token)
     fmt = image_key.rsplit(".", 1)[-1].lower()
     if fmt not in ("png", "webp", "jpg", "jpeg") or services.images.head(image_key) is None:
         raise ThumbnailNotFoundError("the image of this thumbnail link is gone")
-    return thumbnail_of(services.images.get(image_key), fmt), content_type_for(fmt)
+    try:
+        return thumbnail_of(services.images.get(image_key), fmt), content_type_for(fmt)
+    except DECODE_ERRORS as exc:
+        raise StoredImageUnreadableError("the image of this thumbnail link cannot be read") from exc

@@ -33,6 +33,7 @@ from avatarsmith.errors import (
     error_code_for,
 )
 from avatarsmith.logic.clock import now_iso
+from avatarsmith.logic.discard import discard_job_images, unbilled_variations
 from avatarsmith.logic.events import (
     EVENT_VERSION,
     detail_type_for,
@@ -51,6 +52,7 @@ from avatarsmith.logic.prompt_optimizer import choose_prompt
 from avatarsmith.logic.prompting import compose_prompt, prompt_budget
 from avatarsmith.logic.references import load_references
 from avatarsmith.logic.services import Services
+from avatarsmith.logic.store_step import SEED_METADATA, store_outputs
 from avatarsmith.models.domain import GenerationSpec, Job, JobError, JobStatus, Provenance, Variation
 from avatarsmith.observability import logger
 
@@ -221,9 +223,6 @@ def poll_generation(
     return clamp_wait(job, polled).model_dump()
 
 
-SEED_METADATA = "seed"  # S3 object metadata on each stored image: the seed its variation used
-
-
 def store_images(
     services: Services, *, tenant_id: str, job_id: str, generation: dict[str, Any]
 ) -> dict[str, Any]:
@@ -240,14 +239,12 @@ def _store(
     """StoreImages on a loaded job. `resume`: look for variations an earlier run stored (not needed when
     this run just moved the job out of `queued`). `record_last`: record progress for the last variation
     too (not needed when the job is settled in the same invocation right after)."""
-    from avatarsmith.renderer.imaging import content_type_for, extension_for, finalize_image
-
-    tenant_id, job_id = job.tenant_id, job.id
+    job_id = job.id
     if job.status != JobStatus.PROCESSING:
+        _discard_if_unbilled(services, job)  # a retried step after a cancel: what an earlier run stored
         raise JobNotRunnableError(f"job {job_id} is {job.status.value}")
     check_deadline(job)
     spec = job.spec
-    fmt = spec.output.format
     backend_spec = _handle_spec(job, handle) if spec.backend else spec
     # A retried StoreImages (throttled part-way through) resumes: variations whose image and thumbnail
     # are already stored are not generated (or paid for) again.
@@ -258,36 +255,13 @@ def _store(
         handle,
         skip=frozenset(int(v["index"]) for v in variations),
     )
-    for out in outputs:  # each output is stored as soon as it arrives
-        if out.image is None:
-            variations.append(
-                Variation(
-                    index=out.index,
-                    status="failed",
-                    seed=out.seed,
-                    error_code=out.error_code or "generation_failed",
-                ).model_dump()
-            )
-            continue
-        image_bytes = finalize_image(out.image, spec.output.width, spec.output.height, fmt)
-        key = image_key(tenant_id, job_id, out.index, extension_for(fmt))
-        seed = {SEED_METADATA: str(out.seed)} if out.seed is not None else None
-        # One object per variation: its thumbnail is rendered when a client asks (logic/thumbnails.py)
-        services.images.put(key, image_bytes, content_type_for(fmt), metadata=seed)
-        stored_so_far = sum(1 for v in variations if v["status"] == "completed") + 1
-        if record_last or len(variations) + 1 < spec.num_variations:
-            services.jobs.record(job, set_values={"variations_stored": stored_so_far})  # progress
-        variations.append(
-            Variation(
-                index=out.index,
-                status="completed",
-                width=spec.output.width,
-                height=spec.output.height,
-                format=fmt,
-                seed=out.seed,
-                image_key=key,
-            ).model_dump(exclude_none=True)
-        )
+    try:
+        store_outputs(services, job, outputs, variations, record_last=record_last)
+    except (JobNotRunnableError, DeadlineExceededError):
+        # Canceled (or past its deadline) while generating: nothing more is stored, nothing stays stored.
+        _discard_if_unbilled(services, job)
+        logger.info("generation stopped: the job ended", extra={"job_id": job_id})
+        raise
     variations.sort(key=lambda v: int(v["index"]))
     if not any(v["status"] == "completed" for v in variations):
         codes = {v.get("error_code") for v in variations}
@@ -297,6 +271,14 @@ def _store(
             f"no variation could be generated ({', '.join(sorted(map(str, codes)))})"
         )
     return variations
+
+
+def _discard_if_unbilled(services: Services, job: Job) -> None:
+    """Delete the job's images if it ended unbilled (canceled, failed). A completed job keeps them: a
+    duplicate run that finds it settled by another run must not touch them."""
+    current = services.jobs.get(job.tenant_id, job.id, consistent=True)
+    if current is not None and current.status in (JobStatus.CANCELED, JobStatus.FAILED):
+        discard_job_images(services, current)
 
 
 def _already_stored(services: Services, job: Job) -> list[dict[str, Any]]:
@@ -407,6 +389,8 @@ def _complete(
         if exc.current and exc.current.status == JobStatus.COMPLETED:
             ended = job_ended(services, exc.current)
             return _settled(services, _event(ended), ended, run_id)
+        if exc.current and exc.current.status.is_terminal:  # canceled after its last store: unbilled
+            discard_job_images(services, exc.current)
         raise JobNotRunnableError(f"job {job_id} changed state while completing") from exc
     logger.info("job completed", extra={"job_id": job_id, "variations_completed": completed})
     ended = job_ended(services, job)
@@ -459,12 +443,7 @@ def mark_failed(
         return _settled(services, _event(ended), ended, run_id)
     deadline_passed = job_error.code == DeadlineExceededError.code
     ending = JobStatus.CANCELED if deadline_passed else JobStatus.FAILED
-    variations = [
-        v.model_copy(update={"status": "failed", "error_code": job_error.code})
-        if v.status != "completed"
-        else v
-        for v in job.variations
-    ]
+    variations = unbilled_variations(job, job_error.code)  # refunded in full: it keeps no image
     credits = job.credits.model_copy(update={"charged": 0, "refunded": job.credits.reserved})
     now = now_iso()
     try:  # the transition and the refund commit together: a second run refunds nothing
@@ -487,6 +466,7 @@ def mark_failed(
         ended = job_ended(services, exc.current)
         return _settled(services, _event(ended), ended, run_id)
     logger.info(f"job {ending.value}", extra={"job_id": job_id, "error_code": job_error.code})
+    discard_job_images(services, job)  # whatever was stored before it failed or passed its deadline
     if deadline_passed and services.events is not None:
         # Not the workflow's "failed" event: the canceled one, published here like an API cancel
         # (only by the run whose conditional write settled the job).
