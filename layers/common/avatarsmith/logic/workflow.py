@@ -12,7 +12,6 @@ so only that run publishes the terminal event.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import time
 from typing import Any, overload
@@ -43,6 +42,7 @@ from avatarsmith.logic.job_end import (
     backend_deadline,
     check_deadline,
     clamp_wait,
+    failure_message,
     job_deadline,
     job_ended,
     nothing_to_purge,
@@ -201,11 +201,14 @@ def _cancel_quietly(backend: Any, spec: GenerationSpec, handle: BackendJob) -> N
 
 
 def poll_generation(
-    services: Services, *, tenant_id: str, job_id: str, generation: dict[str, Any]
+    services: Services, *, tenant_id: str, job_id: str, generation: dict[str, Any], settle: bool = False
 ) -> dict[str, Any]:
-    """PollGeneration: ask the backend again; fail with generation_timeout past the job's deadline."""
+    """PollGeneration: ask the backend again; fail with generation_timeout past the job's deadline.
+    `settle`: when the images are ready, store them and complete the job in this same invocation."""
     handle = BackendJob.model_validate(generation)
     job = _load_job(services, tenant_id, job_id)
+    if settle and job.status == JobStatus.COMPLETED:  # a retry after this step's settling write
+        return _completed_result(services, job)
     backend = get_backend(handle.backend)
     spec = _handle_spec(job, handle) if job.spec.backend else job.spec
     if job.status == JobStatus.PROCESSING and time.time() >= (job_deadline(job) or math.inf):
@@ -217,21 +220,40 @@ def poll_generation(
     if job.status != JobStatus.PROCESSING:
         _cancel_quietly(backend, spec, handle)
         raise JobNotRunnableError(f"job {job_id} is {job.status.value}")
-    polled = backend.poll(spec, handle)
-    return clamp_wait(job, polled).model_dump()
+    polled = clamp_wait(job, backend.poll(spec, handle))
+    if settle and polled.status == "succeeded":
+        return _store_and_complete(services, job, polled)
+    return polled.model_dump()
 
 
 SEED_METADATA = "seed"  # S3 object metadata on each stored image: the seed its variation used
 
 
 def store_images(
-    services: Services, *, tenant_id: str, job_id: str, generation: dict[str, Any]
+    services: Services, *, tenant_id: str, job_id: str, generation: dict[str, Any], settle: bool = False
 ) -> dict[str, Any]:
-    """StoreImages: fetch the outputs at once (provider URLs expire), encode, thumbnail, write to S3,
-    each as it arrives; a retried run skips the variations a previous run already stored."""
+    """StoreImages: fetch the outputs at once (provider URLs expire), encode, write to S3, each as it
+    arrives; a retried run skips the variations a previous run already stored. `settle`: then complete
+    the job in this same invocation (MarkCompleted's work; a retry after it answers the same)."""
     handle = BackendJob.model_validate(generation)
     job = _load_job(services, tenant_id, job_id)
+    if settle:
+        if job.status == JobStatus.COMPLETED:
+            return _completed_result(services, job)
+        return _store_and_complete(services, job, handle)
     return {"variations": _store(services, job, handle, resume=True, record_last=True)}
+
+
+def _store_and_complete(services: Services, job: Job, handle: BackendJob) -> dict[str, Any]:
+    """StoreImages then MarkCompleted on a loaded job (STANDARD runs): `{"status": "completed", "event"}`,
+    the event detail MarkCompleted answers."""
+    variations = _store(services, job, handle, resume=True, record_last=False)
+    return {"status": "completed", "event": _complete(services, job, handle, variations, None)}
+
+
+def _completed_result(services: Services, job: Job) -> dict[str, Any]:
+    ended = job_ended(services, job)
+    return {"status": "completed", "event": _settled(services, _event(ended), ended, None)}
 
 
 def _store(
@@ -412,21 +434,6 @@ def _complete(
     return _settled(services, _event(ended), ended, run_id)
 
 
-def _failure_message(error_name: str, cause: str | None) -> str:
-    """A safe, user-facing message. Only our own typed errors' messages are shown."""
-    if cause:
-        try:
-            parsed = json.loads(cause)
-            message = parsed.get("errorMessage") if isinstance(parsed, dict) else None
-        except ValueError:
-            message = None
-        if message and error_code_for(error_name) != "generation_failed":
-            return str(message)[:500]
-    if error_name == "States.Timeout":
-        return "the generation step timed out"
-    return "the generation failed; the reserved credits were refunded"
-
-
 def mark_failed(
     services: Services, *, tenant_id: str, job_id: str, error: dict[str, Any], run_id: str | None = None
 ) -> dict[str, Any]:
@@ -436,7 +443,7 @@ def mark_failed(
     """
     error_name = str(error.get("Error", "States.TaskFailed"))
     job_error = JobError(
-        code=error_code_for(error_name), message=_failure_message(error_name, error.get("Cause"))
+        code=error_code_for(error_name), message=failure_message(error_name, error.get("Cause"))
     )
     job = services.jobs.get(tenant_id, job_id, consistent=True)
     if job is None:  # nothing to mark (e.g. a forged queue message): say so on the bus, do not retry
