@@ -98,27 +98,33 @@ def submit_generation(
     With `run_id` (EXPRESS runs) the run also claims the job's generation, in the same write; a duplicate
     run that finds another live run's claim raises GenerationClaimedError and stops.
     """
-    job = _load_job(services, tenant_id, job_id)
-    _, submitted, _ = _submit(services, job, deadline_seconds=deadline_seconds, run_id=run_id)
+    job, fresh = _start(services, tenant_id, job_id, run_id)
+    _, submitted, _ = _submit(services, job, fresh, deadline_seconds=deadline_seconds, run_id=run_id)
     return submitted.model_dump()
 
 
+def _start(services: Services, tenant_id: str, job_id: str, run_id: str | None) -> tuple[Job, bool]:
+    """queued -> processing (with the run's claim) in one conditional write that answers the job, with no
+    read before it: (the job as stored now, whether this call moved it out of `queued`)."""
+    claim = {"generation_run": run_id, "generation_claimed_at": int(time.time())} if run_id else None
+    job, fresh = services.jobs.start(tenant_id, job_id, now=now_iso(), changes=claim)
+    if job is None:
+        raise JobNotRunnableError(f"job {job_id} does not exist")
+    return job, fresh
+
+
 def _submit(
-    services: Services, job: Job, *, deadline_seconds: int, run_id: str | None, progress_event: bool = True
+    services: Services,
+    job: Job,
+    fresh: bool,
+    *,
+    deadline_seconds: int,
+    run_id: str | None,
+    progress_event: bool = True,
 ) -> tuple[Job, BackendJob, bool]:
-    """SubmitGeneration on a loaded job: (the job as now stored, the backend's handle, whether this call
-    moved the job out of `queued`: then no earlier run can have stored any of its images)."""
+    """SubmitGeneration on a started job (`fresh`: `_start` moved it out of `queued`, so no earlier run
+    can have stored any of its images): (the job as now stored, the backend's handle, `fresh`)."""
     job_id = job.id
-    fresh = False
-    if job.status == JobStatus.QUEUED:
-        claim = {"generation_run": run_id, "generation_claimed_at": int(time.time())} if run_id else None
-        try:
-            job = services.jobs.transition(
-                job, to=JobStatus.PROCESSING, allowed_from=(JobStatus.QUEUED,), now=now_iso(), changes=claim
-            )
-            fresh = True
-        except StaleJobError as exc:
-            job = exc.current or job
     if job.status != JobStatus.PROCESSING:
         raise JobNotRunnableError(f"job {job_id} is {job.status.value}")
     if run_id and job.generation_run != run_id:
@@ -165,12 +171,12 @@ def generate(
     invocation, with the same claim, resume and settle-once rules as the separate steps. A failure raises
     (the state machine catches it into MarkFailed); a duplicate run stops with GenerationClaimedError.
     `progress_event`: publish `processing` (the deployment's ProgressEvents=all)."""
-    job = _load_job(services, tenant_id, job_id)
+    job, fresh = _start(services, tenant_id, job_id, run_id)
     if job.status == JobStatus.COMPLETED:  # a retry after this or another run settled it
         ended = job_ended(services, job)
         return _settled(services, _event(ended), ended, run_id)
     job, handle, fresh = _submit(
-        services, job, deadline_seconds=deadline_seconds, run_id=run_id, progress_event=progress_event
+        services, job, fresh, deadline_seconds=deadline_seconds, run_id=run_id, progress_event=progress_event
     )
     if handle.status != "succeeded":
         raise GenerationRejectedError("the model's backend is not synchronous")
