@@ -51,6 +51,7 @@ from avatarsmith.logic.prompt_optimizer import choose_prompt
 from avatarsmith.logic.prompting import compose_prompt, prompt_budget
 from avatarsmith.logic.references import load_references
 from avatarsmith.logic.services import Services
+from avatarsmith.logic.stored_images import SEED_METADATA, already_stored
 from avatarsmith.models.domain import GenerationSpec, Job, JobError, JobStatus, Provenance, Variation
 from avatarsmith.observability import logger
 
@@ -232,9 +233,6 @@ def poll_generation(
     return polled.model_dump()
 
 
-SEED_METADATA = "seed"  # S3 object metadata on each stored image: the seed its variation used
-
-
 def store_images(
     services: Services, *, tenant_id: str, job_id: str, generation: dict[str, Any], settle: bool = False
 ) -> dict[str, Any]:
@@ -279,7 +277,7 @@ def _store(
     backend_spec = _handle_spec(job, handle) if spec.backend else spec
     # A retried StoreImages (throttled part-way through) resumes: variations whose image and thumbnail
     # are already stored are not generated (or paid for) again.
-    variations = _already_stored(services, job) if resume else []
+    variations = already_stored(services, job) if resume else []
     outputs = get_backend(handle.backend).fetch(
         backend_spec,
         load_references(services, job),
@@ -325,34 +323,6 @@ def _store(
             f"no variation could be generated ({', '.join(sorted(map(str, codes)))})"
         )
     return variations
-
-
-def _already_stored(services: Services, job: Job) -> list[dict[str, Any]]:
-    """Completed variations a previous run of StoreImages already wrote."""
-    from avatarsmith.renderer.imaging import extension_for
-
-    spec = job.spec
-    ext = extension_for(spec.output.format)
-    stored: list[dict[str, Any]] = []
-    for index in range(spec.num_variations):
-        key = image_key(job.tenant_id, job.id, index, ext)
-        # One HEAD per variation (the image is its only object) costs a tenth of a LIST request.
-        metadata = services.images.metadata_if_stored(key)
-        if metadata is None:
-            continue
-        seed = metadata.get(SEED_METADATA)
-        stored.append(
-            Variation(
-                index=index,
-                status="completed",
-                width=spec.output.width,
-                height=spec.output.height,
-                format=spec.output.format,
-                seed=int(seed) if seed and seed.isdigit() else None,
-                image_key=key,
-            ).model_dump(exclude_none=True)
-        )
-    return stored
 
 
 def _event(job: Job) -> dict[str, Any]:
