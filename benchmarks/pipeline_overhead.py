@@ -2,13 +2,15 @@
 processes, Step Functions in the emulator) with the openai backend (synchronous) and the fal backend
 (asynchronous: submit, Wait, poll, fetch) pointed at instant loopback fakes of their APIs.
 
-Per job: submit (POST /v1/avatars/generate) -> the client sees `completed` (GET every 50 ms), minus the
-time the fake itself spent answering that job's requests; also server-side (the job's created_at ->
-updated_at, minus the fake's time) and the CPU the whole stack (this process and its workers) used per
-job, which a loaded machine does not inflate as it inflates latency. For the asynchronous backend the
-state machine waits the backend's poll interval (AVATARSMITH_POLL_SECONDS) before its first poll: that
-wait is the backend's pace, not overhead, and is shown apart. p50 and p95 over the measured jobs, after
-warm-up jobs (the first jobs start the worker processes).
+Per job, the pipeline's own figure is server-side: the job's created_at -> its completion's timestamp
+(updated_at, written by the settling write), minus the time the fake itself spent answering that job's
+requests; the target is judged on it. Also shown: what a client sees (POST /v1/avatars/generate -> a GET
+every 50 ms says `completed`, minus the fake's time), which adds the POST, the client's poll period and
+each GET's own invocation; and the CPU the whole stack (this process and its workers) used per job, which
+a loaded machine does not inflate as it inflates latency. For the asynchronous backend the state machine
+waits the backend's poll interval (AVATARSMITH_POLL_SECONDS) before its first poll (a Wait state, which
+the emulator sleeps in real time, exactly): that wait is the backend's pace, not overhead, and is shown
+apart. p50 and p95 over the measured jobs, after warm-up jobs (the first jobs start the worker processes).
 
     PYTHONPATH=.:layers/common:functions/api .venv/bin/python -m benchmarks.pipeline_overhead [jobs]
 """
@@ -92,9 +94,13 @@ def _seconds_between(start: str, end: str) -> float:
 
 
 def _run_jobs(
-    session: Any, api_url: str, model: str, timed: _Timed, count: int
+    session: Any, api_url: str, model: str, timed: _Timed, count: int, wait: float = 0.0
 ) -> tuple[list[float], list[float], float]:
-    """(client-side added seconds, server-side added seconds, CPU seconds per job) over `count` jobs."""
+    """(client-side added seconds, server-side added seconds, CPU seconds per job) over `count` jobs.
+
+    The client's first GET comes no sooner than `wait` (the backend's poll interval: the job cannot
+    complete before its first poll), so that its GETs, each an api invocation on the same CPUs, do not
+    slow the pipeline it measures while nothing can be seen."""
     client, server, cpu = [], [], 0.0
     for i in range(WARMUP + count):
         if i == WARMUP:
@@ -105,6 +111,7 @@ def _run_jobs(
             f"{api_url}/v1/avatars/generate",
             json={"prompt": f"bench {i}", "model": model, "output": {"aspect_ratio": "1:1"}},
         ).json()
+        time.sleep(max(0.0, wait - (time.perf_counter() - started)))
         while job.get("status") not in ("completed", "failed", "canceled"):
             time.sleep(CLIENT_POLL_SECONDS)
             job = session.get(f"{api_url}/v1/jobs/{job['id']}").json()
@@ -114,6 +121,7 @@ def _run_jobs(
         fake_seconds = timed.take()
         if i >= WARMUP:
             client.append(elapsed - fake_seconds)
+            # updated_at of a completed job: the settling write's time (nothing writes the job after it)
             server.append(_seconds_between(job["created_at"], job["updated_at"]) - fake_seconds)
     return client, server, (_tree_cpu_seconds() - cpu) / count
 
@@ -131,7 +139,7 @@ def bench_pipeline_overhead(jobs: int = 20, poll_seconds: int = 1) -> dict[str, 
     timed_openai, timed_fal = _Timed(openai_fake), _Timed(fal_fake)
     print(
         f"\n== pipeline overhead over the backend: make run's stack, instant loopback fakes, {jobs} jobs each"
-        f" after {WARMUP} warm-up =="
+        f" after {WARMUP} warm-up (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs) =="
     )
     results: dict[str, tuple[float, float]] = {}
     with serve(openai_fake), serve(fal_fake), tempfile.TemporaryDirectory() as state:
@@ -159,22 +167,24 @@ def bench_pipeline_overhead(jobs: int = 20, poll_seconds: int = 1) -> dict[str, 
             ]
             for label, model, timed, wait in cases:  # (fakes: the vendors' contract fakes, images at size)
                 try:
-                    client, server, cpu = _run_jobs(session, info.api_url, model, timed, jobs)
+                    client, server, cpu = _run_jobs(session, info.api_url, model, timed, jobs, wait)
                 except RuntimeError as exc:  # a job failed: the figure would mean nothing
                     print(f"{label:<34}: not measured, {exc}")
                     continue
-                p50, p95 = _percentiles([c - wait for c in client])
                 s50, s95 = _percentiles([c - wait for c in server])
-                results[model] = (p50, p95)
-                verdict = "ok" if p50 * 1000 <= SYNC_TARGET_MS else "OVER"
+                p50, p95 = _percentiles([c - wait for c in client])
+                results[model] = (s50, s95)
+                verdict = "ok" if s50 * 1000 <= SYNC_TARGET_MS else "OVER"
                 after = f" beyond the {wait} s poll wait" if wait else ""
                 print(
-                    f"{label:<34}: added p50 {p50 * 1000:5.0f} ms  p95 {p95 * 1000:5.0f} ms{after}"
-                    f" (target p50 <= {SYNC_TARGET_MS} ms: {verdict})\n"
-                    f"{'':<34}  server-side (created_at -> updated_at) p50 {s50 * 1000:5.0f} ms"
-                    f"  p95 {s95 * 1000:5.0f} ms; CPU of the whole stack {cpu * 1000:4.0f} ms per job"
+                    f"{label:<34}: added p50 {s50 * 1000:5.0f} ms  p95 {s95 * 1000:5.0f} ms{after}"
+                    f" (server-side, created_at -> updated_at; target p50 <= {SYNC_TARGET_MS} ms:"
+                    f" {verdict})\n{'':<34}  as a polling client sees it"
+                    f" p50 {p50 * 1000:5.0f} ms  p95 {p95 * 1000:5.0f} ms"
+                    f" (GET every {CLIENT_POLL_SECONDS * 1000:.0f} ms); CPU of the whole stack"
+                    f" {cpu * 1000:4.0f} ms per job; load average {os.getloadavg()[0]:.1f}"
                 )
-        print(f"(load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+        print(f"(load average after measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
         for fake in (openai_fake, fal_fake):
             violations = getattr(fake, "violations", [])
             if violations:

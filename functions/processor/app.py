@@ -1,5 +1,6 @@
 """Processor: the state machine's tasks (submit, poll, store, mark_completed, mark_failed, and generate:
-the first three in one invocation, for the EXPRESS workflow).
+the first three in one invocation, for the EXPRESS workflow). With `settle`, a poll that finds the images
+ready, or a store, also completes the job in the same invocation (the STANDARD workflow).
 
 A raised exception becomes a Lambda error whose type the ASL Retry/Catch match by class name.
 """
@@ -61,9 +62,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 services, deadline_seconds=deadline, run_id=run, progress_event=progress, **common
             )
         case PollTask():
-            return workflow.poll_generation(services, generation=task.generation, **common)
+            return workflow.poll_generation(
+                services, generation=task.generation, settle=task.settle, **common
+            )
         case StoreTask():
-            return workflow.store_images(services, generation=task.generation, **common)
+            return workflow.store_images(services, generation=task.generation, settle=task.settle, **common)
         case MarkCompletedTask():
             return workflow.mark_completed(
                 services, generation=task.generation, variations=task.variations, run_id=run_id, **common

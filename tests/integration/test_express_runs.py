@@ -395,16 +395,15 @@ def test_the_synchronous_path_makes_one_claim_one_store_and_one_settling_write(
     monkeypatch.setattr(BaseClient, "_make_api_call", record)
     settled = _task("generate", job, tenant_id, run_id=run)
     monkeypatch.setattr(BaseClient, "_make_api_call", original_call)
-    # Then it read the job once, claimed it in one write, put the `processing` event only if every job's
-    # progress events are wanted, checked that the job was not canceled meanwhile, stored the image once
-    # (no HEAD: nothing stored yet; no thumbnail), and settled it in one transaction (no separate progress
-    # or purge writes), then looked up the tenant's webhook endpoints for the completed event (none: the
-    # bus rule keeps it from the webhook queue)
+    # Then it claimed the job in one conditional write that answered it (no read before it), put the
+    # `processing` event only if every job's progress events are wanted, checked that the job was not
+    # canceled meanwhile, stored the image once (no HEAD: nothing stored yet; no thumbnail), and settled it
+    # in one transaction (no separate progress or purge writes), then looked up the tenant's webhook
+    # endpoints for the completed event (none: the bus rule keeps it from the webhook queue)
     assert settled["publish"] is True and settled["event"]["status"] == "completed"
     assert settled["event"]["webhook_receivers"] == 0
     progress = ["events.PutEvents"] if progress_events == "all" else []
     assert calls == [
-        "dynamodb.GetItem",
         "dynamodb.UpdateItem",
         *progress,
         "dynamodb.GetItem",  # the cancel check before each store: a canceled job stores nothing more

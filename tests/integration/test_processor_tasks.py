@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,3 +79,90 @@ def test_a_task_for_another_tenants_job_finds_nothing(aws: AwsAccount) -> None:
     _, _, job = api_call("generate_avatar", key, body={"prompt": "x"})
     with pytest.raises(Exception, match="does not exist"):
         lambda_handler(_task("submit", job["id"], other_tenant), lambda_context("ProcessorFunction"))
+
+
+def test_the_asl_asks_poll_and_store_to_settle_and_publishes_what_they_answer() -> None:
+    """The STANDARD workflow's PollGeneration and StoreImages carry `settle` (one invocation stores and
+    completes); the completed event is published from what they answer; MarkCompleted is gone."""
+    asl = json.loads(Path("statemachine/generate_avatar.asl.json").read_text())["States"]
+    assert asl["PollGeneration"]["Parameters"]["settle"] is True
+    assert asl["StoreImages"]["Parameters"]["settle"] is True
+    assert asl["StoreImages"]["ResultPath"] == asl["PollGeneration"]["ResultPath"] == "$.generation"
+    assert asl["PublishCompletedEvent"]["Parameters"]["Entries"][0]["Detail.$"] == "$.generation.event"
+    assert "MarkCompleted" not in asl
+    for name in ("PollGeneration", "StoreImages"):  # a failure still refunds
+        assert asl[name]["Catch"][0]["Next"] == "MarkFailed"
+        assert asl[name]["TimeoutSeconds"] >= 310  # room for the store
+
+
+@pytest.mark.usefixtures("fast_polls")
+def test_a_settling_poll_stores_and_completes_once_and_a_retry_answers_the_same(aws: AwsAccount) -> None:
+    from functions.processor.app import lambda_handler
+
+    # Given a submitted 2-variation job on the asynchronous test backend
+    tenant_id, key = aws.add_tenant()
+    _, _, before = api_call("get_account", key)
+    _, _, job = api_call(
+        "generate_avatar", key, body={"prompt": "x", "model": "test-async", "num_variations": 2}
+    )
+    ctx = lambda_context("ProcessorFunction", 120)
+    generation = lambda_handler(_task("submit", job["id"], tenant_id), ctx)
+    # When it is polled with `settle` until the backend is ready
+    polls = 0
+    while generation["status"] == "pending":
+        generation = lambda_handler(
+            _task("poll", job["id"], tenant_id, generation=generation, settle=True), ctx
+        )
+        polls += 1
+    # Then the poll that found the images ready stored them and completed the job
+    assert polls == 3 and generation["status"] == "completed"
+    event = generation["event"]
+    assert event["status"] == "completed" and event["credits"]["charged"] == 2
+    _, _, done = api_call("get_job", key, path_params={"job_id": job["id"]})
+    assert done["status"] == "completed" and [a["status"] for a in done["avatars"]] == ["completed"] * 2
+    # And a retried step (its first attempt timed out after the settling write) answers the same event
+    # without charging again, so the run still publishes it
+    last_handle = load_event("statemachine/poll.json")["generation"] | {
+        "backend_job_id": done["provenance"]["backend_job_id"]
+    }
+    again = lambda_handler(_task("poll", job["id"], tenant_id, generation=last_handle, settle=True), ctx)
+    assert again == generation
+    _, _, account = api_call("get_account", key)
+    assert (account["balance"], account["reserved"]) == (before["balance"] - 2, 0)
+
+
+@pytest.mark.usefixtures("fast_polls")
+def test_a_settling_store_completes_and_a_canceled_job_is_not_stored(aws: AwsAccount) -> None:
+    from functions.processor.app import lambda_handler
+
+    tenant_id, key = aws.add_tenant()
+    ctx = lambda_context("ProcessorFunction", 120)
+
+    def ready(job_id: str) -> dict[str, Any]:
+        generation = lambda_handler(_task("submit", job_id, tenant_id), ctx)
+        while generation["status"] == "pending":
+            generation = lambda_handler(_task("poll", job_id, tenant_id, generation=generation), ctx)
+        return generation
+
+    # A settling StoreImages stores and completes in one invocation; run again, it answers the same
+    _, _, job = api_call("generate_avatar", key, body={"prompt": "x", "model": "test-async"})
+    generation = ready(job["id"])
+    stored = lambda_handler(_task("store", job["id"], tenant_id, generation=generation, settle=True), ctx)
+    assert stored["status"] == "completed" and stored["event"]["credits"]["charged"] == 1
+    assert (
+        lambda_handler(_task("store", job["id"], tenant_id, generation=generation, settle=True), ctx)
+        == stored
+    )
+    # A job canceled before its images are ready is neither stored nor charged by a settling poll
+    _, _, other = api_call("generate_avatar", key, body={"prompt": "y", "model": "test-async"})
+    pending = lambda_handler(_task("submit", other["id"], tenant_id), ctx)
+    status, _, _ = api_call("cancel_job", key, path_params={"job_id": other["id"]})
+    assert status == 200
+    with pytest.raises(Exception, match="canceled"):
+        while True:
+            pending = lambda_handler(
+                _task("poll", other["id"], tenant_id, generation=pending, settle=True), ctx
+            )
+    _, _, canceled = api_call("get_job", key, path_params={"job_id": other["id"]})
+    assert canceled["status"] == "canceled" and canceled["credits"]["charged"] == 0
+    assert not any(a.get("image_url") for a in canceled.get("avatars", []))

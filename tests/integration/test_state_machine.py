@@ -62,7 +62,9 @@ def test_async_backend_is_polled_until_ready_then_images_are_stored(aws: AwsAcco
     # Then it polled three times, stored both images and completed
     assert execution["status"] == "SUCCEEDED"
     assert states.count("PollGeneration") == 3
-    assert states[-2:] == ["MarkCompleted", "PublishCompletedEvent"]
+    # the poll that found the images ready stored them and completed the job (one invocation)
+    assert states[-3:] == ["PollGeneration", "IsGenerationReady", "PublishCompletedEvent"]
+    assert "StoreImages" not in states and "MarkCompleted" not in states
     assert job["status"] == "completed"
     assert job["credits"] == {"reserved": 2, "charged": 2, "refunded": 0}
     assert job["provenance"]["backend"] == "async-test" and job["provenance"]["final_prompt"]

@@ -229,6 +229,27 @@ class JobRepository:
             raise StaleJobError(current) from exc
         return job_from_item(item)
 
+    def start(
+        self, tenant_id: str, job_id: str, *, now: str, changes: dict[str, Any] | None = None
+    ) -> tuple[Job | None, bool]:
+        """queued -> processing in one conditional write that answers the job as written, without reading
+        it first: (the job, True). A job that is not queued comes back as stored, from the failed
+        condition: (the job, False); (None, False) when there is no such job."""
+        set_values = {"status": JobStatus.PROCESSING.value, "updated_at": now}
+        set_values["gsi1pk"] = status_pk(tenant_id, JobStatus.PROCESSING.value)
+        set_values.update(changes or {})  # plain attributes only (a run's claim)
+        try:
+            item = self.table.update(
+                tenant_pk(tenant_id),
+                job_sk(job_id),
+                set_values=set_values,
+                condition="#status = :queued",
+                condition_values={":queued": JobStatus.QUEUED.value},
+            )
+        except ConditionFailed as exc:
+            return (job_from_item(exc.current) if exc.current else None), False
+        return job_from_item(item), True
+
     def claim_generation(self, job: Job, *, run_id: str, now: int, stale_before: int) -> Job:
         """Make `run_id` the run that generates this processing job: it has no owner yet, already owns
         it, or its owner's claim is older than `stale_before` (that run cannot still be alive).

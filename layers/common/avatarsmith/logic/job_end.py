@@ -6,12 +6,13 @@ Kept out of the state machine definition so every workflow that runs the process
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
 
 from avatarsmith.backends.base import BackendJob
-from avatarsmith.errors import DeadlineExceededError, JobNotFinishedError, StorageError
+from avatarsmith.errors import DeadlineExceededError, JobNotFinishedError, StorageError, error_code_for
 from avatarsmith.logic.batches import note_job_finished
 from avatarsmith.logic.clock import epoch_of, now_iso
 from avatarsmith.logic.services import Services
@@ -126,3 +127,18 @@ def erase_job(services: Services, tenant_id: str, job_id: str) -> Job:
     updated = services.jobs.record(job, set_values=changes)
     logger.info("job erased", extra={"job_id": job_id, "objects": len(keys)})
     return updated or job
+
+
+def failure_message(error_name: str, cause: str | None) -> str:
+    """A safe, user-facing message. Only our own typed errors' messages are shown."""
+    if cause:
+        try:
+            parsed = json.loads(cause)
+            message = parsed.get("errorMessage") if isinstance(parsed, dict) else None
+        except ValueError:
+            message = None
+        if message and error_code_for(error_name) != "generation_failed":
+            return str(message)[:500]
+    if error_name == "States.Timeout":
+        return "the generation step timed out"
+    return "the generation failed; the reserved credits were refunded"

@@ -12,9 +12,8 @@ from avatarsmith.dal.storage import image_key
 from avatarsmith.errors import JobNotRunnableError
 from avatarsmith.logic.job_end import check_deadline
 from avatarsmith.logic.services import Services
+from avatarsmith.logic.stored_images import SEED_METADATA
 from avatarsmith.models.domain import Job, JobStatus, Variation
-
-SEED_METADATA = "seed"  # S3 object metadata on each stored image: the seed its variation used
 
 
 def still_running(services: Services, job: Job) -> None:

@@ -12,7 +12,6 @@ so only that run publishes the terminal event.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import time
 from typing import Any, overload
@@ -21,7 +20,6 @@ from avatarsmith import catalog
 from avatarsmith.backends.base import BackendJob
 from avatarsmith.backends.registry import get_backend
 from avatarsmith.dal.jobs import StaleJobError
-from avatarsmith.dal.storage import image_key
 from avatarsmith.errors import (
     ContentModeratedError,
     DeadlineExceededError,
@@ -44,6 +42,7 @@ from avatarsmith.logic.job_end import (
     backend_deadline,
     check_deadline,
     clamp_wait,
+    failure_message,
     job_deadline,
     job_ended,
     nothing_to_purge,
@@ -52,7 +51,8 @@ from avatarsmith.logic.prompt_optimizer import choose_prompt
 from avatarsmith.logic.prompting import compose_prompt, prompt_budget
 from avatarsmith.logic.references import load_references
 from avatarsmith.logic.services import Services
-from avatarsmith.logic.store_step import SEED_METADATA, store_outputs
+from avatarsmith.logic.store_step import store_outputs
+from avatarsmith.logic.stored_images import already_stored
 from avatarsmith.models.domain import GenerationSpec, Job, JobError, JobStatus, Provenance, Variation
 from avatarsmith.observability import logger
 
@@ -100,27 +100,33 @@ def submit_generation(
     With `run_id` (EXPRESS runs) the run also claims the job's generation, in the same write; a duplicate
     run that finds another live run's claim raises GenerationClaimedError and stops.
     """
-    job = _load_job(services, tenant_id, job_id)
-    _, submitted, _ = _submit(services, job, deadline_seconds=deadline_seconds, run_id=run_id)
+    job, fresh = _start(services, tenant_id, job_id, run_id)
+    _, submitted, _ = _submit(services, job, fresh, deadline_seconds=deadline_seconds, run_id=run_id)
     return submitted.model_dump()
 
 
+def _start(services: Services, tenant_id: str, job_id: str, run_id: str | None) -> tuple[Job, bool]:
+    """queued -> processing (with the run's claim) in one conditional write that answers the job, with no
+    read before it: (the job as stored now, whether this call moved it out of `queued`)."""
+    claim = {"generation_run": run_id, "generation_claimed_at": int(time.time())} if run_id else None
+    job, fresh = services.jobs.start(tenant_id, job_id, now=now_iso(), changes=claim)
+    if job is None:
+        raise JobNotRunnableError(f"job {job_id} does not exist")
+    return job, fresh
+
+
 def _submit(
-    services: Services, job: Job, *, deadline_seconds: int, run_id: str | None, progress_event: bool = True
+    services: Services,
+    job: Job,
+    fresh: bool,
+    *,
+    deadline_seconds: int,
+    run_id: str | None,
+    progress_event: bool = True,
 ) -> tuple[Job, BackendJob, bool]:
-    """SubmitGeneration on a loaded job: (the job as now stored, the backend's handle, whether this call
-    moved the job out of `queued`: then no earlier run can have stored any of its images)."""
+    """SubmitGeneration on a started job (`fresh`: `_start` moved it out of `queued`, so no earlier run
+    can have stored any of its images): (the job as now stored, the backend's handle, `fresh`)."""
     job_id = job.id
-    fresh = False
-    if job.status == JobStatus.QUEUED:
-        claim = {"generation_run": run_id, "generation_claimed_at": int(time.time())} if run_id else None
-        try:
-            job = services.jobs.transition(
-                job, to=JobStatus.PROCESSING, allowed_from=(JobStatus.QUEUED,), now=now_iso(), changes=claim
-            )
-            fresh = True
-        except StaleJobError as exc:
-            job = exc.current or job
     if job.status != JobStatus.PROCESSING:
         raise JobNotRunnableError(f"job {job_id} is {job.status.value}")
     if run_id and job.generation_run != run_id:
@@ -167,12 +173,12 @@ def generate(
     invocation, with the same claim, resume and settle-once rules as the separate steps. A failure raises
     (the state machine catches it into MarkFailed); a duplicate run stops with GenerationClaimedError.
     `progress_event`: publish `processing` (the deployment's ProgressEvents=all)."""
-    job = _load_job(services, tenant_id, job_id)
+    job, fresh = _start(services, tenant_id, job_id, run_id)
     if job.status == JobStatus.COMPLETED:  # a retry after this or another run settled it
         ended = job_ended(services, job)
         return _settled(services, _event(ended), ended, run_id)
     job, handle, fresh = _submit(
-        services, job, deadline_seconds=deadline_seconds, run_id=run_id, progress_event=progress_event
+        services, job, fresh, deadline_seconds=deadline_seconds, run_id=run_id, progress_event=progress_event
     )
     if handle.status != "succeeded":
         raise GenerationRejectedError("the model's backend is not synchronous")
@@ -203,11 +209,14 @@ def _cancel_quietly(backend: Any, spec: GenerationSpec, handle: BackendJob) -> N
 
 
 def poll_generation(
-    services: Services, *, tenant_id: str, job_id: str, generation: dict[str, Any]
+    services: Services, *, tenant_id: str, job_id: str, generation: dict[str, Any], settle: bool = False
 ) -> dict[str, Any]:
-    """PollGeneration: ask the backend again; fail with generation_timeout past the job's deadline."""
+    """PollGeneration: ask the backend again; fail with generation_timeout past the job's deadline.
+    `settle`: when the images are ready, store them and complete the job in this same invocation."""
     handle = BackendJob.model_validate(generation)
     job = _load_job(services, tenant_id, job_id)
+    if settle and job.status == JobStatus.COMPLETED:  # a retry after this step's settling write
+        return _completed_result(services, job)
     backend = get_backend(handle.backend)
     spec = _handle_spec(job, handle) if job.spec.backend else job.spec
     if job.status == JobStatus.PROCESSING and time.time() >= (job_deadline(job) or math.inf):
@@ -219,18 +228,37 @@ def poll_generation(
     if job.status != JobStatus.PROCESSING:
         _cancel_quietly(backend, spec, handle)
         raise JobNotRunnableError(f"job {job_id} is {job.status.value}")
-    polled = backend.poll(spec, handle)
-    return clamp_wait(job, polled).model_dump()
+    polled = clamp_wait(job, backend.poll(spec, handle))
+    if settle and polled.status == "succeeded":
+        return _store_and_complete(services, job, polled)
+    return polled.model_dump()
 
 
 def store_images(
-    services: Services, *, tenant_id: str, job_id: str, generation: dict[str, Any]
+    services: Services, *, tenant_id: str, job_id: str, generation: dict[str, Any], settle: bool = False
 ) -> dict[str, Any]:
-    """StoreImages: fetch the outputs at once (provider URLs expire), encode, thumbnail, write to S3,
-    each as it arrives; a retried run skips the variations a previous run already stored."""
+    """StoreImages: fetch the outputs at once (provider URLs expire), encode, write to S3, each as it
+    arrives; a retried run skips the variations a previous run already stored. `settle`: then complete
+    the job in this same invocation (MarkCompleted's work; a retry after it answers the same)."""
     handle = BackendJob.model_validate(generation)
     job = _load_job(services, tenant_id, job_id)
+    if settle:
+        if job.status == JobStatus.COMPLETED:
+            return _completed_result(services, job)
+        return _store_and_complete(services, job, handle)
     return {"variations": _store(services, job, handle, resume=True, record_last=True)}
+
+
+def _store_and_complete(services: Services, job: Job, handle: BackendJob) -> dict[str, Any]:
+    """StoreImages then MarkCompleted on a loaded job (STANDARD runs): `{"status": "completed", "event"}`,
+    the event detail MarkCompleted answers."""
+    variations = _store(services, job, handle, resume=True, record_last=False)
+    return {"status": "completed", "event": _complete(services, job, handle, variations, None)}
+
+
+def _completed_result(services: Services, job: Job) -> dict[str, Any]:
+    ended = job_ended(services, job)
+    return {"status": "completed", "event": _settled(services, _event(ended), ended, None)}
 
 
 def _store(
@@ -248,7 +276,7 @@ def _store(
     backend_spec = _handle_spec(job, handle) if spec.backend else spec
     # A retried StoreImages (throttled part-way through) resumes: variations whose image and thumbnail
     # are already stored are not generated (or paid for) again.
-    variations = _already_stored(services, job) if resume else []
+    variations = already_stored(services, job) if resume else []
     outputs = get_backend(handle.backend).fetch(
         backend_spec,
         load_references(services, job),
@@ -279,34 +307,6 @@ def _discard_if_unbilled(services: Services, job: Job) -> None:
     current = services.jobs.get(job.tenant_id, job.id, consistent=True)
     if current is not None and current.status in (JobStatus.CANCELED, JobStatus.FAILED):
         discard_job_images(services, current)
-
-
-def _already_stored(services: Services, job: Job) -> list[dict[str, Any]]:
-    """Completed variations a previous run of StoreImages already wrote."""
-    from avatarsmith.renderer.imaging import extension_for
-
-    spec = job.spec
-    ext = extension_for(spec.output.format)
-    stored: list[dict[str, Any]] = []
-    for index in range(spec.num_variations):
-        key = image_key(job.tenant_id, job.id, index, ext)
-        # One HEAD per variation (the image is its only object) costs a tenth of a LIST request.
-        metadata = services.images.metadata_if_stored(key)
-        if metadata is None:
-            continue
-        seed = metadata.get(SEED_METADATA)
-        stored.append(
-            Variation(
-                index=index,
-                status="completed",
-                width=spec.output.width,
-                height=spec.output.height,
-                format=spec.output.format,
-                seed=int(seed) if seed and seed.isdigit() else None,
-                image_key=key,
-            ).model_dump(exclude_none=True)
-        )
-    return stored
 
 
 def _event(job: Job) -> dict[str, Any]:
@@ -397,21 +397,6 @@ def _complete(
     return _settled(services, _event(ended), ended, run_id)
 
 
-def _failure_message(error_name: str, cause: str | None) -> str:
-    """A safe, user-facing message. Only our own typed errors' messages are shown."""
-    if cause:
-        try:
-            parsed = json.loads(cause)
-            message = parsed.get("errorMessage") if isinstance(parsed, dict) else None
-        except ValueError:
-            message = None
-        if message and error_code_for(error_name) != "generation_failed":
-            return str(message)[:500]
-    if error_name == "States.Timeout":
-        return "the generation step timed out"
-    return "the generation failed; the reserved credits were refunded"
-
-
 def mark_failed(
     services: Services, *, tenant_id: str, job_id: str, error: dict[str, Any], run_id: str | None = None
 ) -> dict[str, Any]:
@@ -421,7 +406,7 @@ def mark_failed(
     """
     error_name = str(error.get("Error", "States.TaskFailed"))
     job_error = JobError(
-        code=error_code_for(error_name), message=_failure_message(error_name, error.get("Cause"))
+        code=error_code_for(error_name), message=failure_message(error_name, error.get("Cause"))
     )
     job = services.jobs.get(tenant_id, job_id, consistent=True)
     if job is None:  # nothing to mark (e.g. a forged queue message): say so on the bus, do not retry

@@ -44,11 +44,13 @@ class GenerateTask(_Task):
 class PollTask(_Task):
     action: Literal["poll"]
     generation: dict[str, Any]
+    settle: bool = False  # a poll that finds the images ready also stores them and completes the job
 
 
 class StoreTask(_Task):
     action: Literal["store"]
     generation: dict[str, Any]
+    settle: bool = False  # also complete the job (MarkCompleted in the same invocation)
 
 
 class MarkCompletedTask(_Task):

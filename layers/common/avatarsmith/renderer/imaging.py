@@ -12,6 +12,7 @@ from typing import Any
 from PIL import Image, ImageOps
 
 from avatarsmith.errors import GenerationRejectedError
+from avatarsmith.renderer.png_as_is import png_as_is
 
 THUMBNAIL_LONG_SIDE = 256
 # Pillow's own default is ~89 MP; our inputs are at most a 15 MB reference or a backend's output.
@@ -142,11 +143,19 @@ def finalize(image: Any, width: int, height: int, fmt: str) -> tuple[bytes, byte
 
 
 def finalize_image(image: Any, width: int, height: int, fmt: str) -> bytes:
-    """The image alone, as `finalize` encodes it (its thumbnail is made on request: `thumbnail_of`); a
-    backend's encoded image is re-encoded as PNG at BACKEND_PNG_COMPRESS_LEVEL."""
+    """The image alone, as `finalize` encodes it (its thumbnail is made on request: `thumbnail_of`).
+
+    A backend's PNG that already is 8-bit RGB at exactly width x height is stored as it came, without its
+    ancillary chunks (`png_as_is`: checked decodable, not decoded); any other backend image is decoded
+    and re-encoded, a PNG at BACKEND_PNG_COMPRESS_LEVEL."""
     from_backend = isinstance(image, bytes | bytearray | memoryview)
+    key = _normal_format(fmt)
+    if from_backend and key == "png":
+        kept = png_as_is(bytes(image), width, height)
+        if kept is not None:
+            return kept
     level = BACKEND_PNG_COMPRESS_LEVEL if from_backend else 6
-    return _encode(_fitted(image, width, height), _normal_format(fmt), png_level=level)
+    return _encode(_fitted(image, width, height), key, png_level=level)
 
 
 def thumbnail_of(data: bytes, fmt: str) -> bytes:
