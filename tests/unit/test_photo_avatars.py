@@ -259,3 +259,13 @@ def test_provenance_scene_of_a_photo_job_says_what_was_drawn() -> None:
     assert scene["outfit"]["kind"] == "hoodie" and scene["outfit"]["colour"] == "red"
     assert "headphones" in scene["accessories"] and scene["setting"] == "forest"
     assert "hair" not in scene  # the photo's own hair: not drawn from the words
+
+
+@pytest.mark.parametrize("output", [(1024, 768), (2048, 512), (512, 2048)])
+def test_a_small_photo_framed_for_a_wide_or_tall_output_renders(output: tuple[int, int]) -> None:
+    # Given a small, flat photo (no face to find: the framing box reaches past its edges)
+    buffer = io.BytesIO()
+    Image.new("RGB", (200, 260), (200, 150, 120)).save(buffer, format="PNG")
+    spec = _spec(style="professional", output=OutputSpec(width=output[0], height=output[1]))
+    # When it is drawn at a size whose framing goes past the photo, Then the avatar has exactly that size
+    assert render_variation(spec, 0, [buffer.getvalue()]).size == output

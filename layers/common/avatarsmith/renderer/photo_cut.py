@@ -149,7 +149,10 @@ def mask_for(cut: Cut, box: tuple[float, float, float, float], size: tuple[int, 
     import numpy as np
 
     scaled = (box[0] * cut.scale, box[1] * cut.scale, box[2] * cut.scale, box[3] * cut.scale)
-    mask: Any = np.asarray(cut.mask.resize(size, Image.Resampling.BILINEAR, box=scaled), np.float32)
+    # EXTENT maps the box to the output even where it reaches past the photo (a small photo framed for a
+    # wide output): outside the photo is background (0), where `resize(box=...)` would refuse the box
+    extent = cut.mask.transform(size, Image.Transform.EXTENT, scaled, Image.Resampling.BILINEAR)
+    mask: Any = np.asarray(extent, np.float32)
     if feather > 0:
         mask = cv2.GaussianBlur(mask, (0, 0), feather)
     # the bilinear ramp from a ~5x upscale is wide: steepen it around the middle
