@@ -134,6 +134,11 @@ class ModelInfo(_Model):
     capabilities: list[str] = Field(default_factory=list)
     max_prompt_chars: int | None = None
     default: bool = False
+    # True when no real backend of this model is configured and the offline renderer draws it, at the
+    # offline model's price (`credits_per_variation` is what is charged); `served_by` names what draws it.
+    fallback: bool = False
+    served_by: str | None = None
+    fallback_note: str | None = None
 
 
 class Account(_Model):
