@@ -8,6 +8,7 @@ Lambda runtime provides (boto3 and its dependencies) - nothing else: see `functi
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -34,11 +35,34 @@ def _make(*args: str, platform: str, template: Path | None = None) -> None:
         )
 
 
+def _logical_ids(template: Path | None) -> list[str]:
+    env = {**os.environ, **({"AVATARSMITH_TEMPLATE": str(template)} if template is not None else {})}
+    listed = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_artifact.py"), "--list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return listed.stdout.split()
+
+
 def build_artifacts(destination: Path, *, platform: str = "host", template: Path | None = None) -> Path:
-    """Every function and layer into destination/<LogicalId>; with platform "host", also the runtime's
+    """Every function and layer into destination/<LogicalId>, built side by side (the targets `sam build`
+    runs in parallel too; the dependency cache is safe for it); with platform "host", also the runtime's
     own packages (the local stack's stand-in for what Lambda provides) into destination/_lambda_runtime."""
+    from concurrent.futures import ThreadPoolExecutor
+
     destination.mkdir(parents=True, exist_ok=True)
-    _make("artifacts", f"ARTIFACTS_ROOT={destination}", platform=platform, template=template)
+
+    def build(logical_id: str) -> None:
+        target = destination / logical_id
+        if target.exists():
+            shutil.rmtree(target)
+        _make(f"build-{logical_id}", f"ARTIFACTS_DIR={target}", platform=platform, template=template)
+
+    with ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2))) as pool:
+        list(pool.map(build, _logical_ids(template)))
     if platform == "host":
         _make("lambda-runtime", f"ARTIFACTS_DIR={destination / RUNTIME_FOLDER}", platform=platform)
     return destination
