@@ -29,24 +29,6 @@ INK: RGB = (38, 30, 34)
 SKIN_TONES: tuple[RGB, ...] = tuple(
     hexc(h) for h in ("#ffe0c4", "#f6d0ac", "#eac096", "#dcaa7e", "#c68c62", "#a56e4a", "#8a5a3c", "#6e4630")
 )
-# Ethnicity words -> the range of SKIN_TONES they draw from (inclusive).
-_ETHNICITY_TONES: tuple[tuple[str, tuple[int, int]], ...] = (
-    (r"south[ _-]?asian|indian|pakistani|bangladeshi|sri[ _-]?lankan", (3, 5)),
-    (r"south[ _-]?east[ _-]?asian|filipin\w*|vietnamese|thai|indonesian|malay\w*", (2, 4)),
-    (r"east[ _-]?asian|asian|chinese|japanese|korean|mongolian", (0, 3)),
-    (r"african|black|nigerian|kenyan|ethiopian|caribbean", (5, 7)),
-    (r"hispanic|latin\w*|mexican|brazilian", (2, 4)),
-    (r"middle[ _-]?east(ern)?|arab\w*|persian|turkish|north[ _-]?african", (2, 4)),
-    (r"pacific|polynesian|native|indigenous|aboriginal", (3, 6)),
-    (r"mixed|multi[ _-]?racial|biracial", (2, 5)),
-    (r"caucasian|white|european|nordic|scandinavian", (0, 2)),
-)
-_SKIN_WORDS: tuple[tuple[str, tuple[int, int]], ...] = (
-    (r"\b(pale|fair|light)[ -]skin", (0, 1)),
-    (r"\b(olive|tan|tanned)[ -]?skin|\btanned\b", (2, 4)),
-    (r"\bbrown[ -]skin", (4, 6)),
-    (r"\bdark[ -]skin", (5, 7)),
-)
 
 HAIR_COLOURS: dict[str, RGB] = {
     "black": hexc("#231f20"),
