@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from avatarsmith.backends.base import BackendJob
-from avatarsmith.backends.contracts import enum, field, model_contract
+from avatarsmith.backends.contracts import enum, field, require_contract
 from avatarsmith.backends.http import AsyncTaskAdapter, TaskFailed, b64
 from avatarsmith.backends.mapping import Plan, round_size, sized_plan
 from avatarsmith.errors import ContentModeratedError, GenerationRejectedError
@@ -26,12 +26,7 @@ RETRY_AFTER_WAIT = 30.0
 
 
 def contract(backend_model: str | None) -> dict[str, Any]:
-    table = model_contract("bfl", backend_model or "")
-    if table is None:
-        raise GenerationRejectedError(
-            f"bfl model {backend_model!r} has no contract table (backends/contracts/bfl.json)"
-        )
-    return table
+    return require_contract("bfl", backend_model)
 
 
 def _ratio_value(ratio: str) -> float:

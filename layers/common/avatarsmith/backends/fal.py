@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from avatarsmith.backends.contracts import clamp, enum, model_contract
+from avatarsmith.backends.contracts import clamp, enum, require_contract
 from avatarsmith.backends.http import AsyncTaskAdapter, TaskFailed
 from avatarsmith.backends.mapping import Plan, nearest_ratio, nearest_size, route_capabilities, sized_plan
 from avatarsmith.errors import ContentModeratedError, GenerationRejectedError
@@ -22,12 +22,7 @@ RETRY_AFTER_WAIT = 30.0
 
 
 def contract(backend_model: str | None) -> dict[str, Any]:
-    table = model_contract("fal", backend_model or "")
-    if table is None:
-        raise GenerationRejectedError(
-            f"fal model {backend_model!r} has no contract table (backends/contracts/fal.json)"
-        )
-    return table
+    return require_contract("fal", backend_model)
 
 
 class FalBackend(AsyncTaskAdapter):

@@ -16,7 +16,13 @@ from __future__ import annotations
 from typing import Any
 
 from avatarsmith.backends.base import BackendJob
-from avatarsmith.backends.contracts import clamp, data_uri_budget, enum, field, model_contract
+from avatarsmith.backends.contracts import (
+    clamp,
+    data_uri_budget,
+    enum,
+    field,
+    require_contract,
+)
 from avatarsmith.backends.http import AsyncTaskAdapter, TaskFailed
 from avatarsmith.backends.mapping import Plan, nearest_ratio, round_size, route_capabilities, sized_plan
 from avatarsmith.errors import ContentModeratedError, GenerationRejectedError
@@ -28,12 +34,7 @@ RETRY_AFTER_WAIT = 30.0
 
 
 def contract(backend_model: str | None) -> dict[str, Any]:
-    table = model_contract("replicate", backend_model or "")
-    if table is None:
-        raise GenerationRejectedError(
-            f"replicate model {backend_model!r} has no contract table (backends/contracts/replicate.json)"
-        )
-    return table
+    return require_contract("replicate", backend_model)
 
 
 def _split(backend_model: str) -> tuple[str, str | None]:

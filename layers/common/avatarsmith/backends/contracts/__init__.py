@@ -28,6 +28,19 @@ def model_contract(vendor: str, backend_model: str) -> dict[str, Any] | None:
     return models.get(backend_model.split(":", 1)[0])
 
 
+def require_contract(vendor: str, backend_model: str | None) -> dict[str, Any]:
+    """`model_contract`, or GenerationRejectedError when the vendor's table has no such model: a route must
+    never send a request whose shape no table describes."""
+    from avatarsmith.errors import GenerationRejectedError
+
+    table = model_contract(vendor, backend_model or "")
+    if table is None:
+        raise GenerationRejectedError(
+            f"{vendor} model {backend_model!r} has no contract table (backends/contracts/{vendor}.json)"
+        )
+    return table
+
+
 def field(model: dict[str, Any], name: str) -> dict[str, Any] | None:
     fields: dict[str, Any] = model.get("fields", {})
     return fields.get(name)
